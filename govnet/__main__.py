@@ -1,0 +1,5 @@
+"""``python -m govnet`` runs the CLI."""
+
+from govnet.cli.main import main
+
+main()

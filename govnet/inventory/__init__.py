@@ -1,0 +1,1 @@
+"""The inventory: one YAML source of truth for every unit of the three segments."""

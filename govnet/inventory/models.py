@@ -1,0 +1,312 @@
+"""The inventory's data model: one site, its three segments, its topology and its units.
+
+Everything is frozen and strict (unknown keys are errors). The loader feeds these models
+with YAML that keeps line marks, so a validation error always points at ``FILE:LINE``.
+Secrets never appear here, only *references* to them (``env:NAME`` or ``file:PATH``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import cached_property
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+SEGMENTS: tuple[str, ...] = ("intranet", "party", "extranet")
+PLATFORMS: tuple[str, ...] = ("huawei_vrp", "h3c_comware", "cisco_ios")
+
+SegmentName = Literal["intranet", "party", "extranet"]
+Platform = Literal["huawei_vrp", "h3c_comware", "cisco_ios"]
+UnitKind = Literal[
+    "city-office",  # 市委/市政府/人大/政协 offices
+    "party-organ",  # 市委 departments (组织部, 宣传部, …)
+    "bureau",  # government bureaus and commissions
+    "agency",  # vertically managed or affiliated agencies, centres
+    "judicial",  # court, procuratorate
+    "mass-org",  # trade union, youth league, women's federation, …
+    "district",  # 区委 / 区政府
+    "county",  # 县委 / 县政府
+    "township",  # 乡镇 / 街道 party committees and governments
+]
+NodeKind = Literal["core", "aggregation", "carrier"]
+DeviceRole = Literal["access", "cpe", "core", "aggregation", "firewall", "router"]
+
+ID_RE = r"^[a-z][a-z0-9-]{0,46}[a-z0-9]$"
+SLUG_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+HOSTNAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+VRF_RE = r"^[A-Za-z][A-Za-z0-9_-]{0,30}$"
+SECRET_REF_RE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:\S+)$")
+
+
+def check_secret_ref(value: str) -> str:
+    """Secrets live outside the inventory; only a reference to them is accepted.
+
+    >>> check_secret_ref("env:GOVNET_SSH_PASSWORD")
+    'env:GOVNET_SSH_PASSWORD'
+    >>> check_secret_ref("hunter2")
+    Traceback (most recent call last):
+    ...
+    ValueError: plaintext secret refused; write a reference: env:VARIABLE or file:PATH
+    """
+    if not SECRET_REF_RE.match(value):
+        raise ValueError("plaintext secret refused; write a reference: env:VARIABLE or file:PATH")
+    return value
+
+
+def text_only(value: Any) -> Any:
+    """Addresses are written as text: YAML would otherwise turn ``168430092`` into 10.10.10.12."""
+    if not isinstance(value, str):
+        raise ValueError("write the address as text, e.g. 10.41.0.1 or 10.111.1.1/24")
+    return value
+
+
+SecretRef = Annotated[str, AfterValidator(check_secret_ref)]
+Address = Annotated[IPv4Address, BeforeValidator(text_only)]
+Interface = Annotated[IPv4Interface, BeforeValidator(text_only)]
+Network = Annotated[IPv4Network, BeforeValidator(text_only)]
+Id = Annotated[str, Field(pattern=ID_RE)]
+Slug = Annotated[str, Field(pattern=SLUG_RE, max_length=40)]
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+Vlan = Annotated[int, Field(ge=1, le=4094)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Wave = Annotated[int, Field(ge=1, le=99)]
+
+
+class Strict(BaseModel):
+    """Base of every inventory model: unknown keys are errors, values never coerce silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, hide_input_in_errors=True)
+
+
+class VlanRange(Strict):
+    first: Vlan
+    last: Vlan
+
+
+class SegmentPlan(Strict):
+    """Address plan of one segment: where its addresses come from, and its VRF."""
+
+    description: Text
+    supernets: list[Network] = Field(min_length=1)
+    vrf: Annotated[str, Field(pattern=VRF_RE)] | None = None
+    vlans: VlanRange | None = None
+    interconnect: list[Network] = []
+    """Networks outside the city's plan that a segment may still name (e.g. the province's side)."""
+
+
+class Site(Strict):
+    name: Text
+    slug: Slug
+    code: Annotated[str, Field(pattern=r"^[0-9]{6}$")] | None = None
+    operator: Text
+    management: list[Network] = Field(min_length=1)
+    timezone: str = "Asia/Shanghai"
+
+
+class Credentials(Strict):
+    username: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
+    password: SecretRef
+    enable: SecretRef | None = None
+
+
+class SnmpV2c(Strict):
+    version: Literal["v2c"]
+    community: SecretRef
+
+
+class SnmpV3(Strict):
+    version: Literal["v3"]
+    user: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
+    auth_protocol: Literal["sha", "sha256", "md5"] = "sha"
+    auth_key: SecretRef
+    priv_protocol: Literal["aes", "aes256", "des"] = "aes"
+    priv_key: SecretRef
+
+
+Snmp = Annotated[SnmpV2c | SnmpV3, Field(discriminator="version")]
+
+
+class Device(Strict):
+    """A managed device of a unit or node: what rollouts log into and probes poll."""
+
+    name: Annotated[str, Field(pattern=HOSTNAME_RE)]
+    role: DeviceRole = "access"
+    platform: Platform
+    host: Address
+    port: Port = 22
+    model: Text | None = None
+    segments: list[SegmentName] | None = None
+    """Segments this device carries; None means all of its owner's segments."""
+    credentials: Credentials
+    snmp: Snmp | None = None
+    interfaces: list[Text] = []
+    """Interfaces whose oper status is monitored."""
+    uplink: Text | None = None
+    """The interface toward the parent node."""
+
+
+class Membership(Strict):
+    """A unit's (or node's) place on one segment."""
+
+    address: Interface
+    vlan: Vlan | None = None
+    vrf: Annotated[str, Field(pattern=VRF_RE)] | None = None
+    wave: Wave | None = None
+    interface: Text | None = None
+
+
+class Registration(Strict):
+    """Application-system registration (备案) the city requires before connecting."""
+
+    number: Text
+    date: date
+    systems: list[Text] = []
+
+
+class Agreement(Strict):
+    """The signed security-responsibility agreement (安全责任书)."""
+
+    signed: date
+    signatory: Text
+    expires: date | None = None
+
+
+class Service(Strict):
+    """A TCP service of the unit that is checked, not only pinged."""
+
+    name: Annotated[str, Field(pattern=SLUG_RE)]
+    port: Port
+    segment: SegmentName
+    host: Address | None = None
+
+
+class Element(Strict):
+    """What nodes and units share: identity, place in the topology, segments, devices."""
+
+    id: Id
+    name: Text
+    slug: Slug
+    parent: Id | None = None
+    groups: list[Annotated[str, Field(pattern=SLUG_RE)]] = []
+    segments: dict[SegmentName, Membership] = {}
+    devices: list[Device] = Field(min_length=1)
+    data: dict[str, Any] = {}
+    """Free template variables."""
+
+    @property
+    def device(self) -> Device:
+        """The primary device (the first listed)."""
+        return self.devices[0]
+
+    def devices_on(self, segment: str) -> list[Device]:
+        return [d for d in self.devices if d.segments is None or segment in d.segments]
+
+
+class Node(Element):
+    """Infrastructure: the city core, district/county aggregation, the carrier's edge."""
+
+    kind: NodeKind
+
+
+class Unit(Element):
+    """A connected government unit (单位)."""
+
+    kind: UnitKind
+    registration: Registration | None = None
+    agreement: Agreement | None = None
+    services: list[Service] = []
+    contact: Text | None = None
+
+    @property
+    def paperwork_missing(self) -> list[str]:
+        return [
+            w for w, v in (("registration", self.registration), ("agreement", self.agreement)) if v is None
+        ]
+
+
+class Uplink(Strict):
+    """An interconnect leaving the city, e.g. to the provincial party network (省委党务网)."""
+
+    id: Id
+    name: Text
+    segment: SegmentName
+    node: Id
+    interface: Text
+    local: Interface
+    remote: Address
+    vlan: Vlan | None = None
+    provider: Text
+    bandwidth_mbps: Annotated[int, Field(ge=1)] | None = None
+
+
+class SystemService(Strict):
+    name: Annotated[str, Field(pattern=SLUG_RE)]
+    port: Port
+
+
+class System(Strict):
+    """An application system shared between agencies (e.g. enterprise basic information)."""
+
+    id: Id
+    name: Text
+    agency: Id
+    segment: SegmentName
+    host: Address
+    services: list[SystemService] = Field(min_length=1)
+    consumers: list[Id] = []
+
+
+class Inventory(Strict):
+    """A whole site, after groups and defaults have been applied."""
+
+    site: Site
+    segments: dict[SegmentName, SegmentPlan] = Field(min_length=1)
+    nodes: list[Node] = []
+    units: list[Unit] = []
+    uplinks: list[Uplink] = []
+    systems: list[System] = []
+    group_names: list[str] = []
+
+    @field_validator("units")
+    @classmethod
+    def _units_present(cls, units: list[Unit]) -> list[Unit]:
+        if not units:
+            raise ValueError("the inventory has no units")
+        return units
+
+    @cached_property
+    def _index(self) -> dict[str, Node | Unit]:
+        index: dict[str, Node | Unit] = {}
+        elements: list[Node | Unit] = [*self.nodes, *self.units]
+        for element in elements:
+            index.setdefault(element.id, element)
+        return index
+
+    def element(self, ident: str) -> Node | Unit | None:
+        """A node or unit by id (or by slug for convenience)."""
+        found = self._index.get(ident)
+        if found is None:
+            found = next((e for e in self._index.values() if e.slug == ident), None)
+        return found
+
+    def unit(self, ident: str) -> Unit | None:
+        found = self.element(ident)
+        return found if isinstance(found, Unit) else None
+
+    def units_on(self, segment: str) -> list[Unit]:
+        return [u for u in self.units if segment in u.segments]
+
+    def parent_chain(self, ident: str) -> list[Node | Unit]:
+        """The elements above ``ident``, nearest first (cycles are stopped, not followed)."""
+        chain: list[Node | Unit] = []
+        seen = {ident}
+        current = self._index.get(ident)
+        while current is not None and current.parent is not None and current.parent not in seen:
+            seen.add(current.parent)
+            current = self._index.get(current.parent)
+            if current is not None:
+                chain.append(current)
+        return chain
