@@ -1,0 +1,126 @@
+"""An append-only, hash-chained audit trail of every change govnet makes.
+
+Each entry's hash covers the previous entry's hash and the entry itself (canonical JSON), so
+editing an entry breaks its hash and deleting one breaks the next entry's link. The newest
+hash is also written to ``audit.head`` beside the database, which catches the deletion of the
+last entries. Entries never hold secrets: callers pass masked commands and diffs.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from govnet.state.db import transaction
+
+GENESIS = "0" * 64
+HEAD_FILE = "audit.head"
+
+
+def current_user() -> str:
+    """Who is making the change: the OS user (sudo's caller when run through sudo)."""
+    return os.environ.get("SUDO_USER") or getpass.getuser()
+
+
+def _digest(
+    prev: str, seq: int, at: float, user: str, action: str, run_id: str | None, unit: str | None, detail: str
+) -> str:
+    body = json.dumps(
+        [seq, repr(at), user, action, run_id, unit, detail], ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.sha256((prev + body).encode()).hexdigest()
+
+
+def append(
+    conn: sqlite3.Connection,
+    state_dir: Path,
+    action: str,
+    detail: dict[str, Any],
+    *,
+    run_id: str | None = None,
+    unit: str | None = None,
+    in_transaction: bool = False,
+) -> int:
+    """Add one entry; returns its sequence number."""
+
+    def write(c: sqlite3.Connection) -> tuple[int, str]:
+        row = c.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (row["seq"] + 1, row["hash"]) if row else (1, GENESIS)
+        at, user = time.time(), current_user()
+        text = json.dumps(detail, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        digest = _digest(prev, seq, at, user, action, run_id, unit, text)
+        c.execute(
+            "INSERT INTO audit (seq, at, user, action, run_id, unit, detail, prev, hash) VALUES (?,?,?,?,?,?,?,?,?)",
+            (seq, at, user, action, run_id, unit, text, prev, digest),
+        )
+        return seq, digest
+
+    if in_transaction:
+        seq, digest = write(conn)
+    else:
+        with transaction(conn):
+            seq, digest = write(conn)
+    _write_head(state_dir, seq, digest)
+    return seq
+
+
+def _write_head(state_dir: Path, seq: int, digest: str) -> None:
+    path = state_dir / HEAD_FILE
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"{seq} {digest}\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    entries: int
+    problems: list[str]
+
+
+def verify(conn: sqlite3.Connection, state_dir: Path) -> Verdict:
+    """Recompute the chain; report every broken link, edited entry and missing tail."""
+    problems: list[str] = []
+    prev, expected_seq, count = GENESIS, 1, 0
+    last_hash = GENESIS
+    for row in conn.execute("SELECT * FROM audit ORDER BY seq"):
+        count += 1
+        seq = row["seq"]
+        if seq != expected_seq:
+            problems.append(f"entries {expected_seq}..{seq - 1} are missing (deleted)")
+        if row["prev"] != prev:
+            problems.append(
+                f"entry {seq}: does not follow the entry before it (an entry was deleted or edited)"
+            )
+        digest = _digest(
+            row["prev"], seq, row["at"], row["user"], row["action"], row["run_id"], row["unit"], row["detail"]
+        )
+        if digest != row["hash"]:
+            problems.append(f"entry {seq}: content does not match its hash (edited)")
+        prev, expected_seq, last_hash = row["hash"], seq + 1, row["hash"]
+    head = state_dir / HEAD_FILE
+    if head.exists():
+        try:
+            head_seq_text, head_hash = head.read_text().split()
+            head_seq = int(head_seq_text)
+        except ValueError:
+            problems.append(f"{head}: unreadable")
+        else:
+            if head_seq != expected_seq - 1 or head_hash != last_hash:
+                problems.append(
+                    f"the newest entry is {expected_seq - 1} but {HEAD_FILE} records {head_seq}: entries at the end were deleted or added outside govnet"
+                )
+    elif count:
+        problems.append(f"{head} is missing")
+    return Verdict(not problems, count, problems)

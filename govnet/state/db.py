@@ -1,0 +1,143 @@
+"""The SQLite state store: one file, WAL, created 0600, migrated in place.
+
+SQLite (stdlib) is the embedded default: transactions make the write-ahead rollout record
+(intent before push) and the audit chain atomic, and WAL lets a status reader run beside an
+apply. Every connection is short-lived or owned by one thread; nothing here is shared across
+threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from govnet.errors import StateError
+
+SCHEMA_VERSION = 1
+DB_NAME = "govnet.db"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    created REAL NOT NULL,
+    finished REAL,
+    user TEXT NOT NULL,
+    kind TEXT NOT NULL,               -- apply | rollback
+    plan_path TEXT,
+    plan_hash TEXT,
+    scope TEXT NOT NULL,              -- JSON: segment, wave, units
+    options TEXT NOT NULL,            -- JSON: concurrency, canary, max_failures
+    status TEXT NOT NULL,             -- running | done | stopped | interrupted
+    pid INTEGER
+);
+CREATE TABLE IF NOT EXISTS run_units (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    unit TEXT NOT NULL,
+    device TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    batch INTEGER NOT NULL,           -- 0 canary, 1.. waves
+    phase TEXT NOT NULL,              -- pending | backed_up | pushing | pushed | saved | verified | restored | failed | skipped
+    result TEXT,                      -- ok | changed | failed | skipped | restored
+    reason TEXT NOT NULL DEFAULT '',
+    commands TEXT NOT NULL,           -- JSON list (secrets masked)
+    before_hash TEXT,
+    after_hash TEXT,
+    updated REAL NOT NULL,
+    PRIMARY KEY (run_id, unit, device)
+);
+CREATE TABLE IF NOT EXISTS blobs (
+    hash TEXT PRIMARY KEY,            -- sha256 of the text
+    body BLOB NOT NULL                -- zlib-compressed UTF-8
+);
+CREATE TABLE IF NOT EXISTS backups (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    unit TEXT NOT NULL,
+    device TEXT NOT NULL,
+    hash TEXT NOT NULL REFERENCES blobs(hash),
+    taken REAL NOT NULL,
+    reason TEXT NOT NULL,             -- pre-change | post-change | on-demand | drift-check
+    run_id TEXT
+);
+CREATE INDEX IF NOT EXISTS backups_by_device ON backups (device, taken);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    user TEXT NOT NULL,
+    action TEXT NOT NULL,
+    run_id TEXT,
+    unit TEXT,
+    detail TEXT NOT NULL,             -- canonical JSON
+    prev TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+"""
+
+
+def db_path(state_dir: Path) -> Path:
+    return state_dir / DB_NAME
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file 0600 before SQLite opens it (it would honour the umask)."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+    os.close(fd)
+
+
+@contextlib.contextmanager
+def connect(state_dir: Path, *, create: bool = True) -> Iterator[sqlite3.Connection]:
+    """A connection to the store in ``state_dir``; commits on success, rolls back on error."""
+    path = db_path(state_dir)
+    try:
+        if create:
+            _create_private(path)
+        elif not path.exists():
+            raise StateError(f"{path}: no govnet state here (nothing has been run with --state {state_dir})")
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    except OSError as exc:
+        raise StateError(f"{path}: cannot open the state store: {exc.strerror or exc}") from None
+    except sqlite3.Error as exc:
+        raise StateError(f"{path}: cannot open the state store: {exc}") from None
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        _migrate(conn, path)
+        yield conn
+    except sqlite3.DatabaseError as exc:
+        raise StateError(f"{path}: state store error: {exc}") from None
+    finally:
+        conn.close()
+    for suffix in ("-wal", "-shm"):
+        side = Path(f"{path}{suffix}")
+        if side.exists():
+            with contextlib.suppress(OSError):
+                side.chmod(0o600)
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    conn.executescript(SCHEMA)
+    row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+    if row is None:
+        conn.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+    elif int(row["value"]) > SCHEMA_VERSION:
+        raise StateError(f"{path}: written by a newer govnet (schema {row['value']}); upgrade govnet")
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE … COMMIT: one writer at a time, all or nothing."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

@@ -1,0 +1,101 @@
+"""The state store: private files, content-addressed backups, and an audit chain that catches tampering."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from govnet.errors import StateError
+from govnet.state import audit, backups
+from govnet.state.db import connect, db_path, transaction
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def fill(state: Path, count: int = 5) -> None:
+    with connect(state) as conn:
+        for i in range(count):
+            audit.append(conn, state, "push", {"commands": [f"line {i}"]}, run_id="r1", unit=f"u{i}")
+
+
+def test_files_are_private(tmp_path: Path) -> None:
+    fill(tmp_path)
+    assert mode(db_path(tmp_path)) == 0o600
+    assert mode(tmp_path / audit.HEAD_FILE) == 0o600
+    for side in tmp_path.glob("govnet.db-*"):
+        assert mode(side) == 0o600
+
+
+def test_intact_chain_verifies(tmp_path: Path) -> None:
+    fill(tmp_path)
+    with connect(tmp_path) as conn:
+        verdict = audit.verify(conn, tmp_path)
+    assert verdict.ok and verdict.entries == 5 and verdict.problems == []
+
+
+def test_edited_entry_is_detected(tmp_path: Path) -> None:
+    fill(tmp_path)
+    with connect(tmp_path) as conn:
+        conn.execute('UPDATE audit SET detail=\'{"commands":["undo everything"]}\' WHERE seq=3')
+        verdict = audit.verify(conn, tmp_path)
+    assert not verdict.ok
+    assert verdict.problems == ["entry 3: content does not match its hash (edited)"]
+
+
+def test_edited_entry_with_recomputed_hash_breaks_the_next_link(tmp_path: Path) -> None:
+    fill(tmp_path)
+    with connect(tmp_path) as conn:
+        conn.execute("UPDATE audit SET user='mallory', hash='f'||substr(hash, 2) WHERE seq=2")
+        verdict = audit.verify(conn, tmp_path)
+    assert "entry 3: does not follow the entry before it (an entry was deleted or edited)" in verdict.problems
+
+
+def test_deleted_entry_is_detected(tmp_path: Path) -> None:
+    fill(tmp_path)
+    with connect(tmp_path) as conn:
+        conn.execute("DELETE FROM audit WHERE seq=2")
+        verdict = audit.verify(conn, tmp_path)
+    assert "entries 2..2 are missing (deleted)" in verdict.problems
+
+
+def test_deleted_last_entry_is_detected_by_the_head(tmp_path: Path) -> None:
+    fill(tmp_path)
+    with connect(tmp_path) as conn:
+        conn.execute("DELETE FROM audit WHERE seq=5")
+        verdict = audit.verify(conn, tmp_path)
+    assert not verdict.ok
+    assert "records 5" in verdict.problems[0]
+
+
+def test_backups_are_stored_once_and_checked(tmp_path: Path) -> None:
+    config = "sysname LH-A\n#\ninterface Vlanif101\n ip address 198.18.4.2 255.255.255.255\n"
+    with connect(tmp_path) as conn, transaction(conn):
+        first = backups.save(conn, "sz-a", "LH-A", config, "pre-change", "r1")
+        second = backups.save(conn, "sz-a", "LH-A", config, "on-demand")
+    with connect(tmp_path) as conn:
+        assert first.hash == second.hash
+        assert conn.execute("SELECT count(*) FROM blobs").fetchone()[0] == 1
+        assert [b.reason for b in backups.history(conn, "LH-A")] == ["pre-change", "on-demand"]
+        assert backups.get_blob(conn, first.hash) == config
+        conn.execute(
+            "UPDATE blobs SET body=? WHERE hash=?", (__import__("zlib").compress(b"tampered"), first.hash)
+        )
+        with pytest.raises(StateError, match="corrupt"):
+            backups.get_blob(conn, first.hash)
+
+
+def test_missing_store_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StateError, match="no govnet state here"), connect(tmp_path / "none", create=False):
+        pass
+
+
+def test_store_written_by_a_newer_govnet_is_refused(tmp_path: Path) -> None:
+    fill(tmp_path, 1)
+    with connect(tmp_path) as conn:
+        conn.execute("UPDATE meta SET value='99' WHERE key='schema'")
+    with pytest.raises(StateError, match="newer govnet"), connect(tmp_path):
+        pass
