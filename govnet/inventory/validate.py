@@ -59,7 +59,8 @@ def _segment_plans(inv: Inventory) -> Iterator[Finding]:
                         ("segments", name_b, "supernets"), f"{net_b} overlaps {name_a} supernet {net_a}{why}"
                     )
     for name, plan in plans.items():
-        for net in plan.supernets:
+        # In-band management on the intranet is a normal design; on party or extranet, never.
+        for net in plan.supernets if name != "intranet" else []:
             for mgmt in inv.site.management:
                 if net.overlaps(mgmt):
                     yield Finding(
@@ -88,10 +89,12 @@ def _unique(inv: Inventory) -> Iterator[Finding]:
         yield from claim("id", element.id, (*path, "id"))
         yield from claim("slug", element.slug, (*path, "slug"))
         yield from claim("name", element.name, (*path, "name"))
+        intranet = element.segments.get("intranet")
         for d_index, device in enumerate(element.devices):
             dpath = (*path, "devices", d_index)
             yield from claim("device name", device.name.lower(), (*dpath, "name"))
-            yield from claim("address", str(device.host), (*dpath, "host"))
+            if intranet is None or device.host != intranet.address.ip:  # in-band: its own intranet address
+                yield from claim("address", str(device.host), (*dpath, "host"))
         for segment, member in element.segments.items():
             yield from claim("address", str(member.address.ip), (*path, "segments", segment, "address"))
     for index, uplink in enumerate(inv.uplinks):

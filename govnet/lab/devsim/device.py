@@ -1,0 +1,177 @@
+"""One simulated device: what it is (``DeviceSpec``) and what it holds (``Device``).
+
+A device keeps its running configuration in memory, shared by all its SSH sessions; every
+change is also written to ``<state>/<name>.running.cfg`` for inspection, and ``save`` writes
+``<state>/<name>.startup.cfg``. At (re)start the device boots from the startup file when there
+is one, so an unsaved change is lost on restart exactly as on a real reboot. Both files are
+mode 0600: configurations hold password hashes and SNMP communities.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from govnet.errors import LabError, SafetyError
+from govnet.lab.devsim.config import ConfigNode, hostname_of, parse_config, render_config
+from govnet.lab.devsim.defaults import default_config
+from govnet.lab.devsim.faults import DeviceFaults, FaultBook
+from govnet.lab.devsim.files import write_atomically
+from govnet.lab.devsim.personality import Platform
+from govnet.lab.devsim.platforms import get_platform
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+LAB_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("198.18.0.0/15"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceSpec:
+    """How to run one simulated device. Secrets are kept out of ``repr`` (and so out of logs).
+
+    ``port`` 0 asks for a free port (see ``DevsimHandle.specs`` for the bound one);
+    ``host_key_path`` defaults to ``<state_dir>/<name>.ssh_host_key``. ``netns`` names a
+    network namespace (``ip netns`` name) to listen in instead of the process's own, so that
+    one process can serve devices living in many namespaces. ``banner`` is printed after login,
+    before the first prompt; as on real devices, a ``>`` or ``]`` in it confuses netmiko's
+    prompt detection for Huawei/H3C.
+    """
+
+    name: str
+    platform: str
+    address: str
+    port: int = 22
+    username: str
+    password: str = field(repr=False)
+    enable_secret: str | None = field(default=None, repr=False)
+    state_dir: Path
+    host_key_path: Path | None = None
+    banner: str | None = None
+    initial_config: str | None = None
+    netns: str | None = None
+
+    @property
+    def key_path(self) -> Path:
+        if self.host_key_path is not None:
+            return Path(self.host_key_path)
+        return Path(self.state_dir) / f"{self.name}.ssh_host_key"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str = "spec") -> DeviceSpec:
+        """Build a spec from JSON data, rejecting unknown keys and wrong types."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise LabError(f"{where}: unknown keys: {', '.join(unknown)}")
+        missing = sorted(
+            k for k in ("name", "platform", "address", "username", "password", "state_dir") if k not in data
+        )
+        if missing:
+            raise LabError(f"{where}: missing keys: {', '.join(missing)}")
+        values = dict(data)
+        for key in ("state_dir", "host_key_path"):
+            if values.get(key) is not None:
+                values[key] = Path(str(values[key]))
+        if not isinstance(values.get("port", 22), int) or isinstance(values.get("port"), bool):
+            raise LabError(f"{where}: port must be an integer")
+        for key in ("name", "platform", "address", "username", "password"):
+            if not isinstance(values[key], str) or not values[key]:
+                raise LabError(f"{where}: {key} must be a non-empty string")
+        for key in ("enable_secret", "banner", "initial_config", "netns"):
+            if not isinstance(values.get(key, ""), str | None):
+                raise LabError(f"{where}: {key} must be a string")
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (with secrets: the caller writes it to a private file)."""
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            data[f.name] = str(value) if isinstance(value, Path) else value
+        return data
+
+
+def check_name(name: str) -> None:
+    """Device names become file names: keep them to letters, digits, ``.``, ``_`` and ``-``."""
+    if not _NAME.fullmatch(name):
+        raise LabError(f"device name {name!r}: use letters, digits, '.', '_' and '-' only")
+
+
+def check_address(address: str) -> None:
+    """Refuse to listen outside the lab ranges (network-safety rule in DESIGN.md)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise LabError(f"device address {address!r} is not an IP address") from None
+    if not any(ip in net for net in LAB_NETWORKS):
+        allowed = " or ".join(str(n) for n in LAB_NETWORKS)
+        raise SafetyError(f"device address {address} is outside the lab ranges ({allowed})")
+
+
+class Device:
+    """Runtime state of one device: running config, persistence, faults, uptime."""
+
+    def __init__(self, spec: DeviceSpec, faults: FaultBook | None = None) -> None:
+        check_name(spec.name)
+        check_address(spec.address)
+        self.spec = spec
+        self.platform: Platform = get_platform(spec.platform)
+        self.state_dir = Path(spec.state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.fault_book = faults if faults is not None else FaultBook(self.state_dir)
+        self.booted = time.monotonic()
+        self.running: ConfigNode = self._boot_config()
+        self.config_changed()
+
+    @property
+    def startup_path(self) -> Path:
+        return self.state_dir / f"{self.spec.name}.startup.cfg"
+
+    @property
+    def running_path(self) -> Path:
+        return self.state_dir / f"{self.spec.name}.running.cfg"
+
+    @property
+    def hostname(self) -> str:
+        return hostname_of(self.running, self.platform, self.spec.name)
+
+    def _boot_config(self) -> ConfigNode:
+        if self.startup_path.exists():
+            text = self.startup_path.read_text(encoding="utf-8")
+        elif self.spec.initial_config is not None:
+            text = self.spec.initial_config
+        else:
+            text = default_config(self.spec.name, self.platform)
+        return parse_config(text, self.platform)
+
+    def running_text(self) -> str:
+        return render_config(self.running, self.platform)
+
+    def startup_text(self) -> str | None:
+        try:
+            return self.startup_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def config_changed(self) -> None:
+        """Write the running configuration out for inspection (never read back)."""
+        write_atomically(self.running_path, self.running_text(), mode=0o600)
+
+    def save(self) -> None:
+        """Make the running configuration the one the device boots with."""
+        write_atomically(self.startup_path, self.running_text(), mode=0o600)
+
+    def faults(self) -> DeviceFaults:
+        return self.fault_book.for_device(self.spec.name)
+
+    def uptime(self) -> str:
+        """Uptime in the vendors' ``0 weeks, 0 days, 1 hour, 2 minutes`` style."""
+        minutes = int(time.monotonic() - self.booted) // 60
+        weeks, minutes = divmod(minutes, 7 * 24 * 60)
+        days, minutes = divmod(minutes, 24 * 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{weeks} weeks, {days} days, {hours} hours, {minutes} minutes"
