@@ -9,6 +9,7 @@ import click
 
 from govnet import __version__
 from govnet.cli.inventory import inventory_group
+from govnet.cli.lab import lab_group
 from govnet.errors import GovnetError
 
 EXIT_INTERNAL = 70
@@ -21,6 +22,7 @@ def cli() -> None:
 
 
 cli.add_command(inventory_group)
+cli.add_command(lab_group)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,12 +12,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from ipaddress import IPv4Address
+from pathlib import Path
+from typing import Any
 
 from govnet.errors import LabError
-from govnet.inventory.models import Inventory, Unit
+from govnet.inventory.models import Device, Inventory, SegmentName, Unit
+from govnet.lab.topology import LAN_IFNAME, UPLINK_IFNAME, VRFS, Topology
 
 MAX_UNITS = 1000
 DEFAULT_UNITS = 24
+LAB_USER = "govnet"
+LAB_SNMP_USER = "govnet-mon"
 
 
 @dataclass(frozen=True)
@@ -115,3 +121,156 @@ def _aggregation(inv: Inventory, unit: Unit) -> str:
     raise LabError(
         f"unit {unit.id} has no aggregation node above it; the lab needs core → aggregation → unit"
     )
+
+
+def is_clone(inv: Inventory, unit: Unit) -> bool:
+    return inv.unit(unit.id) is None
+
+
+def device_name(inv: Inventory, unit: Unit) -> str:
+    """The site's device name; clones get the clone suffix so names stay unique."""
+    name = unit.device.name
+    return f"{name}-{unit.id.rsplit('-', 1)[1].upper()}" if is_clone(inv, unit) else name
+
+
+def _membership(unit: Unit, segment: SegmentName, address: IPv4Address, vlan: int | None) -> dict[str, Any]:
+    member = unit.segments[segment]
+    out: dict[str, Any] = {"address": f"{address}/32"}
+    if vlan is not None:
+        out["vlan"] = vlan
+    if member.wave is not None:
+        out["wave"] = member.wave
+    return out
+
+
+def _device(device: Device, name: str, host: IPv4Address, interfaces: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": name, "role": device.role, "platform": device.platform, "host": str(host)}
+    if device.model:
+        out["model"] = device.model
+    out["uplink"] = UPLINK_IFNAME
+    out["interfaces"] = interfaces
+    return out
+
+
+def lab_inventory(
+    inv: Inventory, units: Sequence[LabUnit], topology: Topology, secrets_dir: Path
+) -> dict[str, Any]:
+    """The lab's own inventory: the site's units, with lab addresses and the lab's secrets."""
+    used = [v for v in VRFS if v in topology.node("core").vrfs]
+    segments: dict[str, Any] = {}
+    for vrf in used:
+        plan = inv.segments[vrf]
+        segments[vrf] = {"description": plan.description, "supernets": [str(topology.vrf_range(vrf))]}
+        if plan.vrf:
+            segments[vrf]["vrf"] = plan.vrf
+        if plan.vlans:
+            segments[vrf]["vlans"] = {"first": plan.vlans.first, "last": plan.vlans.last}
+    secret = f"file:{secrets_dir}/"
+    nodes: list[dict[str, Any]] = []
+    core_site = next(n for n in inv.nodes if n.parent is None)
+    for site_id, lab_node in [(core_site.id, "core"), *_aggs(units)]:
+        node = topology.node(lab_node)
+        site_node = inv.element(site_id)
+        assert site_node is not None
+        entry: dict[str, Any] = {
+            "id": site_node.id,
+            "name": site_node.name,
+            "slug": site_node.slug,
+            "kind": site_node.kind,
+        }
+        if site_node.parent:
+            entry["parent"] = site_node.parent
+        entry["segments"] = {v: {"address": f"{node.address(v)}/32"} for v in node.vrfs}
+        entry["devices"] = [
+            _device(
+                site_node.device, site_node.device.name, node.mgmt, [UPLINK_IFNAME] if node.parent else []
+            )
+        ]
+        nodes.append(entry)
+    lab_unit_rows: list[dict[str, Any]] = []
+    vlans: dict[tuple[str, str], int] = {}
+    for lab_unit in units:
+        unit, node = lab_unit.unit, topology.node(lab_unit.node)
+        row: dict[str, Any] = {"id": unit.id, "name": unit.name, "slug": unit.slug, "kind": unit.kind}
+        if unit.groups:
+            row["groups"] = list(unit.groups)
+        row["parent"] = lab_unit.agg
+        row["segments"] = {
+            s: _membership(unit, s, node.address(s), _vlan(inv, s, vlans, lab_unit.agg))
+            for s in unit.segments
+        }
+        row["devices"] = [
+            _device(unit.device, device_name(inv, unit), node.mgmt, [UPLINK_IFNAME, LAN_IFNAME])
+        ]
+        for key in ("registration", "agreement"):
+            value = getattr(unit, key)
+            if value is not None:
+                row[key] = value.model_dump(mode="json")
+        if unit.services:
+            row["services"] = [s.model_dump(mode="json", exclude_none=True) for s in unit.services]
+        lab_unit_rows.append(row)
+    uplinks = []
+    for uplink in inv.uplinks:
+        link = next((k for k in topology.links if k.b == "prov"), None)
+        if uplink.segment == "party" and link is not None:
+            uplinks.append(
+                {
+                    "id": uplink.id,
+                    "name": uplink.name,
+                    "segment": "party",
+                    "node": core_site.id,
+                    "interface": link.a_ifname,
+                    "local": str(link.a_addr),
+                    "remote": str(link.b_addr.ip),
+                    "provider": uplink.provider,
+                }
+            )
+    return {
+        "site": {
+            "name": f"{inv.site.name}（实验室）",
+            "slug": f"{inv.site.slug}-lab",
+            "operator": inv.site.operator,
+            "management": [str(topology.vrf_range("intranet"))],
+        },
+        "segments": segments,
+        "defaults": {
+            "device": {
+                "credentials": {
+                    "username": LAB_USER,
+                    "password": f"{secret}ssh-password",
+                    "enable": f"{secret}enable-secret",
+                },
+                "snmp": {
+                    "version": "v3",
+                    "user": LAB_SNMP_USER,
+                    "auth_protocol": "sha",
+                    "auth_key": f"{secret}snmp-auth",
+                    "priv_protocol": "aes",
+                    "priv_key": f"{secret}snmp-priv",
+                },
+            }
+        },
+        "groups": {name: {} for name in sorted({g for u in units for g in u.unit.groups})},
+        "nodes": nodes,
+        "units": lab_unit_rows,
+        "uplinks": uplinks,
+    }
+
+
+def _aggs(units: Sequence[LabUnit]) -> list[tuple[str, str]]:
+    seen: dict[str, str] = {}
+    for lab_unit in units:
+        seen.setdefault(lab_unit.agg, lab_unit.agg_node)
+    return list(seen.items())
+
+
+def _vlan(inv: Inventory, segment: SegmentName, used: dict[tuple[str, str], int], agg: str) -> int | None:
+    """VLANs are renumbered per aggregation node in the lab (clones would otherwise collide)."""
+    plan = inv.segments[segment].vlans
+    if plan is None:
+        return None
+    vlan = used.get((segment, agg), plan.first - 1) + 1
+    if vlan > plan.last:
+        return None
+    used[(segment, agg)] = vlan
+    return vlan

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from pathlib import Path
 
@@ -64,6 +65,8 @@ class AgentSettings:
     location: str = "govnet lab"
     contact: str = "noc@lab.invalid"
     link_poll_seconds: int = 5
+    sys_names: Mapping[str, str] = field(default_factory=dict)
+    """sysName per lab node (the device's host name); the node name when absent."""
 
 
 def agent_name(unit: str) -> str:
@@ -94,7 +97,7 @@ def render_config(topology: Topology, unit: str, settings: AgentSettings) -> str
         f"createUser {INTERNAL_USER}",
         f"rouser {INTERNAL_USER} noauth {IF_TABLE}",
         f"iquerySecName {INTERNAL_USER}",
-        f"sysName {unit}",
+        f"sysName {settings.sys_names.get(unit, unit)}",
         f'sysLocation "{settings.location}"',
         f'sysContact "{settings.contact}"',
         "sysServices 6",
