@@ -1,0 +1,228 @@
+"""The snmp probe's pure parts: BER checked against pysnmp's own codec, plans, settings, params."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyasn1.codec.ber import decoder, encoder
+from pysnmp.proto import api
+
+from govnet.errors import ConfigError
+from govnet.probes.base import REGISTRY
+from govnet.probes.snmp import Access, SnmpProbe, SnmpSettings
+from govnet.probes.snmp_ber import (
+    FIRST_REQUEST_ID,
+    GET,
+    GETBULK,
+    LAST_REQUEST_ID,
+    BerError,
+    Missing,
+    Response,
+    decode_response,
+    request_template,
+)
+from govnet.probes.snmp_engine import UsmCredentials
+from govnet.probes.snmp_plan import (
+    SYS_UPTIME,
+    Pdu,
+    build_pdus,
+    candidate_cells,
+    interface_statuses,
+    read_answers,
+    select_interfaces,
+)
+
+V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
+
+oids = st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=14).map(lambda rest: (1, 3, *rest))
+request_ids = st.integers(FIRST_REQUEST_ID, LAST_REQUEST_ID)
+communities = st.binary(min_size=1, max_size=300)
+
+
+def pysnmp_request(
+    request_id: int, community: bytes, oid_list: list[Any], bulk: tuple[int, int] | None
+) -> bytes:
+    pdu = V2C.GetBulkRequestPDU() if bulk else V2C.GetRequestPDU()
+    (V2C.apiBulkPDU if bulk else V2C.apiPDU).set_defaults(pdu)
+    V2C.apiPDU.set_request_id(pdu, request_id)
+    if bulk:
+        V2C.apiBulkPDU.set_non_repeaters(pdu, bulk[0])
+        V2C.apiBulkPDU.set_max_repetitions(pdu, bulk[1])
+    V2C.apiPDU.set_varbinds(pdu, [(oid, V2C.Null("")) for oid in oid_list])
+    message = V2C.Message()
+    V2C.apiMessage.set_defaults(message)
+    V2C.apiMessage.set_community(message, community)
+    V2C.apiMessage.set_pdu(message, pdu)
+    return bytes(encoder.encode(message))
+
+
+@settings(max_examples=150, deadline=None)
+@given(request_ids, communities, st.lists(oids, min_size=1, max_size=45))
+def test_get_request_is_byte_identical_to_pysnmp(
+    request_id: int, community: bytes, oid_list: list[Any]
+) -> None:
+    template = request_template(community, GET, oid_list)
+    assert template.packet(request_id) == pysnmp_request(request_id, community, oid_list, None)
+
+
+@settings(max_examples=80, deadline=None)
+@given(request_ids, communities, oids, st.integers(0, 3), st.integers(1, 200))
+def test_getbulk_request_is_byte_identical_to_pysnmp(
+    request_id: int, community: bytes, oid: Any, non_repeaters: int, repetitions: int
+) -> None:
+    template = request_template(community, GETBULK, [oid], non_repeaters, repetitions)
+    assert template.packet(request_id) == pysnmp_request(
+        request_id, community, [oid], (non_repeaters, repetitions)
+    )
+    message, _ = decoder.decode(template.packet(request_id), asn1Spec=V2C.Message())
+    assert int(V2C.apiPDU.get_request_id(V2C.apiMessage.get_pdu(message))) == request_id
+
+
+VALUES = st.one_of(
+    st.integers(-(2**31), 2**31 - 1).map(V2C.Integer),
+    st.integers(0, 2**32 - 1).map(V2C.Counter32),
+    st.integers(0, 2**32 - 1).map(V2C.Gauge32),
+    st.integers(0, 2**32 - 1).map(V2C.TimeTicks),
+    st.integers(0, 2**64 - 1).map(V2C.Counter64),
+    st.binary(max_size=300).map(V2C.OctetString),
+    oids.map(V2C.ObjectIdentifier),
+    st.sampled_from(["10.0.0.1", "192.168.255.254"]).map(V2C.IpAddress),
+)
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, V2C.IpAddress | V2C.OctetString):
+        return bytes(value.asOctets())
+    if isinstance(value, V2C.ObjectIdentifier):
+        return tuple(value)
+    return int(value)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.lists(st.tuples(oids, VALUES), max_size=40))
+def test_response_decodes_like_pysnmp(request_id: int, varbinds: list[Any]) -> None:
+    pdu = V2C.ResponsePDU()
+    V2C.apiPDU.set_defaults(pdu)
+    V2C.apiPDU.set_request_id(pdu, request_id)
+    V2C.apiPDU.set_varbinds(pdu, varbinds)
+    message = V2C.Message()
+    V2C.apiMessage.set_defaults(message)
+    V2C.apiMessage.set_community(message, "public")
+    V2C.apiMessage.set_pdu(message, pdu)
+    response = decode_response(bytes(encoder.encode(message)))
+    assert response.request_id == request_id
+    assert response.community == b"public"
+    assert response.varbinds == [(oid, plain(value)) for oid, value in varbinds]
+
+
+def test_snmpv2_exceptions_decode_to_missing() -> None:
+    pdu = V2C.ResponsePDU()
+    V2C.apiPDU.set_defaults(pdu)
+    V2C.apiPDU.set_request_id(pdu, 7)
+    V2C.apiPDU.set_varbinds(
+        pdu,
+        [
+            ((1, 3, 1), V2C.NoSuchObject("")),
+            ((1, 3, 2), V2C.NoSuchInstance("")),
+            ((1, 3, 3), V2C.EndOfMibView("")),
+        ],
+    )
+    message = V2C.Message()
+    V2C.apiMessage.set_defaults(message)
+    V2C.apiMessage.set_pdu(message, pdu)
+    response = decode_response(bytes(encoder.encode(message)))
+    assert [value for _, value in response.varbinds] == list(Missing)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.binary(max_size=200))
+def test_garbage_raises_only_ber_error(data: bytes) -> None:
+    with contextlib.suppress(BerError):
+        decode_response(data)
+
+
+def test_requests_are_not_taken_for_responses() -> None:
+    with pytest.raises(BerError, match="unexpected PDU type"):
+        decode_response(request_template(b"public", GET, [SYS_UPTIME]).packet(FIRST_REQUEST_ID))
+
+
+def test_interface_selection_prefers_ifname_then_ifdescr() -> None:
+    names = {1: "Gi0/1", 2: "Gi0/2", 9: "Gi0/1"}
+    descrs = {1: "GigabitEthernet0/1", 3: "Vlan-interface1"}
+    chosen, missing = select_interfaces(["Gi0/1", "Vlan-interface1", "Gi0/1", "x"], names, descrs)
+    assert chosen == [(1, "Gi0/1"), (3, "Vlan-interface1")]
+    assert missing == ["x"]
+    assert select_interfaces([], {}, descrs) == ([(1, "GigabitEthernet0/1"), (3, "Vlan-interface1")], [])
+    everything, _ = select_interfaces([], {1: "", 2: "Gi0/2"}, {1: "Loop0", 3: "Vlan3"})
+    assert everything == [(1, "Loop0"), (2, "Gi0/2"), (3, "Vlan3")]  # empty ifName: ifDescr names it
+
+
+def test_steady_state_is_one_pdu_until_max_varbinds() -> None:
+    cells = candidate_cells([(i, f"if{i}") for i in range(1, 7)], ["oper_status", "in_octets", "out_octets"])
+    assert [len(p.oids) for p in build_pdus(cells, 40)] == [19]
+    assert [len(p.oids) for p in build_pdus(cells, 10)] == [10, 9]
+    assert build_pdus(cells, 40)[0].oids[0] == SYS_UPTIME
+
+
+def test_answers_must_match_the_oids_asked() -> None:
+    pdu = Pdu([SYS_UPTIME, (1, 3, 6, 1, 2, 1, 2, 2, 1, 8, 1)], [None, (0, "oper_status")])
+    good = Response(1, 0, 0, [(SYS_UPTIME, 500), ((1, 3, 6, 1, 2, 1, 2, 2, 1, 8, 1), 1)])
+    uptime, values = read_answers([pdu], [good])
+    assert uptime == 500
+    assert interface_statuses([(1, "lo")], values)[0].oper_status == 1
+    wrong = Response(1, 0, 0, [(SYS_UPTIME, 500), ((1, 3, 6, 1, 2, 1, 2, 2, 1, 8, 2), 1)])
+    with pytest.raises(ValueError, match="other OIDs"):
+        read_answers([pdu], [wrong])
+
+
+def test_factory_is_registered_and_strict() -> None:
+    probe = REGISTRY["snmp"]({"timeout": 0.5, "retries": 2, "max_varbinds": 10, "columns": ["in_octets"]})
+    assert isinstance(probe, SnmpProbe)
+    assert probe.settings == SnmpSettings(
+        timeout=0.5, retries=2, max_varbinds=10, columns=("oper_status", "in_octets")
+    )
+    for bad, message in [
+        ({"workers": 2}, "unknown setting"),
+        ({"timeout": 0}, "timeout must be > 0"),
+        ({"retries": 1.5}, "not a whole number"),
+        ({"columns": ["ifFoo"]}, "columns must be"),
+        ({"max_in_flight": 0}, "must be >= 1"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            SnmpSettings.parse(bad)
+
+
+def test_params_errors_never_show_secrets() -> None:
+    secret = "s3cr3t-auth-key"
+    creds = UsmCredentials.from_params(
+        {
+            "user": "u",
+            "auth_protocol": "SHA256",
+            "auth_key": secret,
+            "priv_protocol": "aes256",
+            "priv_key": secret,
+        }
+    )
+    assert secret not in repr(creds) and creds.auth_protocol == "sha256"
+    for params, message in [
+        ({"version": "v3", "user": "u", "auth_protocol": "sha", "auth_key": "short"}, "at least 8"),
+        (
+            {"version": "v3", "user": "u", "auth_protocol": "rot13", "auth_key": secret},
+            "unknown auth_protocol",
+        ),
+        (
+            {"version": "v3", "user": "u", "priv_protocol": "aes", "priv_key": secret},
+            "needs an auth_protocol",
+        ),
+        ({"version": "v1", "community": secret}, "unsupported SNMP version"),
+        ({"version": "v2c"}, "community"),
+        ({"version": "v2c", "community": "c", "interfaces": "Gi0/1"}, "list of interface names"),
+        ({"community": "c", "interfaces": 5}, "list of interface names"),
+    ]:
+        with pytest.raises(ValueError, match=message) as caught:
+            Access.from_params(params)
+        assert secret not in str(caught.value)
