@@ -385,6 +385,8 @@ def site() -> dict[str, Any]:
             "operator": "漯河市信息化办公室",
             "management": ["10.41.0.0/16"],
             "timezone": "Asia/Shanghai",
+            "syslog": ["10.41.0.100"],
+            "ntp": ["10.41.0.101", "10.41.0.102"],
         },
         "segments": {
             "intranet": {

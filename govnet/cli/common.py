@@ -63,3 +63,14 @@ def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
     for row in rows:
         out.add_row(*row)
     console().print(out)
+
+
+def state_option(func: F) -> F:
+    return click.option(
+        "--state",
+        "state_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=lambda: os.environ.get("GOVNET_STATE", "state"),
+        show_default="state/ or $GOVNET_STATE",
+        help="Where runs, backups and the audit trail are kept (SQLite).",
+    )(func)

@@ -8,8 +8,10 @@ import sys
 import click
 
 from govnet import __version__
+from govnet.cli.audit import audit_group
 from govnet.cli.inventory import inventory_group
 from govnet.cli.lab import lab_group
+from govnet.cli.monitor import daemon_cmd, probe_cmd
 from govnet.errors import GovnetError
 
 EXIT_INTERNAL = 70
@@ -23,6 +25,9 @@ def cli() -> None:
 
 cli.add_command(inventory_group)
 cli.add_command(lab_group)
+cli.add_command(audit_group)
+cli.add_command(probe_cmd)
+cli.add_command(daemon_cmd)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -104,6 +104,10 @@ class Site(Strict):
     operator: Text
     management: list[Network] = Field(min_length=1)
     timezone: str = "Asia/Shanghai"
+    syslog: list[Address] = []
+    """Syslog servers every device logs to (default: the first host of the first management network)."""
+    ntp: list[Address] = []
+    """NTP servers every device syncs with (same default)."""
 
 
 class Credentials(Strict):

@@ -185,6 +185,7 @@ def lab_inventory(
             _device(
                 site_node.device, site_node.device.name, node.mgmt, [UPLINK_IFNAME] if node.parent else []
             )
+            | {"snmp": None}  # the lab runs no SNMP agent on the core and aggregation nodes
         ]
         nodes.append(entry)
     lab_unit_rows: list[dict[str, Any]] = []
@@ -231,6 +232,8 @@ def lab_inventory(
             "slug": f"{inv.site.slug}-lab",
             "operator": inv.site.operator,
             "management": [str(topology.vrf_range("intranet"))],
+            "syslog": [str(topology.host_link.host_addr.ip)],
+            "ntp": [str(topology.host_link.host_addr.ip)],
         },
         "segments": segments,
         "defaults": {

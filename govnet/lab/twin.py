@@ -131,6 +131,8 @@ def up(
     try:
         _build(name, sdir, topology, inventory, record, state_root)
     except GovnetError as exc:
+        if not (sdir / "lab.json").exists():
+            raise
         raise LabError(
             f"{next(iter(exc.lines()))} (the lab is partly up; govnet lab down removes it)"
         ) from None
@@ -292,22 +294,35 @@ def _wait_for(path: Path, what: str, sdir: Path) -> None:
 
 
 def _write_daemon_config(sdir: Path, topology: Topology, record: dict[str, Any]) -> None:
-    """A daemon config that watches this lab at lab speed (issue: monitoring daemon)."""
+    """A daemon config that watches this lab at lab speed (intervals of seconds, not minutes)."""
+    probes: dict[str, Any] = {
+        "icmp": {"interval": 5, "timeout": 2.0, "count": 3},
+        "snmp": {"interval": 10, "timeout": 2.0, "retries": 1},
+        "tcp": {"interval": 10, "timeout": 2.0},
+    }
+    if "party" in topology.node("core").vrfs:
+        probes["isolation"] = {
+            "interval": 10,
+            "timeout": 2.0,
+            "vantages": {
+                "party-noc": {
+                    "source": str(topology.prober_address("party")),
+                    "netns": topology.netns(topology.prober),
+                }
+            },
+        }
     config = {
         "inventory": str(sdir / "inventory.yml"),
         "allowed_networks": [str(topology.network)],
         "listen": "127.0.0.1:9430",
         "state": str(sdir / "daemon"),
-        "traps": {"listen": f"{topology.host_link.host_addr.ip}:{TRAP_PORT}"},
+        "known_hosts": str(sdir / "known_hosts"),
         "down_after": 2,
-        "probes": {
-            "icmp": {"interval": 5, "timeout": 1.0, "count": 3},
-            "snmp": {"interval": 10, "timeout": 1.0, "retries": 1},
-            "tcp": {"interval": 10, "timeout": 1.0},
-            "isolation": {"interval": 10, "timeout": 1.0, "source": str(topology.prober_address("party"))}
-            if "party" in topology.node("core").vrfs
-            else {"interval": 10, "timeout": 1.0},
+        "traps": {
+            "listen": f"{topology.host_link.host_addr.ip}:{TRAP_PORT}",
+            "communities": [f"file:{sdir / 'secrets' / 'snmp-community'}"],
         },
+        "probes": probes,
     }
     _write_private(
         sdir / "daemon.yml",

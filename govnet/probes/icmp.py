@@ -101,7 +101,7 @@ class IcmpProbe:
             if not isinstance(verdict, str) and target.source is not None:
                 extra = sources.get(target.source)
                 if extra is None:
-                    extra = sources[target.source] = _source(target.source)
+                    extra = sources[target.source] = _source(target.source, self._socket)
                 if isinstance(extra, str):
                     verdict = extra
             if not isinstance(verdict, str) and self._socket is None:
@@ -139,12 +139,12 @@ class IcmpProbe:
         return verdict
 
 
-def _source(source: str) -> list[tuple[int, int, bytes]] | str:
+def _source(source: str, home: IcmpSocket | None) -> list[tuple[int, int, bytes]] | str:
     try:
         socket.inet_pton(socket.AF_INET, source)
     except OSError:
         return f"source {source} is not an IPv4 address"
-    return pktinfo(source) if is_local(source) else f"source {source} is not a local address"
+    return pktinfo(source) if is_local(source, home) else f"source {source} is not a local address"
 
 
 @register("icmp")

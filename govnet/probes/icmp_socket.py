@@ -11,10 +11,14 @@ because a missing privilege is a fact about the host, not a bug.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import logging
+import os
 import random
 import socket
 import struct
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
@@ -38,6 +42,15 @@ _in_use: set[int] = set()
 """Identifiers held by open raw sockets of this process: two probe instances never share one."""
 _random = random.SystemRandom()
 
+SIOCGSKNS = 0x894C
+"""ioctl: a descriptor of the network namespace a socket belongs to."""
+CLONE_NEWNET = 0x40000000
+
+
+def current_namespace() -> int:
+    """Inode of the calling thread's network namespace."""
+    return os.stat("/proc/thread-self/ns/net").st_ino
+
 
 @dataclass(slots=True)
 class IcmpSocket:
@@ -46,6 +59,8 @@ class IcmpSocket:
     sock: socket.socket
     raw: bool
     identifier: int
+    namespace: int = field(default_factory=current_namespace)
+    """Inode of the network namespace the socket was opened in (see `is_local`)."""
     _closed: bool = field(default=False, repr=False)
 
     def close(self) -> None:
@@ -154,15 +169,42 @@ def pktinfo(source: str) -> list[tuple[int, int, bytes]]:
     return [(socket.IPPROTO_IP, IP_PKTINFO, data)]
 
 
-def is_local(source: str) -> bool:
+def is_local(source: str, home: IcmpSocket | None = None) -> bool:
     """True when ``source`` is an address of this host (network namespace), so it can be sent from.
+
+    ``home`` is the socket that will send: a probe opened inside another namespace (an isolation
+    vantage) is run from the daemon's thread, whose own namespace would give the wrong answer, so
+    the question is then asked in the socket's namespace.
 
     >>> is_local("127.0.0.9"), is_local("198.51.100.254")
     (True, False)
     """
+    if home is not None and home.namespace != current_namespace():
+        return _in_namespace_of(home.sock, lambda: is_local(source))
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:
             probe.bind((source, 0))
         except OSError:
             return False
     return True
+
+
+def _in_namespace_of(sock: socket.socket, check: Callable[[], bool]) -> bool:
+    """Run ``check`` in a throw-away thread joined to ``sock``'s namespace; False if it cannot join."""
+    answer: list[bool] = []
+    try:
+        namespace = fcntl.ioctl(sock.fileno(), SIOCGSKNS)
+    except OSError:
+        return False
+
+    def joined() -> None:
+        if ctypes.CDLL(None, use_errno=True).setns(namespace, CLONE_NEWNET) == 0:
+            answer.append(check())
+
+    try:
+        thread = threading.Thread(target=joined, name="icmp-source-check")
+        thread.start()
+        thread.join()
+    finally:
+        os.close(namespace)
+    return bool(answer and answer[0])

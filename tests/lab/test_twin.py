@@ -334,9 +334,8 @@ def test_isolation_leak_lets_party_reach_the_intranet_until_healed(healed: Lab) 
     twin = json.loads((lab.dir / "twin.json").read_text())
     unit = next(u for u in twin["units"] if {"intranet", "party"} <= set(u["segments"]))
     probe_ns = f"gvl-{lab.name}-probe"
-    party_source = yaml.safe_load(Path(lab.info["daemon_config"]).read_text())["probes"]["isolation"][
-        "source"
-    ]
+    isolation = yaml.safe_load(Path(lab.info["daemon_config"]).read_text())["probes"]["isolation"]
+    party_source = isolation["vantages"]["party-noc"]["source"]
     assert lab.ping(unit["host"], netns=probe_ns, source=party_source)[0] == 0  # isolated
     lab.cli("fault", unit["id"], "isolation-leak")
     assert lab.ping(unit["host"], 2, netns=probe_ns, source=party_source)[0] >= 1  # breached

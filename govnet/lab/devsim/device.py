@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from govnet.errors import LabError, SafetyError
+from govnet.lab.devsim.cipher import conceal_tree
 from govnet.lab.devsim.config import ConfigNode, hostname_of, parse_config, render_config
 from govnet.lab.devsim.defaults import default_config
 from govnet.lab.devsim.faults import DeviceFaults, FaultBook
@@ -146,7 +147,7 @@ class Device:
             text = self.spec.initial_config
         else:
             text = default_config(self.spec.name, self.platform)
-        return parse_config(text, self.platform)
+        return conceal_tree(parse_config(text, self.platform), self.platform.name)
 
     def running_text(self) -> str:
         return render_config(self.running, self.platform)

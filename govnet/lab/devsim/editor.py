@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from govnet.lab.devsim.cipher import conceal
 from govnet.lab.devsim.config import ConfigNode
 from govnet.lab.devsim.personality import Platform, SectionRule
 
@@ -100,7 +101,10 @@ class ConfigEditor:
             return Outcome(Verdict.OK, changed=created)
         if text.startswith(syntax.global_prefixes):
             self.frames.clear()
-        return Outcome(Verdict.OK, changed=self._add(self.section, text))
+        shown = conceal(self.platform.name, text)  # devices never show a secret (cipher.py)
+        if shown is None:
+            return Outcome(Verdict.OK)
+        return Outcome(Verdict.OK, changed=self._add(self.section, shown))
 
     def canonical(self, text: str) -> str:
         """Expand an abbreviated interface name as the CLI does (``interface Gi0/1``).

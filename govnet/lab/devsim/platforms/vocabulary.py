@@ -52,7 +52,7 @@ VRP_H3C_KEYWORDS = words(
     """
 ip-prefix cpu-defend drop-profile trust jumboframe negotiation l2vpn vlanif
 authorization-attribute user-role password-recovery login password-control security-policy
-zone sftp scp public-key super irf lldp-agent version radius
+zone sftp scp public-key super irf lldp-agent version radius traffic-filter packet-filter
 """
 )
 

@@ -1,0 +1,107 @@
+"""``govnet probe`` (one cycle, printed) and ``govnet daemon`` (scheduler + exporter)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import click
+
+from govnet.cli.common import emit_json, inventory_option, json_option, load_inventory, table
+from govnet.errors import UsageError
+from govnet.inventory.models import SEGMENTS
+from govnet.monitor import once
+from govnet.monitor.config import DaemonConfig, load_config
+
+
+@click.command("probe")
+@inventory_option
+@click.option("--segment", type=click.Choice(SEGMENTS), help="Only this segment (default: all).")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Daemon config: its inventory, allowed_networks and ICMP settings.",
+)
+@click.option(
+    "--allow",
+    "allow",
+    multiple=True,
+    metavar="CIDR",
+    help="Networks that may be probed (default: the lab's, 127.0.0.0/8 and 198.18.0.0/15).",
+)
+@json_option
+def probe_cmd(
+    inventory_path: Path, segment: str | None, config_path: Path | None, allow: tuple[str, ...], as_json: bool
+) -> None:
+    """Run one ICMP cycle and print every unit's state (up, down, unreachable, unknown)."""
+    if config_path is not None:
+        config = load_config(config_path)
+        inventory = load_inventory(config.inventory).inventory
+    else:
+        inventory = load_inventory(inventory_path).inventory
+        try:
+            config = DaemonConfig.model_validate(
+                {"inventory": str(inventory_path), "allowed_networks": list(allow) or once.LAB_NETWORKS}
+            )
+        except ValueError as exc:
+            raise UsageError(f"--allow: {str(exc).splitlines()[-1].strip()}") from None
+    segments: list[str] = [segment] if segment else [s for s in SEGMENTS if s in inventory.segments]
+    rows, refused = once.run(config, inventory, segments)
+    if refused:
+        click.echo(f"warning: {refused} address(es) outside allowed_networks were not probed", err=True)
+    if as_json:
+        emit_json(
+            [
+                {k: r[k] for k in ("unit", "segment", "state", "loss_ratio", "rtt_seconds", "detail", "node")}
+                for r in rows
+            ]
+        )
+        return
+    table(
+        None,
+        ["unit", "segment", "state", "loss", "rtt ms", "detail"],
+        [
+            [
+                r["unit"],
+                r["segment"],
+                r["state"],
+                "" if r["loss_ratio"] is None else f"{r['loss_ratio']:.0%}",
+                "" if r["rtt_seconds"] is None else f"{r['rtt_seconds'] * 1000:.2f}",
+                r["detail"],
+            ]
+            for r in rows
+        ],
+    )
+
+
+@click.command("daemon")
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Daemon config (YAML).",
+)
+@click.option("--log-level", default="INFO", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
+@click.option(
+    "--check", is_flag=True, help="Validate the config, inventory, secrets and probe settings, then exit."
+)
+def daemon_cmd(config_path: Path, log_level: str, check: bool) -> None:
+    """Probe on a schedule and export metrics (/metrics), health (/healthz) and a status page (/)."""
+    from govnet.monitor.daemon import Daemon, run_forever  # noqa: PLC0415 (APScheduler only when needed)
+    from govnet.secrets import SecretResolver  # noqa: PLC0415
+
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("apscheduler", "pysnmp", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    resolver = SecretResolver()
+    daemon = Daemon(config_path, resolver.resolve)
+    if check:
+        asyncio.run(daemon.check())
+        click.echo(
+            f"{config_path}: valid: {len(daemon.owned)} units, jobs {', '.join('/'.join(j) for j in daemon.jobs())}"
+        )
+        return
+    asyncio.run(run_forever(daemon))

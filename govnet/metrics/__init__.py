@@ -1,0 +1,1 @@
+"""What the daemon exports: a Collector over its current view, and the HTTP endpoints."""

@@ -1,0 +1,153 @@
+"""The daemon's own status page: what an operator needs at a glance, without Grafana.
+
+Server-rendered HTML (no JavaScript needed), refreshed every 10 s: per-segment availability,
+the units that are not up with their Chinese names, since when and where the path breaks,
+isolation breaches, recent events and the probe cycles. Everything is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import time
+from typing import Any
+
+from govnet import __version__
+from govnet.metrics.view import View
+
+STATE_CLASS = {"up": "ok", "down": "bad", "unreachable": "warn", "unknown": "idle"}
+SEGMENT_TITLE = {
+    "intranet": "电子政务内网 intranet",
+    "party": "党务网 party network",
+    "extranet": "电子政务外网 extranet",
+}
+
+
+def status_json(view: View) -> dict[str, Any]:
+    """The view as JSON (``/api/status``): segments, every unit-segment state, isolation, cycles."""
+    units = []
+    for entry in view.tracker.entries.values():
+        element = view.element(entry.element)
+        icmp = view.icmp.get((entry.element, entry.segment))
+        units.append(
+            {
+                "unit": entry.element,
+                "name": element.name if element else "",
+                "segment": entry.segment,
+                "node": not entry.is_unit,
+                "state": entry.state,
+                "since": entry.since,
+                "detail": entry.detail,
+                "loss_ratio": icmp.loss_ratio if icmp else None,
+                "rtt_seconds": icmp.rtt_seconds if icmp else None,
+                "path_hop": entry.path_hop,
+                "path_hops": entry.path_hops,
+            }
+        )
+    segments = {
+        s: {"availability": view.availability(s), **view.tracker.counts(s)} for s in view.inventory.segments
+    }
+    isolation = [
+        {"vantage": v, "unit": u, "segment": s, "ok": r.success, "detail": r.detail}
+        for (v, u, s), r in view.isolation.items()
+    ]
+    cycles = [
+        {
+            "probe": c.probe,
+            "segment": c.segment,
+            "duration": c.duration,
+            "targets": c.targets,
+            "failures": c.failures,
+            "cycles": c.cycles,
+            "finished": c.started + c.duration if c.cycles else None,
+        }
+        for c in view.cycles.values()
+    ]
+    return {
+        "site": view.site,
+        "shard": view.shard,
+        "version": __version__,
+        "segments": segments,
+        "units": units,
+        "isolation": isolation,
+        "cycles": cycles,
+        "traps": dict(view.traps),
+        "events": list(view.events),
+    }
+
+
+def _ago(at: float) -> str:
+    seconds = max(0, int(time.time() - at))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def render_page(view: View) -> str:
+    e = html.escape
+    data = status_json(view)
+    cards = []
+    for segment, info in data["segments"].items():
+        ratio = info["availability"]
+        shown = "—" if ratio is None else f"{ratio * 100:.1f}%"
+        cls = "idle" if ratio is None else ("ok" if ratio >= 0.99 else "warn" if ratio >= 0.9 else "bad")
+        cards.append(
+            f'<div class="card {cls}" data-segment="{e(segment)}"><h2>{e(SEGMENT_TITLE.get(segment, segment))}</h2>'
+            f'<p class="big">{shown}</p><p>{info["up"]} up · {info["down"]} down · {info["unreachable"]} unreachable'
+            f" · {info['unknown']} unknown</p></div>"
+        )
+    trouble = sorted(
+        (u for u in data["units"] if u["state"] != "up"), key=lambda u: (u["state"] != "down", u["unit"])
+    )
+    rows = (
+        "".join(
+            f'<tr class="{STATE_CLASS[u["state"]]}" data-unit="{e(u["unit"])}"><td>{e(u["unit"])}</td><td>{e(u["name"])}</td>'
+            f"<td>{e(u['segment'])}</td><td>{e(u['state'])}</td><td>{_ago(u['since'])}</td>"
+            f"<td>{e(u['path_hop'] or '')}</td><td>{e(u['detail'])}</td></tr>"
+            for u in trouble[:500]
+        )
+        or '<tr><td colspan="7">every unit is up</td></tr>'
+    )
+    breaches = [i for i in data["isolation"] if not i["ok"]]
+    isolation = (
+        f'<p class="bad" id="isolation">ISOLATION BREACHED: {len(breaches)} check(s) answered</p><ul>'
+        + "".join(
+            f"<li>{e(b['unit'])} ({e(b['segment'])}) from {e(b['vantage'])}: {e(b['detail'])}</li>"
+            for b in breaches[:50]
+        )
+        + "</ul>"
+        if breaches
+        else f'<p class="ok" id="isolation">party-network isolation holds ({len(data["isolation"])} checks)</p>'
+    )
+    events = "".join(
+        f"<li>{time.strftime('%H:%M:%S', time.localtime(ev['at']))} {e(str(ev.get('kind')))}: "
+        f"{e(' '.join(f'{k}={v}' for k, v in ev.items() if k not in ('at', 'kind')))}</li>"
+        for ev in data["events"][:20]
+    )
+    cycles = "".join(
+        f"<tr><td>{e(c['probe'])}</td><td>{e(c['segment'])}</td><td>{c['targets']}</td><td>{c['failures']}</td>"
+        f"<td>{c['duration']:.2f} s</td><td>{_ago(c['finished']) + ' ago' if c['finished'] else '—'}</td></tr>"
+        for c in data["cycles"]
+    )
+    return f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta http-equiv="refresh" content="10">
+<title>govnet · {e(view.site)}</title>
+<style>
+body{{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:1.5em;color:#222}}
+.cards{{display:flex;gap:1em;flex-wrap:wrap}} .card{{border-radius:8px;padding:.5em 1em;min-width:16em;border:2px solid #ccc}}
+.big{{font-size:2.2em;margin:.2em 0}} .ok{{border-color:#2a7;color:#185}} .warn{{border-color:#d90;color:#a60}}
+.bad{{border-color:#c33;color:#b11}} .idle{{color:#777}} table{{border-collapse:collapse;margin-top:.5em}}
+td,th{{padding:.2em .6em;border-bottom:1px solid #eee;text-align:left}} tr.bad td{{background:#fee}}
+tr.warn td{{background:#fff6e0}}
+</style></head><body>
+<h1>govnet · {e(view.site)} <small>shard {e(view.shard)} · v{e(__version__)}</small></h1>
+<div class="cards">{"".join(cards)}</div>
+<h2>Isolation</h2>{isolation}
+<h2>Units not up</h2>
+<table id="trouble"><tr><th>unit</th><th>name</th><th>segment</th><th>state</th><th>since</th><th>path breaks after</th><th>detail</th></tr>{rows}</table>
+<h2>Recent events</h2><ul id="events">{events}</ul>
+<h2>Probe cycles</h2>
+<table id="cycles"><tr><th>probe</th><th>segment</th><th>targets</th><th>failed</th><th>took</th><th>finished</th></tr>{cycles}</table>
+</body></html>
+"""

@@ -1,0 +1,1 @@
+"""Monitoring: the daemon config, unit state, the scheduler that runs the probes."""

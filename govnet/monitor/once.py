@@ -1,0 +1,64 @@
+"""``govnet probe``: one ICMP cycle over the inventory, states resolved as the daemon would."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from govnet.inventory.models import Inventory
+from govnet.monitor.config import DaemonConfig
+from govnet.monitor.state import Tracker
+from govnet.monitor.targets import icmp_targets
+from govnet.probes import base
+from govnet.probes.base import ProbeResult
+
+LAB_NETWORKS = ["127.0.0.0/8", "198.18.0.0/15"]
+
+
+async def probe_once(
+    config: DaemonConfig, inventory: Inventory, segments: list[str]
+) -> tuple[list[dict[str, Any]], int]:
+    """(rows for the units and nodes on ``segments``, how many were refused by allowed_networks)."""
+    import govnet.probes.icmp  # noqa: F401, PLC0415  (registers the probe)
+
+    owned = {u.id for u in inventory.units}
+    tracker = Tracker(inventory, 1)
+    results: dict[tuple[str, str], ProbeResult] = {}
+    refused = 0
+    block = config.block("icmp")
+    settings = {
+        **(block.settings if block else {}),
+        "allowed_networks": [str(n) for n in config.allowed_networks],
+    }
+    for segment in segments:
+        found = icmp_targets(config, inventory, owned, segment)
+        refused += len(found.refused)
+        probe = base.REGISTRY["icmp"](settings)
+        try:
+            for result in await probe.run(found.targets, max(2.0, config.deadline("icmp"))):
+                results[(result.target.unit, segment)] = result
+                tracker.observe(result.target.unit, segment, result.success, result.detail)
+        finally:
+            await probe.close()
+    tracker.resolve()
+    rows = []
+    for (element, segment), entry in tracker.entries.items():
+        if segment not in segments:
+            continue
+        seen = results.get((element, segment))
+        rows.append(
+            {
+                "unit": element,
+                "segment": segment,
+                "node": not entry.is_unit,
+                "state": entry.state if seen is not None else "unknown",
+                "loss_ratio": seen.loss_ratio if seen else None,
+                "rtt_seconds": seen.rtt_seconds if seen else None,
+                "detail": (seen.detail if seen else "not probed: outside allowed_networks"),
+            }
+        )
+    return rows, refused
+
+
+def run(config: DaemonConfig, inventory: Inventory, segments: list[str]) -> tuple[list[dict[str, Any]], int]:
+    return asyncio.run(probe_once(config, inventory, segments))

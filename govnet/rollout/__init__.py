@@ -1,0 +1,1 @@
+"""Rollouts: plan, apply in waves, verify, resume, roll back."""

@@ -1,0 +1,274 @@
+"""From a device's running configuration to its intended one: the commands, and only those.
+
+``remediate(platform, running, intended)`` reads both texts into trees (``govnet.render.tree``),
+lets hier_config compute the difference, and turns it into commands ready for netmiko's
+``send_config_set``: section headers to enter views, the platform's exit word (``quit`` / ``exit``
+/ ``exit-address-family``) to leave each one, because netmiko sends lines and never leaves a
+view by itself.
+
+**Managed scope.** govnet changes only what it manages, so an operator's own lines survive:
+
+* a top-level section the intended config names (same header) is managed whole: its lines that
+  are not intended are removed, unless it is *shared* (VRP ``aaa``/``user-interface``, Comware and
+  IOS ``line``): there only lines claimed by an intended line are managed;
+* a line is *claimed* by an intended line of the same section with the same key (``description``,
+  ``ip address``, ``authentication-mode``…, see ``Dialect.keys``): a changed value;
+* top-level lines of commands govnet owns are managed wherever they appear (SNMP communities,
+  groups and users, syslog hosts, NTP servers, ACLs 2990–2999/3990–3999 or ``GOVNET-*``, static
+  routes described/named ``govnet-…``), so a stale community or log host is removed;
+* everything else (other interfaces, other users, routing) is left alone, and not reported.
+
+**Secret placeholders are wildcards**: an intended ``<<secret:REF>>`` matches whatever the device
+shows there (``govnet.render.secrets.wildcard``); a rotated secret is therefore not drift.
+
+**Where hier_config needs help** (``govnet.render.platforms`` holds the rules): its Comware
+driver leaves sections with ``exit`` (Comware wants ``quit``; views are left by our
+``Dialect.views``, also for empty ones like IOS ``vlan 10``) and its VRP-like drivers negate by
+prefixing the whole line (``undo rule 5 deny ip …``, ``undo description a``, ``undo local-user
+u password …``, refused or wrong on the CLIs): ``Dialect.negations`` gives the short forms. A
+changed ``ip address``/``description`` is sent once, without the ``undo`` hier_config puts
+first: ``Dialect.replaces`` lists what the device overwrites (it replaces hier_config's IOS
+idempotency list). Its text loader is not used (a one-line ``banner motd ^…^`` makes it
+swallow the lines after it, or fail), nor its IOS ACL renumbering; IOS ACLs (ordered) are
+rewritten whole instead of patched. Changing a VRF binding wipes the interface
+address on the device, so the address is sent again (``Dialect.resend``); IOS never shows
+``snmp-server user``, so that line is sent only when its group is missing (``write_only``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hier_config import Platform, get_hconfig, get_hconfig_driver
+
+from govnet.render.platforms import Dialect, dialect
+from govnet.render.secrets import wildcard
+from govnet.render.tree import Line, parse
+
+
+@dataclass(frozen=True)
+class Remediation:
+    """What it takes to bring one device to its intended configuration.
+
+    ``missing`` and ``extra`` are lines with their section path (``interface X > ip address …``);
+    ``kinds`` counts (missing, extra) per part kind (``baseline``, ``intranet``, …).
+    """
+
+    platform: str
+    commands: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    kinds: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.commands or self.missing or self.extra)
+
+
+def remediate(platform: str, running: str, intended: str) -> Remediation:
+    """The commands that turn ``running`` into ``intended`` within the managed scope."""
+    rules = dialect(platform)
+    have = parse(rules, running)
+    want = parse(rules, intended)
+    _resolve_placeholders(want, have)
+    _drop_write_only(rules, want, have)
+    scoped = _scope(rules, have, want, top=True)
+    missing = _absent(want, scoped)
+    extra = _absent(scoped, want)
+    kinds: dict[str, tuple[int, int]] = {}
+    for index, found in enumerate((missing, extra)):
+        for _, kind in found:
+            counts = list(kinds.get(kind, (0, 0)))
+            counts[index] += 1
+            kinds[kind] = (counts[0], counts[1])
+    return Remediation(
+        platform=platform,
+        commands=_commands(rules, scoped, want),
+        missing=[" > ".join(path) for path, _ in missing],
+        extra=[" > ".join(path) for path, _ in extra],
+        kinds=kinds,
+    )
+
+
+def key(rules: Dialect, text: str) -> str:
+    """What a line sets, without its value: lines with one key claim each other.
+
+    >>> from govnet.render.platforms import dialect
+    >>> key(dialect("huawei_vrp"), "undo ip address 10.0.0.1 255.255.255.0")
+    'ip address'
+    >>> key(dialect("cisco_ios"), "ip access-group GOVNET-PARTY in")
+    'ip access-group in'
+    """
+    stripped = text.removeprefix(rules.negation + " ")
+    for pattern in rules.keys:
+        match = pattern.match(stripped)
+        if match is not None:
+            return " ".join(g for g in match.groups() if g)
+    return stripped
+
+
+def _matches(patterns: Iterable[re.Pattern[str]], text: str) -> bool:
+    return any(p.match(text) for p in patterns)
+
+
+def _resolve_placeholders(want: Line, have: Line) -> None:
+    """Give an intended line with placeholders the text the device shows for it, if it has it."""
+    for line in want.children:
+        pattern = wildcard(line.text)
+        if pattern is not None:
+            shown = next((c for c in have.children if pattern.fullmatch(c.text)), None)
+            if shown is not None:
+                line.text = shown.text
+        counterpart = have.find(line.text)
+        if counterpart is not None and line.children:
+            _resolve_placeholders(line, counterpart)
+
+
+def _drop_write_only(rules: Dialect, want: Line, have: Line) -> None:
+    """Lines the device never shows count as present once the line they hang on is there (and
+    are not compared when a running text shows them anyway, e.g. an intended text)."""
+    have.children[:] = [c for c in have.children if not _matches((p for p, _ in rules.write_only), c.text)]
+    kept = []
+    for line in want.children:
+        for pattern, anchor in rules.write_only:
+            match = pattern.match(line.text)
+            if match is not None:
+                anchored = re.compile(anchor.format(*(re.escape(g) for g in match.groups())))
+                if any(anchored.match(c.text) for c in have.children):
+                    break
+        else:
+            kept.append(line)
+    want.children[:] = kept
+
+
+def _scope(rules: Dialect, have: Line, want: Line, top: bool) -> Line:
+    """The part of ``have`` govnet manages (module docstring), labelled with intended kinds."""
+    scoped = Line(have.text, kind=want.kind)
+    claims: dict[str, Line] = {}
+    for line in want.children:
+        claims.setdefault(key(rules, line.text), line)
+    for line in have.children:
+        same = want.find(line.text)
+        if same is not None and (same.children or line.children) and _matches(rules.shared, line.text):
+            scoped.children.append(_scope(rules, line, same, top=False))
+            continue
+        claim = same or claims.get(key(rules, line.text))
+        if claim is not None:
+            scoped.children.append(line.copy(claim.kind))
+            continue
+        if top:
+            owner = next((kind for pattern, kind in rules.owned if pattern.match(line.text)), None)
+            if owner is not None:
+                scoped.children.append(line.copy(owner))
+    return scoped
+
+
+def _absent(source: Line, other: Line) -> list[tuple[tuple[str, ...], str]]:
+    """Lines of ``source`` missing from ``other`` (a missing section counts with its body)."""
+    found: list[tuple[tuple[str, ...], str]] = []
+
+    def visit(here: Line, there: Line | None, path: tuple[str, ...]) -> None:
+        for line in here.children:
+            match = there.find(line.text) if there is not None else None
+            if match is None:
+                found.append(((*path, line.text), line.kind))
+            visit(line, match, (*path, line.text))
+
+    visit(source, other, ())
+    return found
+
+
+def _driver(rules: Dialect) -> Any:
+    """hier_config's driver for the platform, with our negations and overwrite rules."""
+    base = type(get_hconfig_driver(Platform[rules.hier]))
+
+    class Driver(base):  # type: ignore[valid-type,misc]
+        def swap_negation(self, child: Any) -> Any:
+            prefix = rules.negation + " "
+            if child.text.startswith(prefix):
+                child.text = child.text.removeprefix(prefix)
+                return child
+            text = child.text
+            for pattern, replacement in rules.negations:
+                if pattern.match(text):
+                    text = pattern.sub(replacement, text)
+                    break
+            child.text = prefix + text
+            return child
+
+        def idempotent_for(self, config: Any, other_children: Iterable[Any]) -> Any:
+            own = key(rules, config.text)
+            if not _matches(rules.replaces, config.text.removeprefix(rules.negation + " ")):
+                return None
+            return next((o for o in other_children if key(rules, o.text) == own), None)
+
+    return Driver()
+
+
+def _hconfig(driver: Any, root: Line) -> Any:
+    config = get_hconfig(driver)
+
+    def add(parent: Any, line: Line) -> None:
+        child = parent.add_child(line.text, return_if_present=True)
+        for sub in line.children:
+            add(child, sub)
+
+    for line in root.children:
+        add(config, line)
+    return config
+
+
+def _from_hconfig(node: Any) -> Line:
+    return Line(node.text if hasattr(node, "text") else "", [_from_hconfig(c) for c in node.children])
+
+
+def _commands(rules: Dialect, scoped: Line, want: Line) -> list[str]:
+    driver = _driver(rules)
+    delta = _hconfig(driver, scoped).config_to_get_to(_hconfig(driver, want))
+    plan = _from_hconfig(delta)
+    _rewrite_ordered(rules, plan, scoped, want)
+    _resend(rules, plan, scoped, want)
+    out: list[str] = []
+    _emit(rules, plan, out)
+    return out
+
+
+def _rewrite_ordered(rules: Dialect, plan: Line, scoped: Line, want: Line) -> None:
+    """Ordered sections (IOS ACLs) that differ at all are removed and written again whole."""
+    for section in want.children:
+        if not _matches(rules.rewrite, section.text):
+            continue
+        current = scoped.find(section.text)
+        if current is None or [c.text for c in current.children] == [c.text for c in section.children]:
+            continue
+        plan.children[:] = [c for c in plan.children if c.text != section.text]
+        plan.children.append(Line(f"{rules.negation} {section.text}"))
+        plan.children.append(section.copy())
+
+
+def _resend(rules: Dialect, plan: Line, scoped: Line, want: Line) -> None:
+    """After a changed or removed VRF binding, send the lines the device dropped with the old one."""
+    for section in plan.children:
+        intended, current = want.find(section.text), scoped.find(section.text)
+        if intended is None or current is None:
+            continue
+        for trigger, lines in rules.resend:
+            if any(trigger.match(c.text.removeprefix(rules.negation + " ")) for c in section.children):
+                texts = {c.text for c in section.children}
+                section.children += [
+                    c.copy() for c in intended.children if lines.match(c.text) and c.text not in texts
+                ]
+
+
+def _emit(rules: Dialect, node: Line, out: list[str]) -> None:
+    for line in node.children:
+        out.append(line.text)
+        if line.text.startswith(rules.negation + " "):
+            continue
+        view = next((word for pattern, word in rules.views if pattern.match(line.text)), None)
+        if line.children or view is not None:
+            _emit(rules, line, out)
+            out.append(view or rules.exit)
