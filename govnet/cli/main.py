@@ -12,6 +12,7 @@ from govnet.cli.audit import audit_group
 from govnet.cli.inventory import inventory_group
 from govnet.cli.lab import lab_group
 from govnet.cli.monitor import daemon_cmd, probe_cmd
+from govnet.cli.rollout import config_group, rollout_group
 from govnet.errors import GovnetError
 
 EXIT_INTERNAL = 70
@@ -25,6 +26,8 @@ def cli() -> None:
 
 cli.add_command(inventory_group)
 cli.add_command(lab_group)
+cli.add_command(rollout_group)
+cli.add_command(config_group)
 cli.add_command(audit_group)
 cli.add_command(probe_cmd)
 cli.add_command(daemon_cmd)

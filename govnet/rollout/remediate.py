@@ -68,14 +68,18 @@ class Remediation:
         return not (self.commands or self.missing or self.extra)
 
 
-def remediate(platform: str, running: str, intended: str) -> Remediation:
-    """The commands that turn ``running`` into ``intended`` within the managed scope."""
+def remediate(platform: str, running: str, intended: str, *, full: bool = False) -> Remediation:
+    """The commands that turn ``running`` into ``intended`` within the managed scope.
+
+    ``full`` manages everything: used to restore a complete backup, where every running line
+    the backup lacks must go.
+    """
     rules = dialect(platform)
     have = parse(rules, running)
     want = parse(rules, intended)
     _resolve_placeholders(want, have)
     _drop_write_only(rules, want, have)
-    scoped = _scope(rules, have, want, top=True)
+    scoped = have.copy() if full else _scope(rules, have, want, top=True)
     missing = _absent(want, scoped)
     extra = _absent(scoped, want)
     kinds: dict[str, tuple[int, int]] = {}

@@ -86,7 +86,10 @@ def _create_private(path: Path) -> None:
     if path.exists():
         return
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+    except FileExistsError:  # another thread or process created it first
+        return
     os.close(fd)
 
 
@@ -126,7 +129,7 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     conn.executescript(SCHEMA)
     row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
     if row is None:
-        conn.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
     elif int(row["value"]) > SCHEMA_VERSION:
         raise StateError(f"{path}: written by a newer govnet (schema {row['value']}); upgrade govnet")
 

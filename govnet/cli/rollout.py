@@ -1,0 +1,516 @@
+"""``govnet rollout`` (plan, apply, status, resume, rollback) and ``govnet config`` (backups, diff)."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from govnet.cli.common import emit_json, inventory_option, json_option, load_inventory, state_option, table
+from govnet.errors import GovnetError, UsageError
+from govnet.inventory.models import SEGMENTS
+from govnet.rollout import apply as applying
+from govnet.rollout import planfile, runs
+from govnet.rollout.context import Context, default_known_hosts
+from govnet.rollout.lock import exclusive
+from govnet.rollout.plan import build_plan, elements_in_scope
+from govnet.rollout.rollback import rollback
+from govnet.state import backups
+from govnet.state.db import connect, transaction
+
+EXIT_UNITS_FAILED = 3
+
+
+def common(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--known-hosts",
+        "known_hosts",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="OpenSSH known_hosts to check device host keys against (default: $GOVNET_KNOWN_HOSTS, "
+        "a known_hosts beside the inventory, or ~/.ssh/known_hosts).",
+    )(func)
+    func = click.option(
+        "--templates",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=lambda: os.environ.get("GOVNET_TEMPLATES", "configs"),
+        show_default="configs/",
+        help="Folder of configuration templates.",
+    )(func)
+    return state_option(inventory_option(func))
+
+
+def context(inventory_path: Path, templates: Path, state_dir: Path, known_hosts: Path | None) -> Context:
+    inventory = load_inventory(inventory_path).inventory
+    return Context(
+        inventory_path, inventory, templates, state_dir, known_hosts or default_known_hosts(inventory_path)
+    )
+
+
+def progress_bar(total: int, what: str) -> tuple[Progress | None, Callable[[Any], None]]:
+    if not sys.stderr.isatty() or total == 0:
+        return None, lambda _: None
+    bar = Progress(
+        TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True, console=None
+    )
+    task = bar.add_task(what, total=total)
+    return bar, lambda _: bar.advance(task)
+
+
+@click.group("rollout")
+def rollout_group() -> None:
+    """Plan, apply, watch, resume and roll back configuration rollouts."""
+
+
+@rollout_group.command("plan")
+@common
+@click.option("--segment", required=True, type=click.Choice(SEGMENTS))
+@click.option("--wave", type=click.IntRange(1, 99), help="Only extranet units of this wave.")
+@click.option("--unit", "units", multiple=True, help="Only these units (repeatable).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write the plan file here.")
+@click.option("--offline", is_flag=True, help="Plan from the last backups instead of reading the devices.")
+@click.option("--concurrency", type=click.IntRange(1, 200), default=20, show_default=True)
+@json_option
+def plan_cmd(
+    inventory_path: Path,
+    templates: Path,
+    state_dir: Path,
+    known_hosts: Path | None,
+    segment: str,
+    wave: int | None,
+    units: tuple[str, ...],
+    out: Path | None,
+    offline: bool,
+    concurrency: int,
+    as_json: bool,
+) -> None:
+    """Read running configs, render the intent, and show what would change per unit."""
+    ctx = context(inventory_path, templates, state_dir, known_hosts)
+    total = sum(len(e.devices_on(segment)) for e in elements_in_scope(ctx, segment, wave, list(units)))
+    bar, tick = progress_bar(total, "reading devices")
+    with bar or _null():
+        plan = build_plan(
+            ctx, segment, wave=wave, ids=list(units), offline=offline, concurrency=concurrency, progress=tick
+        )
+    if out is not None:
+        planfile.write(plan, out)
+    if as_json:
+        emit_json(
+            {
+                "plan": str(out) if out else None,
+                "units": [
+                    u.model_dump(include={"id", "device", "status", "commands", "reason", "missing", "extra"})
+                    for u in plan.units
+                ],
+            }
+        )
+        return
+    table(
+        None,
+        ["unit", "device", "status", "+/-", "reason"],
+        [
+            [u.id, u.device, u.status, f"+{u.missing} -{u.extra}" if u.status == "change" else "", u.reason]
+            for u in plan.units
+        ],
+    )
+    counts = planfile.summary(plan)
+    click.echo(
+        f"plan: {counts['change']} to change, {counts['nochange']} unchanged, {counts['refused']} refused"
+        + (
+            f"; written to {out} (apply with: govnet rollout apply {out})"
+            if out
+            else " (use --out to save it)"
+        )
+    )
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+
+def _check_fresh(plan: planfile.Plan, ctx: Context, plan_path: Path) -> None:
+    if planfile.inventory_hash(ctx.inventory_path) != plan.inventory_hash:
+        raise GovnetError(f"{plan_path}: stale: the inventory changed since this plan was made (plan again)")
+    if planfile.templates_hash(ctx.templates) != plan.templates_hash:
+        raise GovnetError(f"{plan_path}: stale: the templates changed since this plan was made (plan again)")
+
+
+def _options(concurrency: int, canary: int, max_failures: str, no_reachability: bool) -> applying.Options:
+    text = max_failures.strip()
+    number = text[:-1] if text.endswith("%") else text
+    if not number.replace(".", "", 1).isdigit():
+        raise UsageError(f"--max-failures '{max_failures}': expected a count (3) or a share (10%)")
+    return applying.Options(concurrency, canary, text, not no_reachability)
+
+
+def _report(
+    report: applying.Report, as_json: bool, bad_results: tuple[str, ...] = ("failed", "restored")
+) -> None:
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        table(
+            None,
+            ["unit", "device", "result", "reason"],
+            [[o.unit, o.device, o.result, o.reason] for o in report.outcomes],
+        )
+        counts: dict[str, int] = {}
+        for outcome in report.outcomes:
+            counts[outcome.result] = counts.get(outcome.result, 0) + 1
+        click.echo(
+            f"run {report.run_id}: "
+            + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+            + (" — stopped: failures passed --max-failures" if report.stopped else "")
+        )
+    bad = [o for o in report.outcomes if o.result in bad_results]
+    if bad:
+        click.echo(
+            f"govnet: {len(bad)} unit(s) failed or were restored (see the table; govnet rollout status {report.run_id})",
+            err=True,
+        )
+        sys.exit(EXIT_UNITS_FAILED)
+
+
+def apply_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(
+        [
+            click.option("--concurrency", type=click.IntRange(1, 200), default=10, show_default=True),
+            click.option(
+                "--canary",
+                type=click.IntRange(0, 1000),
+                default=1,
+                show_default=True,
+                help="Units changed one by one before the rest.",
+            ),
+            click.option(
+                "--max-failures",
+                default="10%",
+                show_default=True,
+                help="Stop after more failures than N or PCT%.",
+            ),
+            click.option(
+                "--no-reachability", is_flag=True, help="Skip the ICMP check of the unit after its change."
+            ),
+            click.option("--yes", is_flag=True, help="Do not ask; required when not on a terminal."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+@rollout_group.command("apply")
+@click.argument("plan_path", metavar="PLAN", type=click.Path(path_type=Path, dir_okay=False))
+@common
+@apply_options
+@json_option
+def apply_cmd(
+    plan_path: Path,
+    inventory_path: Path,
+    templates: Path,
+    state_dir: Path,
+    known_hosts: Path | None,
+    concurrency: int,
+    canary: int,
+    max_failures: str,
+    no_reachability: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Apply a plan: back up, push, save, verify each unit; restore on failure."""
+    options = _options(concurrency, canary, max_failures, no_reachability)
+    plan, plan_hash = planfile.read(plan_path)
+    ctx = (
+        context(Path(plan.inventory), Path(plan.templates), state_dir, known_hosts)
+        if inventory_path == Path(os.environ.get("GOVNET_INVENTORY", "inventory"))
+        else context(inventory_path, templates, state_dir, known_hosts)
+    )
+    _check_fresh(plan, ctx, plan_path)
+    _confirm(yes, f"apply {plan_path}: {len(plan.changes)} unit(s) to change on {plan.scope.segment}?")
+    with exclusive(state_dir, f"rollout apply {plan_path}"):
+        bar, tick = progress_bar(len(plan.units), "applying")
+        with bar or _null():
+            report = applying.start(ctx, plan, str(plan_path), plan_hash, options, tick)
+    _report(report, as_json)
+
+
+def _confirm(yes: bool, question: str) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("not on a terminal: pass --yes to apply without asking")
+    if not click.confirm(question, default=False):
+        raise click.Abort()
+
+
+@rollout_group.command("status")
+@click.argument("run_id", metavar="[RUN]", required=False)
+@state_option
+@json_option
+def status_cmd(run_id: str | None, state_dir: Path, as_json: bool) -> None:
+    """A run's units with their phase and result (default: the newest run)."""
+    with connect(state_dir, create=False) as conn:
+        run = runs.get(conn, run_id)
+        records = runs.units(conn, run.id)
+        recent = runs.recent(conn, 5)
+    state = (
+        run.status
+        if run.status != "running" or runs.alive(run)
+        else "interrupted (govnet was killed: resume it)"
+    )
+    data = {
+        "run": run.id,
+        "kind": run.kind,
+        "status": state,
+        "user": run.user,
+        "created": run.created,
+        "finished": run.finished,
+        "plan": run.plan_path,
+        "scope": run.scope,
+        "units": [
+            {
+                "id": r.unit,
+                "device": r.device,
+                "phase": r.phase,
+                "result": r.result,
+                "reason": r.reason,
+                "backup": r.before_hash,
+            }
+            for r in records
+        ],
+    }
+    if as_json:
+        emit_json(data)
+        return
+    click.echo(
+        f"run {run.id} ({run.kind}, {state}) by {run.user} at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.created))}"
+    )
+    table(
+        None,
+        ["unit", "device", "phase", "result", "reason"],
+        [[r.unit, r.device, r.phase, r.result or "", r.reason] for r in records],
+    )
+    if run_id is None and len(recent) > 1:
+        click.echo("recent runs: " + ", ".join(f"{r.id} ({r.kind}, {r.status})" for r in recent))
+
+
+@rollout_group.command("resume")
+@click.argument("run_id", metavar="RUN")
+@common
+@apply_options
+@json_option
+def resume_cmd(
+    run_id: str,
+    inventory_path: Path,
+    templates: Path,
+    state_dir: Path,
+    known_hosts: Path | None,
+    concurrency: int,
+    canary: int,
+    max_failures: str,
+    no_reachability: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Finish a run that was stopped or killed; units recorded done are never pushed again."""
+    options = _options(concurrency, canary, max_failures, no_reachability)
+    with connect(state_dir, create=False) as conn:
+        run = runs.get(conn, run_id)
+    if run.kind != "apply" or not run.plan_path:
+        raise GovnetError(f"run {run.id} is a {run.kind}; only apply runs can be resumed")
+    plan, _ = planfile.read(Path(run.plan_path))
+    ctx = context(Path(plan.inventory), Path(plan.templates), state_dir, known_hosts)
+    _check_fresh(plan, ctx, Path(run.plan_path))
+    _confirm(yes, f"resume run {run.id}?")
+    with exclusive(state_dir, f"rollout resume {run.id}"):
+        report = applying.resume(ctx, plan, run.id, options)
+    _report(report, as_json)
+
+
+@rollout_group.command("rollback")
+@click.argument("run_id", metavar="RUN")
+@common
+@click.option("--yes", is_flag=True, help="Do not ask; required when not on a terminal.")
+@json_option
+def rollback_cmd(
+    run_id: str,
+    inventory_path: Path,
+    templates: Path,
+    state_dir: Path,
+    known_hosts: Path | None,
+    yes: bool,
+    as_json: bool,
+) -> None:
+    """Restore the pre-change backups of every unit a run changed."""
+    with connect(state_dir, create=False) as conn:
+        run = runs.get(conn, run_id)
+    plan_inventory = inventory_path
+    if run.plan_path and Path(run.plan_path).exists():
+        plan, _ = planfile.read(Path(run.plan_path))
+        plan_inventory, templates = Path(plan.inventory), Path(plan.templates)
+    ctx = context(plan_inventory, templates, state_dir, known_hosts)
+    _confirm(yes, f"roll back run {run.id}?")
+    with exclusive(state_dir, f"rollout rollback {run.id}"):
+        report = rollback(ctx, run.id)
+    _report(report, as_json, ("failed",))
+
+
+@click.group("config")
+def config_group() -> None:
+    """Device configurations: backups, their history, and the difference from the intent."""
+
+
+@config_group.command("backup")
+@click.argument("units", nargs=-1)
+@common
+@click.option("--segment", type=click.Choice(SEGMENTS), help="Every unit of this segment.")
+@json_option
+def backup_cmd(
+    units: tuple[str, ...],
+    inventory_path: Path,
+    templates: Path,
+    state_dir: Path,
+    known_hosts: Path | None,
+    segment: str | None,
+    as_json: bool,
+) -> None:
+    """Read and store the running config of units (all units of --segment, or the ones named)."""
+    ctx = context(inventory_path, templates, state_dir, known_hosts)
+    if not units and segment is None:
+        raise UsageError("name units or give --segment")
+    targets = (
+        elements_in_scope(ctx, segment or "intranet", None, list(units))
+        if segment
+        else [_element(ctx, u) for u in units]
+    )
+    rows: list[dict[str, Any]] = []
+    for element in targets:
+        for device in element.devices:
+            try:
+                with ctx.session(device) as session:
+                    text = session.running_config()
+            except GovnetError as exc:
+                rows.append(
+                    {
+                        "unit": element.id,
+                        "device": device.name,
+                        "ok": False,
+                        "detail": next(iter(exc.lines())),
+                    }
+                )
+                continue
+            with connect(state_dir) as conn, transaction(conn):
+                last = backups.latest(conn, device.name)
+                saved = backups.save(conn, element.id, device.name, text, "on-demand")
+            rows.append(
+                {
+                    "unit": element.id,
+                    "device": device.name,
+                    "ok": True,
+                    "hash": saved.hash,
+                    "changed": last is None or last.hash != saved.hash,
+                    "detail": "",
+                }
+            )
+    if as_json:
+        emit_json(rows)
+    else:
+        table(
+            None,
+            ["unit", "device", "backup", "changed", "detail"],
+            [
+                [
+                    r["unit"],
+                    r["device"],
+                    r.get("hash", "")[:12],
+                    "yes" if r.get("changed") else "",
+                    r["detail"],
+                ]
+                for r in rows
+            ],
+        )
+    if any(not r["ok"] for r in rows):
+        sys.exit(EXIT_UNITS_FAILED)
+
+
+def _element(ctx: Context, ident: str) -> Any:
+    element = ctx.inventory.element(ident)
+    if element is None:
+        raise GovnetError(f"unknown unit '{ident}'")
+    return element
+
+
+@config_group.command("history")
+@click.argument("unit")
+@common
+@json_option
+def history_cmd(
+    unit: str, inventory_path: Path, templates: Path, state_dir: Path, known_hosts: Path | None, as_json: bool
+) -> None:
+    """Every stored backup of a unit's devices, oldest first."""
+    element = _element(context(inventory_path, templates, state_dir, known_hosts), unit)
+    with connect(state_dir, create=False) as conn:
+        found = [b for d in element.devices for b in backups.history(conn, d.name)]
+    rows: list[dict[str, Any]] = [
+        {"device": b.device, "taken": b.taken, "reason": b.reason, "run": b.run_id, "hash": b.hash}
+        for b in found
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    table(
+        None,
+        ["taken", "device", "reason", "run", "backup"],
+        [
+            [
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["taken"])),
+                r["device"],
+                r["reason"],
+                r["run"] or "",
+                r["hash"][:12],
+            ]
+            for r in rows
+        ],
+    )
+
+
+@config_group.command("diff")
+@click.argument("unit")
+@common
+@click.option("--live", is_flag=True, help="Read the running config now instead of using the last backup.")
+def diff_cmd(
+    unit: str, inventory_path: Path, templates: Path, state_dir: Path, known_hosts: Path | None, live: bool
+) -> None:
+    """Unified diff from a unit's running config (last backup, or --live) to its intended config."""
+    ctx = context(inventory_path, templates, state_dir, known_hosts)
+    element = _element(ctx, unit)
+    for device in element.devices:
+        if live:
+            with ctx.session(device) as session:
+                running, label = session.running_config(), "running (live)"
+        else:
+            with connect(state_dir, create=False) as conn:
+                last = backups.latest(conn, device.name)
+                if last is None:
+                    raise GovnetError(
+                        f"{device.name}: no backup yet (govnet config backup {unit}, or use --live)"
+                    )
+                running, label = backups.get_blob(conn, last.hash), f"backup {last.hash[:12]}"
+        intended = ctx.render(element, device).text
+        lines = difflib.unified_diff(
+            running.splitlines(),
+            intended.splitlines(),
+            f"{device.name} {label}",
+            f"{device.name} intended",
+            lineterm="",
+        )
+        click.echo("\n".join(ctx.resolver.mask(line) for line in lines) or f"{device.name}: no difference")

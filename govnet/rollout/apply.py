@@ -1,0 +1,384 @@
+"""``rollout apply``: canary units first, then the rest, in a bounded thread pool.
+
+Per unit: back up the running config → record the intent → push → save → verify (the running
+config holds the intent; the unit, and the units behind it that answered before, still answer
+ICMP; the device still answers SNMP) → on any failure restore the backup. Every phase is
+committed to the state store before it starts, so ``resume`` after a kill knows where each unit
+stood. The run stops taking new units once failures pass ``--max-failures``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from govnet.devices.session import Session
+from govnet.errors import GovnetError, StateError
+from govnet.inventory.models import Device, Node, Unit
+from govnet.probes import base, icmp  # noqa: F401  (icmp registers itself)
+from govnet.probes.base import Target
+from govnet.render.secrets import substitute
+from govnet.rollout import runs
+from govnet.rollout.context import Context, scoped_text
+from govnet.rollout.planfile import Plan, PlanUnit
+from govnet.rollout.remediate import remediate
+from govnet.rollout.restore import restore_commands
+from govnet.state import audit, backups
+from govnet.state.db import connect, transaction
+
+
+@dataclass(frozen=True)
+class Options:
+    concurrency: int = 10
+    canary: int = 1
+    max_failures: str = "10%"
+    verify_reachability: bool = True
+
+    def threshold(self, total: int) -> int:
+        """Failures allowed before the run stops (``N`` or ``PCT%`` of the units)."""
+        text = self.max_failures.strip()
+        if text.endswith("%"):
+            return max(0, int(total * float(text[:-1]) / 100))
+        return int(text)
+
+
+@dataclass
+class Outcome:
+    unit: str
+    device: str
+    result: str
+    reason: str = ""
+
+
+@dataclass
+class Report:
+    run_id: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    stopped: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run_id,
+            "stopped": self.stopped,
+            "units": [
+                {"id": o.unit, "device": o.device, "result": o.result, "reason": o.reason}
+                for o in self.outcomes
+            ],
+        }
+
+
+class UnitFailed(Exception):
+    """A unit's change failed after its backup; ``restore`` is needed."""
+
+
+class Applier:
+    """Runs the per-unit procedure for one run; safe to call from worker threads."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        run_id: str,
+        segment: str,
+        options: Options,
+        on_done: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        self.ctx, self.run_id, self.segment, self.options = ctx, run_id, segment, options
+        self.on_done = on_done
+        self.lock = threading.Lock()
+
+    # -- records ----------------------------------------------------------------------------
+    def _phase(self, unit: str, device: str, phase: str, **extra: Any) -> None:
+        with self.lock, connect(self.ctx.state_dir) as conn:
+            runs.set_phase(conn, self.run_id, unit, device, phase, **extra)
+
+    def _audit(self, action: str, unit: str, detail: dict[str, Any]) -> None:
+        with self.lock, connect(self.ctx.state_dir) as conn:
+            audit.append(conn, self.ctx.state_dir, action, detail, run_id=self.run_id, unit=unit)
+
+    def _backup(self, element: Unit | Node, device: Device, text: str, reason: str) -> str:
+        with self.lock, connect(self.ctx.state_dir) as conn, transaction(conn):
+            return backups.save(conn, element.id, device.name, text, reason, self.run_id).hash
+
+    def _finish(self, unit: str, device: str, result: str, reason: str = "") -> Outcome:
+        self._phase(unit, device, "done", result=result, reason=reason)
+        outcome = Outcome(unit, device, result, reason)
+        if self.on_done is not None:
+            self.on_done(outcome)
+        return outcome
+
+    # -- the procedure ----------------------------------------------------------------------
+    def apply_unit(self, planned: PlanUnit, *, resume_phase: str = "pending") -> Outcome:
+        element = self.ctx.element(planned.id)
+        device = self.ctx.device(element, planned.device)
+        if planned.status == "refused":
+            return self._finish(planned.id, device.name, "skipped", planned.reason)
+        intended = scoped_text(self.ctx.render(element, device), self.segment)
+        try:
+            session = self.ctx.session(device)
+        except GovnetError as exc:
+            return self._finish(
+                planned.id, device.name, "failed", f"cannot connect: {next(iter(exc.lines()))}"
+            )
+        with session:
+            return self._apply_in(session, element, device, planned, intended, resume_phase)
+
+    def _apply_in(
+        self,
+        session: Session,
+        element: Unit | Node,
+        device: Device,
+        planned: PlanUnit,
+        intended: str,
+        resume_phase: str,
+    ) -> Outcome:
+        unit = element.id
+        running = session.running_config()
+        if resume_phase in ("pending", "backed_up"):
+            if planned.running_hash and backups.text_hash(running) != planned.running_hash:
+                return self._finish(
+                    unit,
+                    device.name,
+                    "skipped",
+                    "stale: the running config changed since planning (plan again)",
+                )
+            before = self._backup(element, device, running, "pre-change")
+            self._phase(unit, device.name, "backed_up", before_hash=before)
+        else:  # resuming a unit that was being changed when govnet died: its backup is recorded
+            with connect(self.ctx.state_dir) as conn:
+                before = (
+                    next(
+                        r.before_hash
+                        for r in runs.units(conn, self.run_id)
+                        if r.unit == unit and r.device == device.name
+                    )
+                    or ""
+                )
+        if resume_phase == "restoring":
+            return self._restore(session, element, device, before, intended, "govnet stopped while restoring")
+        fix = remediate(device.platform, running, intended)
+        if fix.empty and resume_phase in ("pending", "backed_up"):
+            return self._finish(unit, device.name, "ok")
+        if fix.empty:  # resumed after the push reached the device: finish what was interrupted
+            try:
+                session.save()
+                self._verify(session, element, device, intended, set())
+            except (GovnetError, UnitFailed) as exc:
+                reason = next(iter(exc.lines())) if isinstance(exc, GovnetError) else str(exc)
+                return self._restore(session, element, device, before, intended, reason)
+            return self._verified(session, element, device)
+        baseline = self._reachable(element, device) if self.options.verify_reachability else set()
+        try:
+            self._audit("push", unit, {"device": device.name, "commands": fix.commands, "backup": before})
+            self._phase(unit, device.name, "pushing")
+            session.push(substitute(fix.commands, self.ctx.resolver.resolve))
+            self._phase(unit, device.name, "pushed")
+            session.save()
+            self._phase(unit, device.name, "saved")
+            self._verify(session, element, device, intended, baseline)
+        except (GovnetError, UnitFailed) as exc:
+            reason = next(iter(exc.lines())) if isinstance(exc, GovnetError) else str(exc)
+            return self._restore(session, element, device, before, intended, reason)
+        return self._verified(session, element, device)
+
+    def _verified(self, session: Session, element: Unit | Node, device: Device) -> Outcome:
+        after = self._backup(element, device, session.running_config(), "post-change")
+        self._phase(element.id, device.name, "verified", after_hash=after)
+        self._audit("verified", element.id, {"device": device.name, "after": after})
+        return self._finish(element.id, device.name, "changed")
+
+    def _verify(
+        self, session: Session, element: Unit | Node, device: Device, intended: str, baseline: set[str]
+    ) -> None:
+        left = remediate(device.platform, session.running_config(), intended)
+        if not left.empty:
+            raise UnitFailed(
+                f"verify: {len(left.missing)} intended line(s) missing after the push, e.g. {left.missing[:1]}"
+            )
+        if self.options.verify_reachability:
+            lost = baseline - self._reachable(element, device)
+            if lost:
+                raise UnitFailed(f"verify: {', '.join(sorted(lost))} stopped answering ICMP after the change")
+
+    def _reachable(self, element: Unit | Node, device: Device) -> set[str]:
+        """Addresses of the element (and the units behind it, on this segment) that answer now."""
+        addresses = {str(device.host)}
+        member = element.segments.get(self.segment)  # type: ignore[call-overload]
+        if member is not None:
+            addresses.add(str(member.address.ip))
+        for unit in self.ctx.inventory.units:
+            if unit.parent == element.id and self.segment in unit.segments:
+                addresses.add(str(unit.segments[self.segment].address.ip))
+        return ping(sorted(addresses))
+
+    def _restore(
+        self, session: Session, element: Unit | Node, device: Device, before: str, intended: str, why: str
+    ) -> Outcome:
+        """Push the pre-change backup back; log in again if the failure took the session down."""
+        unit = element.id
+        self._phase(unit, device.name, "restoring", reason=why)
+        with contextlib.ExitStack() as stack:
+            try:
+                with connect(self.ctx.state_dir) as conn:
+                    backup = backups.get_blob(conn, before)
+                try:
+                    current = session.running_config()
+                except GovnetError:
+                    session.close()
+                    session = stack.enter_context(self.ctx.session(device))
+                    current = session.running_config()
+                commands = restore_commands(device.platform, current, backup)
+                if commands:
+                    session.push(substitute(commands, self.ctx.resolver.resolve))
+                    session.save()
+            except GovnetError as exc:
+                detail = next(iter(exc.lines()))
+                self._audit(
+                    "restore-failed",
+                    unit,
+                    {"device": device.name, "backup": before, "why": why, "error": detail},
+                )
+                return self._finish(
+                    unit,
+                    device.name,
+                    "failed",
+                    f"{why}; RESTORE FAILED ({detail}): needs attention, backup {before[:12]}",
+                )
+        self._audit(
+            "restore", unit, {"device": device.name, "commands": commands, "backup": before, "why": why}
+        )
+        return self._finish(unit, device.name, "restored", f"{why}; the pre-change backup was restored")
+
+
+def ping(addresses: Sequence[str]) -> set[str]:
+    """The addresses that answer one short ICMP round (kernel ICMP via the govnet probe)."""
+    probe = base.REGISTRY["icmp"](
+        {"count": 2, "timeout": 1.0, "allowed_networks": [f"{a}/32" for a in addresses]}
+    )
+
+    async def run() -> set[str]:
+        try:
+            results = await probe.run([Target("verify", "verify", a) for a in addresses], 3.0)
+        finally:
+            await probe.close()
+        return {r.target.address for r in results if r.success}
+
+    return asyncio.run(run())
+
+
+def run_units(
+    applier: Applier, todo: list[tuple[PlanUnit, str]], options: Options, total: int
+) -> tuple[list[Outcome], bool]:
+    """Canary first (one at a time), then the rest in the pool; stop past the failure threshold."""
+    outcomes: list[Outcome] = []
+    limit = options.threshold(total)
+
+    def failed() -> int:
+        return sum(1 for o in outcomes if o.result in ("failed", "restored"))
+
+    canary, rest = todo[: options.canary], todo[options.canary :]
+    for planned, phase in canary:
+        outcomes.append(applier.apply_unit(planned, resume_phase=phase))
+        if failed() > limit:
+            return outcomes, True
+    pending = list(rest)
+    stopped = False
+    with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+        running: set[Future[Outcome]] = set()
+        while pending or running:
+            while pending and len(running) < options.concurrency and not stopped:
+                planned, phase = pending.pop(0)
+                running.add(pool.submit(applier.apply_unit, planned, resume_phase=phase))
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                outcomes.append(future.result())
+            if failed() > limit and not stopped:
+                stopped = True
+            if stopped and not running:
+                break
+    for planned, _ in pending:
+        outcomes.append(
+            applier._finish(
+                planned.id, planned.device, "skipped", "run stopped: failures passed --max-failures"
+            )
+        )
+    return outcomes, stopped
+
+
+def start(
+    ctx: Context,
+    plan: Plan,
+    plan_path: str,
+    plan_hash: str,
+    options: Options,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> Report:
+    """Record the run (all units pending), then apply it."""
+    ordered = sorted(plan.units, key=lambda u: u.status == "refused")  # refused units are skipped last
+    with connect(ctx.state_dir) as conn:
+        run_id = runs.create(
+            conn,
+            "apply",
+            plan_path,
+            plan_hash,
+            plan.scope.model_dump(),
+            options.__dict__,
+            [(u.id, u.device, 0 if i < options.canary else 1, u.commands) for i, u in enumerate(ordered)],
+        )
+        audit.append(
+            conn, ctx.state_dir, "run-start", {"plan": plan_path, "units": len(ordered)}, run_id=run_id
+        )
+    applier = Applier(ctx, run_id, plan.scope.segment, options, on_done)
+    outcomes, stopped = run_units(applier, [(u, "pending") for u in ordered], options, len(ordered))
+    with connect(ctx.state_dir) as conn:
+        runs.finish(conn, run_id, "stopped" if stopped else "done")
+        audit.append(
+            conn, ctx.state_dir, "run-end", {"stopped": stopped, "results": _counts(outcomes)}, run_id=run_id
+        )
+    return Report(run_id, outcomes, stopped)
+
+
+def _counts(outcomes: list[Outcome]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.result] = counts.get(outcome.result, 0) + 1
+    return counts
+
+
+def resume(
+    ctx: Context, plan: Plan, run_id: str, options: Options, on_done: Callable[[Outcome], None] | None = None
+) -> Report:
+    """Finish a run: units never started run normally; units caught mid-change are completed
+    from their recorded backup (never pushed twice: the remediation is recomputed); done units
+    are left alone."""
+    with connect(ctx.state_dir) as conn:
+        run = runs.get(conn, run_id)
+        if runs.alive(run):
+            raise StateError(f"run {run.id} is still running (pid {run.pid})")
+        records = {(r.unit, r.device): r for r in runs.units(conn, run.id)}
+        runs.claim(conn, run.id)
+        audit.append(
+            conn,
+            ctx.state_dir,
+            "run-resume",
+            {"pending": sum(1 for r in records.values() if not r.finished)},
+            run_id=run.id,
+        )
+    todo = []
+    for planned in plan.units:
+        record = records.get((planned.id, planned.device))
+        if record is None or record.finished:
+            continue
+        todo.append((planned, "pending" if record.phase in ("pending",) else record.phase))
+    applier = Applier(ctx, run.id, plan.scope.segment, options, on_done)
+    outcomes, stopped = run_units(applier, todo, options, len(records))
+    with connect(ctx.state_dir) as conn:
+        runs.finish(conn, run.id, "stopped" if stopped else "done")
+        audit.append(
+            conn, ctx.state_dir, "run-end", {"stopped": stopped, "results": _counts(outcomes)}, run_id=run.id
+        )
+    return Report(run.id, outcomes, stopped)

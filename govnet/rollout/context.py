@@ -1,0 +1,64 @@
+"""What every rollout command needs: the inventory, templates, state, host keys and secrets."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from govnet.devices.session import Session, Timeouts, open_session
+from govnet.inventory.models import Device, Inventory, Node, Unit
+from govnet.render import Rendered, render_device
+from govnet.secrets import SecretResolver
+
+
+@dataclass
+class Context:
+    inventory_path: Path
+    inventory: Inventory
+    templates: Path
+    state_dir: Path
+    known_hosts: Path
+    resolver: SecretResolver = field(default_factory=SecretResolver)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+
+    def session(self, device: Device) -> Session:
+        return open_session(
+            device, resolver=self.resolver, known_hosts=self.known_hosts, timeouts=self.timeouts
+        )
+
+    def render(self, element: Unit | Node, device: Device) -> Rendered:
+        return render_device(self.inventory, element, device, self.templates)
+
+    def element(self, ident: str) -> Unit | Node:
+        found = self.inventory.element(ident)
+        if found is None:
+            raise KeyError(ident)
+        return found
+
+    def device(self, element: Unit | Node, name: str) -> Device:
+        return next(d for d in element.devices if d.name == name)
+
+
+def default_known_hosts(inventory_path: Path) -> Path:
+    """``$GOVNET_KNOWN_HOSTS``, else a ``known_hosts`` beside the inventory (the lab writes one
+    there), else the user's own ``~/.ssh/known_hosts``."""
+    if os.environ.get("GOVNET_KNOWN_HOSTS"):
+        return Path(os.environ["GOVNET_KNOWN_HOSTS"])
+    folder = inventory_path if inventory_path.is_dir() else inventory_path.parent
+    if (folder / "known_hosts").exists():
+        return folder / "known_hosts"
+    return Path.home() / ".ssh" / "known_hosts"
+
+
+def scope_kinds(segment: str) -> tuple[str, ...]:
+    """The parts of a device's intended config a rollout of ``segment`` manages."""
+    return ("baseline", segment, "uplink") if segment == "party" else ("baseline", segment)
+
+
+def scoped_text(rendered: Rendered, segment: str) -> str:
+    """The intended config restricted to the parts this segment's rollout owns (markers kept)."""
+    kinds = scope_kinds(segment)
+    return "".join(
+        p.text if p.text.endswith("\n") else p.text + "\n" for p in rendered.parts if p.kind in kinds
+    )

@@ -1,0 +1,285 @@
+"""Rollouts end to end on the lab twin: plan → apply → verify → idempotent → rollback, and faults.
+
+Everything goes through the CLI as an engineer runs it, against simulated devices answering real
+SSH inside network namespaces.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from govnet.rollout.lock import exclusive
+from tests.helpers import ROOT, need
+
+NETWORK = "198.18.0.0/17"
+
+
+class Lab:
+    def __init__(self, name: str, root: Path) -> None:
+        self.name, self.root = name, root
+        self.info: dict[str, Any] = {}
+
+    def run(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        env = dict(
+            os.environ,
+            GOVNET_LAB_STATE=str(self.root / "lab"),
+            GOVNET_LAB=self.name,
+            GOVNET_STATE=str(self.root / "state"),
+        )
+        if "inventory" in self.info:
+            env["GOVNET_INVENTORY"] = self.info["inventory"]
+        result = subprocess.run(
+            [sys.executable, "-m", "govnet", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"govnet {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+            )
+        return result
+
+    def json(self, *args: str, check: bool = True) -> Any:
+        return json.loads(self.run(*args, "--json", check=check).stdout)
+
+    def unit(self, platform: str) -> dict[str, Any]:
+        return next(u for u in self.info["units"] if u["platform"] == platform and "party" in u["segments"])
+
+    def audit_pushes(self) -> dict[str, int]:
+        conn = sqlite3.connect(self.root / "state" / "govnet.db")
+        counts: dict[str, int] = {}
+        for (unit,) in conn.execute("SELECT unit FROM audit WHERE action='push'"):
+            counts[unit] = counts.get(unit, 0) + 1
+        return counts
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    need(os.geteuid() == 0, "the lab needs root (network namespaces)")
+    need(all(shutil.which(b) for b in ("ip", "ping", "snmpd")), "ip, ping and snmpd must be installed")
+    lab = Lab("r" + uuid.uuid4().hex[:6], tmp_path_factory.mktemp("rollout"))
+    try:
+        lab.info = json.loads(lab.run("lab", "up", "--network", NETWORK, "--json").stdout)
+        yield lab
+    finally:
+        lab.run("lab", "down", check=False)
+
+
+@pytest.fixture
+def healed(lab: Lab) -> Iterator[Lab]:
+    yield lab
+    for fault in lab.json("lab", "status")["faults"]:
+        lab.run("lab", "heal", fault["unit"])
+
+
+def plan(lab: Lab, *args: str) -> dict[str, Any]:
+    out = lab.root / f"plan-{uuid.uuid4().hex[:6]}.json"
+    data = lab.json("rollout", "plan", *args, "--out", str(out))
+    data["path"] = str(out)
+    return data
+
+
+def apply(lab: Lab, path: str, *args: str, check: bool = True) -> dict[str, Any]:
+    result = lab.run("rollout", "apply", path, "--yes", "--json", *args, check=False)
+    if check:
+        assert result.returncode in (0, 3), result.stderr
+    return (
+        {"code": result.returncode, **json.loads(result.stdout)}
+        if result.stdout.strip()
+        else {"code": result.returncode, "stderr": result.stderr}
+    )
+
+
+def test_plan_apply_idempotent_rollback_on_every_platform(lab: Lab) -> None:
+    first = plan(lab, "--segment", "party")
+    assert {u["status"] for u in first["units"]} == {"change"}
+    platforms = {u["platform"] for u in lab.info["units"] if "party" in u["segments"]}
+    assert platforms == {"huawei_vrp", "h3c_comware", "cisco_ios"}
+    for unit in first["units"]:
+        assert not any("<<secret" not in c and "cipher" in c for c in unit["commands"])
+    report = apply(lab, first["path"], "--concurrency", "20")
+    assert report["code"] == 0
+    assert {u["result"] for u in report["units"]} == {"changed"}
+    again = plan(lab, "--segment", "party")
+    assert {u["status"] for u in again["units"]} == {"nochange"}  # idempotent
+    assert lab.run("audit", "verify").returncode == 0
+    # the secrets went to the devices, never into the plan, the state store's audit or the output
+    secrets = [p.read_text().strip() for p in (Path(lab.info["state"]) / "secrets").iterdir()]
+    texts = [Path(first["path"]).read_text(), json.dumps(report)]
+    conn = sqlite3.connect(lab.root / "state" / "govnet.db")
+    texts += [row[0] for row in conn.execute("SELECT detail FROM audit")]
+    assert not any(s in t for s in secrets for t in texts)
+    back = lab.json("rollout", "rollback", report["run"], "--yes")
+    assert {u["result"] for u in back["units"]} == {"ok"}
+    after = plan(lab, "--segment", "party")
+    assert {u["status"] for u in after["units"]} == {"change"}  # back where it started
+    for was, now in zip(first["units"], after["units"], strict=True):
+        # the same change again, except disabling lines the rollback keeps (never re-enables telnet)
+        assert set(now["commands"]) <= set(was["commands"])
+        assert all(c.startswith(("undo ", "no ")) for c in set(was["commands"]) - set(now["commands"]))
+
+
+def test_policy_gate_refuses_units_without_paperwork(lab: Lab) -> None:
+    result = lab.run(
+        "rollout",
+        "plan",
+        "--segment",
+        "party",
+        "--offline",
+        "--inventory",
+        "inventory",
+        "--json",
+        "--unit",
+        "sz-renfang",
+        "--unit",
+        "wy-xinan",
+        "--unit",
+        "sz-caizheng",
+    )
+    units = {u["id"]: u for u in json.loads(result.stdout)["units"]}
+    assert (
+        units["sz-renfang"]["reason"]
+        == "refused by policy: no application-system registration (备案) on file"
+    )
+    assert (
+        units["wy-xinan"]["reason"]
+        == "refused by policy: no signed security-responsibility agreement on file"
+    )
+    assert units["sz-caizheng"]["status"] == "refused" and "no backup" in units["sz-caizheng"]["reason"]
+
+
+def test_rejected_command_restores_the_unit_and_the_run_goes_on(healed: Lab) -> None:
+    lab = healed
+    victim = lab.unit("huawei_vrp")
+    lab.run("lab", "fault", victim["id"], "reject=^ntp-service")
+    data = plan(lab, "--segment", "intranet")
+    report = apply(lab, data["path"], "--max-failures", "5")
+    results = {u["id"]: u for u in report["units"]}
+    assert results[victim["id"]]["result"] == "restored"
+    assert "Unrecognized command" in results[victim["id"]]["reason"]
+    assert sum(1 for u in report["units"] if u["result"] == "changed") >= len(report["units"]) - 1
+    lab.run("lab", "heal", victim["id"])
+    left = plan(lab, "--segment", "intranet")
+    assert [u["id"] for u in left["units"] if u["status"] == "change"] == [victim["id"]]
+
+
+def test_auth_failure_and_ssh_drop_are_reported_per_unit(healed: Lab) -> None:
+    lab = healed
+    denied, dropped = lab.unit("cisco_ios"), lab.unit("h3c_comware")
+    data = plan(lab, "--segment", "party", "--unit", denied["id"], "--unit", dropped["id"])
+    lab.run("lab", "fault", denied["id"], "auth-fail")
+    lab.run("lab", "fault", dropped["id"], "ssh-drop")
+    report = apply(lab, data["path"], "--canary", "0")
+    results = {u["id"]: u for u in report["units"]}
+    if results.get(denied["id"], {}).get("result") != "ok":
+        assert results[denied["id"]]["result"] in ("failed", "skipped")
+        assert (
+            "authentication" in results[denied["id"]]["reason"] or "stale" in results[denied["id"]]["reason"]
+        )
+    assert results[dropped["id"]]["result"] in ("failed", "restored", "ok", "skipped")
+    assert lab.run("audit", "verify").returncode == 0
+
+
+def test_stale_plans_are_refused(healed: Lab) -> None:
+    lab = healed
+    unit = lab.unit("cisco_ios")
+    data = plan(lab, "--segment", "intranet", "--unit", unit["id"])
+    inventory = Path(lab.info["inventory"])
+    original = inventory.read_text()
+    try:
+        inventory.write_text(original + "\n# touched\n")
+        result = lab.run("rollout", "apply", data["path"], "--yes", check=False)
+        assert result.returncode == 1
+        assert "stale: the inventory changed" in result.stderr and "Traceback" not in result.stderr
+    finally:
+        inventory.write_text(original)
+
+
+def test_apply_refuses_without_yes_off_a_terminal_and_a_second_apply_is_locked(lab: Lab) -> None:
+    data = plan(lab, "--segment", "intranet")
+    result = lab.run("rollout", "apply", data["path"], check=False)
+    assert result.returncode == 2 and "pass --yes" in result.stderr
+    with exclusive(lab.root / "state", "test holds the lock"):
+        second = lab.run("rollout", "apply", data["path"], "--yes", check=False)
+    assert second.returncode == 1 and "a rollout is already running" in second.stderr
+
+
+def test_sigkill_mid_apply_then_resume_never_pushes_twice(healed: Lab) -> None:
+    lab = healed
+    for unit in lab.info["units"]:
+        if "extranet" in unit["segments"]:
+            lab.run("lab", "fault", unit["id"], "slow=60")
+    data = plan(lab, "--segment", "extranet")
+    env = dict(os.environ, GOVNET_LAB_STATE=str(lab.root / "lab"), GOVNET_STATE=str(lab.root / "state"))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "govnet",
+            "rollout",
+            "apply",
+            data["path"],
+            "--yes",
+            "--concurrency",
+            "3",
+            "--max-failures",
+            "100%",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    db = lab.root / "state" / "govnet.db"
+    deadline = time.monotonic() + 120
+    run_id = None
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            conn = sqlite3.connect(db)
+            row = conn.execute(
+                "SELECT u.run_id, count(*) FROM run_units u JOIN runs r ON r.id = u.run_id "
+                "WHERE r.pid = ? AND u.phase = 'done' GROUP BY u.run_id",
+                (proc.pid,),
+            ).fetchone()
+        except sqlite3.Error:
+            continue
+        if row and row[1] >= 2:
+            run_id = row[0]
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert run_id is not None
+    status = lab.json("rollout", "status", run_id)
+    assert status["status"].startswith("interrupted"), status
+    done_before = {u["id"] for u in status["units"] if u["phase"] == "done"}
+    pushes_before = lab.audit_pushes()
+    for unit in lab.info["units"]:
+        if "extranet" in unit["segments"]:
+            lab.run("lab", "heal", unit["id"])
+    resumed = lab.json("rollout", "resume", run_id, "--yes")
+    assert {u["id"] for u in resumed["units"]}.isdisjoint(done_before)
+    final = lab.json("rollout", "status", run_id)
+    assert all(u["phase"] == "done" and u["result"] in ("changed", "ok") for u in final["units"]), final
+    pushes_after = lab.audit_pushes()
+    for unit in done_before:
+        assert pushes_after.get(unit, 0) == pushes_before.get(unit, 0)  # never pushed twice
+    assert lab.run("audit", "verify").returncode == 0
+    assert {u["status"] for u in plan(lab, "--segment", "extranet")["units"]} == {"nochange"}
