@@ -132,26 +132,30 @@ def _login(
     read_timeout: float,
 ) -> Any:
     sock = _tcp(where, host, port, connect_timeout)
-    conn = ConnectHandler(
-        device_type=device_type,
-        host=host,
-        port=port,
-        username=username,
-        password=password,
-        secret=secret,
-        ssh_strict=True,
-        system_host_keys=False,
-        alt_host_keys=True,
-        alt_key_file=key_file,
-        use_keys=False,
-        allow_agent=False,
-        conn_timeout=connect_timeout,
-        auth_timeout=connect_timeout,
-        banner_timeout=connect_timeout,
-        read_timeout_override=read_timeout,
-        sock=sock,
-        auto_connect=False,
-    )
+    try:
+        conn = ConnectHandler(
+            device_type=device_type,
+            host=host,
+            port=port,
+            username=username,
+            password=password,
+            secret=secret,
+            ssh_strict=True,
+            system_host_keys=False,
+            alt_host_keys=True,
+            alt_key_file=key_file,
+            use_keys=False,
+            allow_agent=False,
+            conn_timeout=connect_timeout,
+            auth_timeout=connect_timeout,
+            banner_timeout=connect_timeout,
+            read_timeout_override=read_timeout,
+            sock=sock,
+            auto_connect=False,
+        )
+    except NETMIKO_ERRORS as exc:  # bad parameters: nothing was sent yet
+        sock.close()
+        raise DeviceError(f"{where}: login failed: {_short(exc)}") from None
     try:
         conn.establish_connection()
     except NetmikoAuthenticationException:

@@ -18,6 +18,8 @@ from govnet.errors import StateError
 
 SCHEMA_VERSION = 1
 DB_NAME = "govnet.db"
+_READY: set[str] = set()
+"""Stores this process has already opened (WAL set, schema created): skip that work after."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -109,10 +111,15 @@ def connect(state_dir: Path, *, create: bool = True) -> Iterator[sqlite3.Connect
         raise StateError(f"{path}: cannot open the state store: {exc}") from None
     try:
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
+        if str(path) not in _READY:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+            _READY.add(str(path))
         _migrate(conn, path)
+        # WAL + NORMAL: a committed transaction survives govnet being killed (it is in the WAL);
+        # only a power cut can lose the newest ones, and never corrupts the file.
+        conn.execute("PRAGMA synchronous=NORMAL")
         yield conn
     except sqlite3.DatabaseError as exc:
         raise StateError(f"{path}: state store error: {exc}") from None
@@ -126,7 +133,6 @@ def connect(state_dir: Path, *, create: bool = True) -> Iterator[sqlite3.Connect
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
-    conn.executescript(SCHEMA)
     row = conn.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
     if row is None:
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))

@@ -117,7 +117,7 @@ class Lab:
             "-t",
             "1",
             "-r",
-            "0",
+            "2",
             "-v3",
             "-l",
             "authPriv",
@@ -241,7 +241,7 @@ def test_a_wrong_host_key_is_refused(lab: Lab, tmp_path: Path) -> None:
 
 def test_link_down_cuts_ping_snmp_and_ssh_then_heal_restores(healed: Lab) -> None:
     lab, unit = healed, healed.unit("huawei_vrp")
-    assert lab.ping(unit["host"])[0] == 1 and lab.snmp(unit["host"]) is not None
+    assert lab.ping(unit["host"], 3)[0] >= 1 and lab.snmp(unit["host"]) is not None
     lab.cli("fault", unit["id"], "link-down")
     assert lab.ping(unit["host"])[0] == 0
     assert lab.snmp(unit["host"]) is None
@@ -260,7 +260,7 @@ def test_aggregation_link_down_takes_every_unit_behind_it(healed: Lab) -> None:
     elsewhere = [u["host"] for u in twin["units"] if u["agg"] != agg][:2]
     lab.cli("fault", agg, "link-down")
     assert all(lab.ping(h)[0] == 0 for h in behind)
-    assert all(lab.ping(h)[0] == 1 for h in elsewhere)
+    assert all(lab.ping(h, 3)[0] >= 1 for h in elsewhere)
     lab.cli("heal", agg)
     assert all(lab.ping(h, 2)[0] >= 1 for h in behind)
 
