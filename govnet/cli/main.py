@@ -9,6 +9,7 @@ import click
 
 from govnet import __version__
 from govnet.cli.audit import audit_group
+from govnet.cli.export import export_group
 from govnet.cli.inventory import inventory_group
 from govnet.cli.lab import lab_group
 from govnet.cli.monitor import daemon_cmd, probe_cmd
@@ -29,6 +30,7 @@ cli.add_command(lab_group)
 cli.add_command(rollout_group)
 cli.add_command(config_group)
 cli.add_command(audit_group)
+cli.add_command(export_group)
 cli.add_command(probe_cmd)
 cli.add_command(daemon_cmd)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -90,18 +92,36 @@ def probe_cmd(
 )
 def daemon_cmd(config_path: Path, log_level: str, check: bool) -> None:
     """Probe on a schedule and export metrics (/metrics), health (/healthz) and a status page (/)."""
-    from govnet.monitor.daemon import Daemon, run_forever  # noqa: PLC0415 (APScheduler only when needed)
+    if not check:
+        # The long-running daemon becomes `python -m govnet.monitor` (same PID): it must not carry
+        # the rest of the CLI's imports (see govnet/monitor/__main__.py).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        argv = [
+            sys.executable,
+            "-m",
+            "govnet.monitor",
+            "--config",
+            str(config_path),
+            "--log-level",
+            log_level,
+        ]
+        os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter, a fixed argv
+    from govnet.monitor.daemon import Daemon  # noqa: PLC0415 (APScheduler only when needed)
     from govnet.secrets import SecretResolver  # noqa: PLC0415
 
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("apscheduler", "pysnmp", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    resolver = SecretResolver()
-    daemon = Daemon(config_path, resolver.resolve)
-    if check:
-        asyncio.run(daemon.check())
+    daemon = Daemon(config_path, SecretResolver().resolve)
+    refused = asyncio.run(daemon.check())
+    for job, addresses in refused.items():
         click.echo(
-            f"{config_path}: valid: {len(daemon.owned)} units, jobs {', '.join('/'.join(j) for j in daemon.jobs())}"
+            f"warning: {job}: {len(addresses)} target(s) outside allowed_networks will not be probed: "
+            + ", ".join(addresses[:5])
+            + (" …" if len(addresses) > 5 else ""),
+            err=True,
         )
-        return
-    asyncio.run(run_forever(daemon))
+    click.echo(
+        f"{config_path}: valid: {len(daemon.owned)} units, jobs {', '.join('/'.join(j) for j in daemon.jobs())}"
+    )

@@ -195,6 +195,7 @@ def _build(
         trap_receiver=(trap_host, TRAP_PORT),
         location=f"govnet lab {name}",
         sys_names={u["node"]: u["device"] for u in record["units"]},
+        link_poll_seconds=2,
     )
     running = [u["node"] for u in record["units"] if not _faulted(sdir, u["node"], "device-down")]
     snmpd.start_all(topology, settings, state_root, running)

@@ -1,8 +1,12 @@
 """A small asyncio HTTP server: ``/metrics``, ``/healthz``, ``/api/status`` and the status page.
 
-It runs on the daemon's event loop, so it reads the view between probe updates, never during
-one. The exposition is rendered once per view version and kept (plain and gzipped), so a scrape
-costs a dictionary lookup, not a render — at 10,000 units that is the difference that matters.
+It runs on the daemon's event loop. The exposition is *rendered once per change of the view*,
+never per scrape: after a cycle a forked child renders the view as it was at the fork and
+gzips it (`govnet.monitor.forked`: the render's CPU runs on the other core, its garbage never
+enters the daemon's heap); the daemon keeps only the gzipped bytes. Renders are spaced by at
+least ``min_gap`` and by four times the last render's duration (at most a fifth of a core), so
+a scrape costs a dictionary lookup and may lag the newest cycle by at most one render; a plain
+(non-gzip) scrape costs a decompression.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import gzip
 import json
 import logging
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -21,35 +27,127 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from govnet.metrics.collector import ViewCollector
 from govnet.metrics.page import render_page, status_json
-from govnet.metrics.view import View
+from govnet.metrics.view import Snapshot, View
+from govnet.monitor.forked import in_child
 
 log = logging.getLogger(__name__)
 MAX_REQUEST = 8192
+CHUNK = 1 << 18
+RENDER_TIMEOUT = 300.0
+REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One exposition of one view version, gzipped."""
+
+    version: int
+    gzipped: bytes
+    seconds: float
+
+    def plain(self) -> bytes:
+        return b"".join(self.plain_chunks())
+
+    def plain_length(self) -> int:
+        """The uncompressed size, from the gzip trailer (ISIZE: exact below 4 GiB)."""
+        return int.from_bytes(self.gzipped[-4:], "little") if self.gzipped else 0
+
+    def plain_chunks(self, size: int = CHUNK) -> Iterator[bytes]:
+        """The plain text, decompressed ``size`` bytes at a time (never 20 MB at once)."""
+        if not self.gzipped:
+            return
+        inflate = zlib.decompressobj(wbits=31)
+        chunk = inflate.decompress(self.gzipped, size)
+        while chunk:
+            yield chunk
+            chunk = inflate.decompress(inflate.unconsumed_tail, size)
+        rest = inflate.flush()
+        if rest:
+            yield rest
+
+
+def render(snapshot: Snapshot) -> Rendered:
+    """The text exposition of a snapshot (prometheus-client's own), gzipped."""
+    started = time.perf_counter()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ViewCollector(snapshot))
+    gzipped = gzip.compress(generate_latest(registry), compresslevel=5)
+    return Rendered(snapshot.version, gzipped, time.perf_counter() - started)
 
 
 class Exporter:
-    """Owns the registry and the cached exposition of one view."""
+    """Owns the rendered exposition of one view and the HTTP endpoints."""
 
-    def __init__(self, view: View, healthy: Callable[[], tuple[bool, str]]) -> None:
+    def __init__(self, view: View, healthy: Callable[[], tuple[bool, str]], min_gap: float = 0.25) -> None:
         self.view = view
         self.healthy = healthy
-        self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(ViewCollector(view))
-        self._cached_version = -1
-        self._plain = b""
-        self._gzipped = b""
+        self.min_gap = min_gap
+        self.rendered = Rendered(-1, b"", 0.0)
         self.renders = 0
+        self._changed = asyncio.Event()
+        self._renderer: asyncio.Task[None] | None = None
+        view.listeners.append(self._changed.set)
+
+    def render_now(self) -> Rendered:
+        """Render in this process, on the calling thread (at start: the view is still empty)."""
+        return self._keep(render(self.view.snapshot()))
+
+    async def refresh(self) -> Rendered:
+        """Render the current view in a forked child if it changed since the last render."""
+        view = self.view
+        if self.rendered.version == view.version:
+            return self.rendered
+        version, started = view.version, time.perf_counter()
+        try:
+            gzipped = await in_child(
+                lambda: render(view.snapshot()).gzipped, RENDER_TIMEOUT, "rendering /metrics"
+            )
+        except OSError as exc:  # no fork (process limit): render here, in a thread
+            log.warning("rendering /metrics in-process: cannot fork (%s)", exc)
+            return self._keep(await asyncio.to_thread(render, view.snapshot()))
+        return self._keep(Rendered(version, gzipped, time.perf_counter() - started))
+
+    def _keep(self, rendered: Rendered) -> Rendered:
+        self.rendered, self.view.render_seconds = rendered, rendered.seconds
+        self.renders += 1
+        return rendered
+
+    async def _keep_fresh(self) -> None:
+        while True:
+            await self._changed.wait()
+            self._changed.clear()
+            try:
+                done = await self.refresh()
+            except Exception:  # a bug must not stop the exports: keep the last one, say why
+                log.exception("rendering /metrics failed")
+                done = self.rendered
+            await asyncio.sleep(max(self.min_gap, 4 * done.seconds))
+
+    def current(self) -> Rendered:
+        return self.render_now() if self.rendered.version < 0 else self.rendered
 
     def exposition(self, want_gzip: bool) -> bytes:
-        if self._cached_version != self.view.version:
-            self._plain = generate_latest(self.registry)
-            self._gzipped = gzip.compress(self._plain, compresslevel=5)
-            self._cached_version = self.view.version
-            self.renders += 1
-        return self._gzipped if want_gzip else self._plain
+        return self.current().gzipped if want_gzip else self.current().plain()
 
     async def serve(self, host: str, port: int) -> asyncio.Server:
-        return await asyncio.start_server(self._handle, host, port, reuse_address=True)
+        self.render_now()
+        server = await asyncio.start_server(self._handle, host, port, reuse_address=True)
+        self._renderer = asyncio.ensure_future(self._keep_fresh())
+        return server
+
+    async def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renderer
+            self._renderer = None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -62,31 +160,27 @@ class Exporter:
         except Exception:  # a bug must not kill the exporter: answer 500 and log it
             log.exception("HTTP handler failed")
             status, headers, body = 500, {"Content-Type": "text/plain"}, b"internal error\n"
-        reason = {
-            200: "OK",
-            404: "Not Found",
-            405: "Method Not Allowed",
-            500: "Internal Server Error",
-            503: "Service Unavailable",
-        }
+        length = len(body) if isinstance(body, bytes) else body.plain_length()
         lines = [
-            f"HTTP/1.1 {status} {reason.get(status, 'OK')}",
-            f"Content-Length: {len(body)}",
+            f"HTTP/1.1 {status} {REASONS.get(status, 'OK')}",
+            f"Content-Length: {length}",
             "Connection: close",
         ]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         with contextlib.suppress(ConnectionError):
-            writer.write(
-                ("\r\n".join(lines) + "\r\n\r\n").encode() + (b"" if head.startswith(b"HEAD") else body)
-            )
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+            if not head.startswith(b"HEAD"):
+                for chunk in [body] if isinstance(body, bytes) else body.plain_chunks():
+                    writer.write(chunk)
+                    await writer.drain()
             await writer.drain()
         writer.close()
 
-    def _route(self, head: str) -> tuple[int, dict[str, str], bytes]:
+    def _route(self, head: str) -> tuple[int, dict[str, str], bytes | Rendered]:
         request, *header_lines = head.split("\r\n")
         parts = request.split(" ")
-        if len(parts) != 3:
-            return 405, {}, b""
+        if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+            return 400, {"Content-Type": "text/plain"}, b"bad request\n"
         method, target, _ = parts
         headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in header_lines if h)}
         if method not in ("GET", "HEAD"):
@@ -94,8 +188,13 @@ class Exporter:
         path = target.split("?", 1)[0]
         if path == "/metrics":
             want_gzip = "gzip" in headers.get("accept-encoding", "")
-            extra = {"Content-Encoding": "gzip"} if want_gzip else {}
-            return 200, {"Content-Type": CONTENT_TYPE_LATEST, **extra}, self.exposition(want_gzip)
+            extra = {"Vary": "Accept-Encoding", **({"Content-Encoding": "gzip"} if want_gzip else {})}
+            rendered = self.current()  # plain text is streamed from it, decompressed chunk by chunk
+            return (
+                200,
+                {"Content-Type": CONTENT_TYPE_LATEST, **extra},
+                rendered.gzipped if want_gzip else rendered,
+            )
         if path == "/healthz":
             ok, why = self.healthy()
             body = json.dumps({"status": "ok" if ok else "unhealthy", "detail": why, "time": time.time()})

@@ -27,7 +27,6 @@ def status_json(view: View) -> dict[str, Any]:
     units = []
     for entry in view.tracker.entries.values():
         element = view.element(entry.element)
-        icmp = view.icmp.get((entry.element, entry.segment))
         units.append(
             {
                 "unit": entry.element,
@@ -37,8 +36,8 @@ def status_json(view: View) -> dict[str, Any]:
                 "state": entry.state,
                 "since": entry.since,
                 "detail": entry.detail,
-                "loss_ratio": icmp.loss_ratio if icmp else None,
-                "rtt_seconds": icmp.rtt_seconds if icmp else None,
+                "loss_ratio": entry.loss,
+                "rtt_seconds": entry.rtt,
                 "path_hop": entry.path_hop,
                 "path_hops": entry.path_hops,
             }
@@ -119,6 +118,8 @@ def render_page(view: View) -> str:
         + "</ul>"
         if breaches
         else f'<p class="ok" id="isolation">party-network isolation holds ({len(data["isolation"])} checks)</p>'
+        if data["isolation"]
+        else '<p class="idle" id="isolation">isolation not checked (no isolation probe, or no cycle yet)</p>'
     )
     events = "".join(
         f"<li>{time.strftime('%H:%M:%S', time.localtime(ev['at']))} {e(str(ev.get('kind')))}: "
@@ -134,7 +135,7 @@ def render_page(view: View) -> str:
 <html lang="zh-CN"><head><meta charset="utf-8"><meta http-equiv="refresh" content="10">
 <title>govnet · {e(view.site)}</title>
 <style>
-body{{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:1.5em;color:#222}}
+body{{font-family:system-ui,"Noto Sans CJK SC","Source Han Sans SC","PingFang SC","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;margin:1.5em;color:#222}}
 .cards{{display:flex;gap:1em;flex-wrap:wrap}} .card{{border-radius:8px;padding:.5em 1em;min-width:16em;border:2px solid #ccc}}
 .big{{font-size:2.2em;margin:.2em 0}} .ok{{border-color:#2a7;color:#185}} .warn{{border-color:#d90;color:#a60}}
 .bad{{border-color:#c33;color:#b11}} .idle{{color:#777}} table{{border-collapse:collapse;margin-top:.5em}}

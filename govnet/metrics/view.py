@@ -1,19 +1,22 @@
 """The daemon's current view of the network: what the collector and the status page read.
 
 Probe workers write here (on the event loop thread, between awaits); the HTTP handlers read it
-on the same loop, so a scrape never sees half a cycle. ``version`` moves on every change so the
-exposition is rendered at most once per change, not once per scrape.
+on the same loop, so a request never sees half a cycle. ``version`` moves on every change and
+``touch`` tells the exporter, which renders the exposition from a `Snapshot` (copied on the loop,
+rendered in a worker thread) at most once per change, never once per scrape.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from govnet.inventory.models import Inventory, Node, Unit
-from govnet.monitor.state import Tracker
+from govnet.monitor.site import Element, Site
+from govnet.monitor.state import STATES, State, Tracker
 from govnet.probes.base import ProbeResult
 
 
@@ -30,29 +33,81 @@ class CycleStat:
     """Cycles not started on time because the previous one was still running."""
 
 
+@dataclass(frozen=True, slots=True)
+class EntryState:
+    """One tracker entry as it was when the snapshot was taken."""
+
+    element: str
+    segment: str
+    is_unit: bool
+    state: State
+    since: float
+    path_hop: str | None
+    path_hops: int | None
+    answered: bool | None
+    rtt: float | None
+    loss: float | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A consistent copy of the view, safe to read from another thread while probes go on."""
+
+    inventory: Site
+    site: str
+    shard: str
+    version: int
+    entries: tuple[EntryState, ...]
+    snmp: dict[str, ProbeResult]
+    tcp: dict[tuple[str, str, str], ProbeResult]
+    isolation: dict[tuple[str, str, str], ProbeResult]
+    cycles: tuple[CycleStat, ...]
+    traps: dict[str, int]
+    traps_dropped: int
+    trap_polls: int
+    refused: dict[str, int]
+    reboots: dict[str, int]
+    render_seconds: float
+
+    def counts(self, segment: str) -> dict[State, int]:
+        out: dict[State, int] = dict.fromkeys(STATES, 0)
+        for entry in self.entries:
+            if entry.is_unit and entry.segment == segment:
+                out[entry.state] += 1
+        return out
+
+
 @dataclass
 class View:
-    inventory: Inventory
+    inventory: Site
     tracker: Tracker
     site: str
     shard: str = "1/1"
     version: int = 0
     started: float = field(default_factory=time.time)
-    icmp: dict[tuple[str, str], ProbeResult] = field(default_factory=dict)
     snmp: dict[str, ProbeResult] = field(default_factory=dict)
     tcp: dict[tuple[str, str, str], ProbeResult] = field(default_factory=dict)
     isolation: dict[tuple[str, str, str], ProbeResult] = field(default_factory=dict)
     cycles: dict[tuple[str, str], CycleStat] = field(default_factory=dict)
     traps: Counter[str] = field(default_factory=Counter)
     traps_dropped: int = 0
+    trap_polls: int = 0
+    """SNMP polls of one device triggered by a trap (not by the schedule)."""
     refused: Counter[str] = field(default_factory=Counter)
     events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
     reboots: Counter[str] = field(default_factory=Counter)
+    uptimes: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Last known (sysUpTime, wall time it was true) per unit: reboot detection across outages."""
+    listeners: list[Callable[[], None]] = field(default_factory=list)
+    render_seconds: float = 0.0
+    """How long the last render of the exposition took (set by the exporter; not a change)."""
 
     def touch(self) -> None:
         self.version += 1
+        for listener in self.listeners:
+            listener()
 
-    def element(self, ident: str) -> Node | Unit | None:
+    def element(self, ident: str) -> Element | None:
         return self.inventory.element(ident)
 
     def cycle(self, probe: str, segment: str) -> CycleStat:
@@ -63,6 +118,58 @@ class View:
 
     def availability(self, segment: str) -> float | None:
         """Share of the segment's units that are up; None before anything was measured."""
-        counts = self.tracker.counts(segment)
-        measured = sum(counts.values()) - counts["unknown"]
-        return counts["up"] / sum(counts.values()) if measured else None
+        return availability(self.tracker.counts(segment))
+
+    def prune(self, keep: set[str]) -> None:
+        """Forget what was measured of elements no longer watched (after a reload): their series go."""
+        self.tcp = {k: v for k, v in self.tcp.items() if k[0] in keep}
+        self.isolation = {k: v for k, v in self.isolation.items() if k[1] in keep}
+        self.snmp = {k: v for k, v in self.snmp.items() if k in keep}
+        self.uptimes = {k: v for k, v in self.uptimes.items() if k in keep}
+        self.reboots = Counter({k: v for k, v in self.reboots.items() if k in keep})
+
+    def snapshot(self) -> Snapshot:
+        """Copies of everything the collector reads (ProbeResults are immutable: shared, not copied)."""
+        return Snapshot(
+            inventory=self.inventory,
+            site=self.site,
+            shard=self.shard,
+            version=self.version,
+            entries=tuple(
+                EntryState(
+                    e.element,
+                    e.segment,
+                    e.is_unit,
+                    e.state,
+                    e.since,
+                    e.path_hop,
+                    e.path_hops,
+                    e.answered,
+                    e.rtt,
+                    e.loss,
+                )
+                for e in self.tracker.entries.values()
+            ),
+            snmp=dict(self.snmp),
+            tcp=dict(self.tcp),
+            isolation=dict(self.isolation),
+            cycles=tuple(dataclasses.replace(c) for c in self.cycles.values()),
+            traps=dict(self.traps),
+            traps_dropped=self.traps_dropped,
+            trap_polls=self.trap_polls,
+            refused=dict(self.refused),
+            reboots=dict(self.reboots),
+            render_seconds=self.render_seconds,
+        )
+
+
+def availability(counts: dict[State, int]) -> float | None:
+    """Share of units up among all units of a segment; None when none was measured yet.
+
+    >>> availability({"up": 3, "down": 1, "unreachable": 0, "unknown": 0})
+    0.75
+    >>> availability({"up": 0, "down": 0, "unreachable": 0, "unknown": 4}) is None
+    True
+    """
+    total = sum(counts.values())
+    return counts["up"] / total if total - counts["unknown"] else None

@@ -1,19 +1,30 @@
 """The daemon's YAML config, loaded as strictly as the inventory (``FILE:LINE`` errors).
 
-Paths in the file are relative to the file. Probe blocks hold ``interval`` and ``timeout``
-(the scheduler's business) and the probe's own settings, which the probe's factory validates;
-its ``ConfigError`` is mapped back to the line of the offending key.
+Paths in the file are relative to the file. Probe blocks hold ``interval`` (seconds between
+cycles: the scheduler's business), ``enabled``, and the probe's own settings, which the probe's
+factory validates; its ``ConfigError`` is mapped back to the line of the offending key. The icmp
+probe's own ``interval`` (seconds between two echoes to one target) is written ``echo_interval``.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
-from govnet.errors import ConfigError, Problem, UsageError
+from govnet.errors import ConfigError, GovnetError, Problem, UsageError
 from govnet.inventory.models import SECRET_REF_RE, Network, text_only
 from govnet.inventory.problems import from_pydantic
 from govnet.inventory.select import Shard
@@ -36,6 +47,19 @@ def _host_port(value: str) -> str:
     except ValueError:
         raise ValueError("must be ADDRESS:PORT, e.g. 127.0.0.1:9430") from None
     return value
+
+
+def _network(value: Any) -> Any:
+    """Say *why* a network is invalid (``10.0.0.1/8 has host bits set``), not only that it is."""
+    if isinstance(value, str):
+        try:
+            IPv4Network(value)
+        except ValueError as exc:
+            raise ValueError(f"{exc}; write a network, e.g. 198.18.0.0/15") from None
+    return value
+
+
+AllowedNetwork = Annotated[Network, BeforeValidator(_network)]
 
 
 class ProbeBlock(Strict):
@@ -72,11 +96,14 @@ class PathSettings(Strict):
     enabled: bool = True
     max_hops: Annotated[int, Field(ge=1, le=32)] = 8
     timeout: Annotated[float, Field(gt=0, le=10)] = 0.5
+    spacing: Annotated[float, Field(ge=0, le=1)] = 0.01
+    """Seconds between successive TTLs: routers rate-limit the ICMP errors a trace relies on."""
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 4
 
 
 class DaemonConfig(Strict):
     inventory: Path
-    allowed_networks: list[Network] = Field(min_length=1)
+    allowed_networks: list[AllowedNetwork] = Field(min_length=1)
     listen: str = "127.0.0.1:9430"
     state: Path = Path("/var/lib/govnet")
     shard: str | None = None
@@ -86,6 +113,8 @@ class DaemonConfig(Strict):
     traps: Traps | None = None
     path: PathSettings = PathSettings()
     known_hosts: Path | None = None
+    _source: MDict | None = PrivateAttr(default=None)
+    """The marked YAML tree it was read from: where later problems point (``problem``)."""
 
     @field_validator("listen")
     @classmethod
@@ -127,6 +156,39 @@ class DaemonConfig(Strict):
         host, _, port = self.listen.rpartition(":")
         return host, int(port)
 
+    def problem(self, where: tuple[str | int, ...], message: str) -> Problem:
+        """A problem found after loading (a probe's settings, the listen port), at its line."""
+        mark = locate(self._source, where) if self._source is not None else None
+        return Problem(message, mark.file if mark else None, mark.line if mark else None, _dotted(where))
+
+    def settings_error(
+        self, kind: str, segment: str | None, exc: ConfigError, settings: Mapping[str, Any]
+    ) -> ConfigError:
+        """A probe factory's ``ConfigError``, placed at the line of the offending key of its block.
+
+        The factories know nothing of files. They name a ``field`` (``count``,
+        ``vantages.noc.netns``), or else the culprit is found by trial: the one key without
+        which the settings parse (``retries: -1`` behind "timeout must be > 0, retries … >= 0").
+        """
+        block: tuple[str | int, ...] = ("probes", kind)
+        if kind == "path":
+            block = ("path",)
+        elif segment is not None and kind in self.segments.get(segment, {}):  # type: ignore[call-overload]
+            block = ("segments", segment, kind)
+        spelled = {"interval": "echo_interval"} if kind in ("icmp", "isolation") else {}
+        problems = []
+        for found in exc.problems:
+            where = block
+            if found.field:
+                first, *rest = found.field.split(".")
+                where = (*block, spelled.get(first, first), *rest)
+            else:
+                culprit = _culprit(kind, settings)
+                if culprit is not None:
+                    where = (*block, spelled.get(culprit, culprit))
+            problems.append(self.problem(where, _PREFIX.sub("", found.message)))
+        return ConfigError(problems)
+
     def allowed(self, address: str) -> bool:
         try:
             ip = IPv4Address(text_only(address))
@@ -138,24 +200,71 @@ class DaemonConfig(Strict):
 def load_config(path: Path) -> DaemonConfig:
     """Read and validate a daemon config; relative paths become relative to the file."""
     shown = str(path)
-    raw = load_yaml(read_text(path, shown), shown)
+    try:
+        raw = load_yaml(read_text(path, shown), shown)
+    except GovnetError as exc:  # the YAML reader speaks of inventories; this is a config
+        raise ConfigError(list(exc.problems)) from None
     try:
         config = DaemonConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(from_pydantic(exc, raw, DaemonConfig)) from None
+        raise ConfigError([_named_key(p) for p in from_pydantic(exc, raw, DaemonConfig)]) from None
     base = path.parent
     updates: dict[str, Any] = {"inventory": base / config.inventory, "state": base / config.state}
     if config.known_hosts is not None:
         updates["known_hosts"] = base / config.known_hosts
-    return config.model_copy(update=updates)
+    config = config.model_copy(update=updates)
+    config._source = raw
+    if not config.inventory.exists():
+        raise ConfigError(config.problem(("inventory",), f"no such file or folder: {config.inventory}"))
+    return config
 
 
-def problem_at(raw: MDict, where: tuple[str | int, ...], message: str) -> Problem:
-    """A problem located at ``where`` in a marked config tree (for checks after validation)."""
-    mark = locate(raw, where)
-    return Problem(
-        message, mark.file if mark else None, mark.line if mark else None, ".".join(map(str, where))
-    )
+_PREFIX = re.compile(r"^(snmp|icmp|tcp|isolation|path) probe: ")
+
+
+def _culprit(kind: str, settings: Mapping[str, Any]) -> str | None:
+    """The one key of a probe's settings without which they parse, if there is exactly one."""
+    parse = _settings_parser(kind)
+    found = []
+    for key in settings:
+        try:
+            parse({k: v for k, v in settings.items() if k != key})
+        except GovnetError:
+            continue
+        found.append(key)
+    return found[0] if len(found) == 1 else None
+
+
+def _settings_parser(kind: str) -> Callable[[Mapping[str, Any]], object]:
+    """The strict settings parser of a probe kind (imported here: some pull in pysnmp)."""
+    from govnet.probes.icmp_settings import IcmpSettings  # noqa: PLC0415
+    from govnet.probes.isolation import IsolationSettings  # noqa: PLC0415
+    from govnet.probes.path import PathSettings as PathProbeSettings  # noqa: PLC0415
+    from govnet.probes.snmp_config import SnmpSettings  # noqa: PLC0415
+    from govnet.probes.tcp import TcpSettings  # noqa: PLC0415
+
+    parsers: dict[str, Callable[[Mapping[str, Any]], object]] = {
+        "icmp": IcmpSettings.parse,
+        "isolation": IsolationSettings.parse,
+        "path": PathProbeSettings.parse,
+        "snmp": SnmpSettings.parse,
+        "tcp": TcpSettings.parse,
+    }
+    return parsers[kind]
+
+
+def _dotted(where: tuple[str | int, ...]) -> str:
+    """``traps.communities[0]``, as pydantic's problems name fields."""
+    return "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in where).lstrip(".")
+
+
+def _named_key(found: Problem) -> Problem:
+    """pydantic reports a bad mapping *key* (``probes.http``) at ``probes.http.[key]``."""
+    if found.field is None or not found.field.endswith(".[key]"):
+        return found
+    field = found.field.removesuffix(".[key]")
+    name = field.rpartition(".")[2]
+    return Problem(f"unknown name '{name}'; {found.message}", found.file, found.line, field)
 
 
 __all__ = ["DaemonConfig", "IPv4Network", "load_config"]

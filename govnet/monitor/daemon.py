@@ -1,9 +1,13 @@
 """The monitoring daemon: APScheduler jobs on the asyncio loop, probes, state, exporter.
 
 One job per (probe, segment) at its interval; ``max_instances=1`` means a cycle that is still
-running makes the next one be skipped (and counted), never overlap; each kind has its own
+running makes the next one be skipped (and counted), never overlap; each job has its own
 probe instance, so a slow SNMP cycle never delays ICMP. Traps update state at once. SIGHUP
 reloads the config and inventory, keeping the old ones if the new ones are invalid.
+
+A cycle's work runs in a task of its own that `stop` and `reload` cancel and wait for: SIGTERM
+ends the daemon in well under a second (no probe is left writing into a closed socket, nothing
+is logged as a crash), and a reload never closes a probe under a running cycle.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,113 +25,137 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from govnet.errors import ConfigError, GovnetError
-from govnet.inventory.loader import load
-from govnet.inventory.models import Inventory
-from govnet.inventory.select import select
 from govnet.metrics.http import Exporter
 from govnet.metrics.view import View
-from govnet.monitor.config import DaemonConfig, load_config
+from govnet.monitor.config import DaemonConfig
+from govnet.monitor.record import record
+from govnet.monitor.renewal import SnmpRenewal
+from govnet.monitor.setup import Setup, make_probe
 from govnet.monitor.state import Tracker, Transition
-from govnet.monitor.targets import TargetSet, icmp_targets, snmp_targets, tcp_targets
-from govnet.probes import base, icmp, isolation, path, snmp, tcp, traps
-from govnet.probes.base import Probe, ProbeResult
+from govnet.monitor.traphandler import TrapHandler
+from govnet.probes import path, traps
+from govnet.probes.base import Probe, ProbeResult, Target
 
 log = logging.getLogger("govnet.daemon")
-PROBE_MODULES = (icmp, isolation, path, snmp, tcp)
-"""Importing these registers the probes; the daemon knows probes by name only."""
+SNMP_CHUNK = 512
+"""SNMP targets handed to the probe at once: it runs a task per target, and 10,000 tasks at once
+cost ~40 MB that the process keeps (fragmented) after the cycle; its in-flight limit is lower anyway."""
+NAMED = 5
+"""Refused targets named one by one in the log before the rest is counted."""
 
 
 class Daemon:
     def __init__(self, config_path: Path, resolve: Callable[[str], str]) -> None:
         self.config_path = config_path
         self.resolve = resolve
-        self.config = load_config(config_path)
-        self.inventory = load(self.config.inventory).inventory
-        self.owned = self._owned(self.config, self.inventory)
-        self.view = View(
-            self.inventory,
-            Tracker(self.inventory, self.config.down_after, self.owned),
-            self.inventory.site.name,
-            str(self.config.shard_spec or "1/1"),
-        )
-        self.probes: dict[tuple[str, str], Probe] = {}
-        self.exporter = Exporter(self.view, self.healthy)
+        self._setup: Setup | None = None
+        self._view: View | None = None
+        self.exporter: Exporter | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.server: asyncio.Server | None = None
         self.traps: Any = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
+        """Cycle work, path localisations and trap-driven polls: cancelled by stop and reload."""
+        self._jobs_running: set[asyncio.Task[Any]] = set()
+        self._reloading = asyncio.Lock()
         self.cycle_listeners: list[Callable[[str, str], None]] = []
+        self.renewal = SnmpRenewal()
+        self.trap_handler = TrapHandler(self)
         self.path_probe: Probe | None = None
 
-    @staticmethod
-    def _owned(config: DaemonConfig, inventory: Inventory) -> set[str]:
-        return {u.id for u in select(inventory, shard=config.shard_spec)}
+    @property
+    def setup(self) -> Setup:
+        assert self._setup is not None, "call open() first"
+        return self._setup
 
-    # -- probes --------------------------------------------------------------------------
-    def _probe(self, kind: str, segment: str) -> Probe:
-        key = (kind, segment)
-        if key not in self.probes:
-            block = self.config.block(kind, segment)
-            settings = dict(block.settings if block else {})
-            if kind != "snmp":
-                settings["allowed_networks"] = [str(n) for n in self.config.allowed_networks]
-            try:
-                self.probes[key] = base.REGISTRY[kind](settings)
-            except ConfigError as exc:
-                raise ConfigError(f"{self.config_path}: probes.{kind}: {next(iter(exc.lines()))}") from None
-        return self.probes[key]
+    @property
+    def view(self) -> View:
+        assert self._view is not None, "call open() first"
+        return self._view
 
-    def check_probes(self) -> None:
-        """Build every probe once so that bad settings fail at start (and on reload), not later."""
-        for kind, segment in self.jobs():
-            self._probe(kind, segment)
+    @property
+    def config(self) -> DaemonConfig:
+        return self.setup.config
 
-    async def check(self) -> None:
-        """Everything ``start`` would refuse, without starting: probes, targets, secrets."""
-        try:
-            self.check_probes()
-            for kind, segment in self.jobs():
-                self.targets(kind, segment)
-        finally:
-            for probe in self.probes.values():
-                await probe.close()
+    @property
+    def owned(self) -> frozenset[str]:
+        return self.setup.owned
 
     def jobs(self) -> list[tuple[str, str]]:
-        out: list[tuple[str, str]] = []
-        segments = list(self.inventory.segments)
-        for kind in ("icmp", "tcp"):
-            if self.config.enabled(kind):
-                out += [(kind, s) for s in segments]
-        if self.config.enabled("snmp"):
-            out.append(("snmp", "management"))
-        if "isolation" in self.config.probes and self.config.enabled("isolation"):
-            out.append(("isolation", "party"))
-        return out
+        return self.setup.jobs
 
-    def targets(self, kind: str, segment: str) -> TargetSet:
-        if kind == "icmp":
-            return icmp_targets(self.config, self.inventory, self.owned, segment)
-        if kind == "tcp":
-            return tcp_targets(self.config, self.inventory, self.owned, segment)
-        if kind == "snmp":
-            return snmp_targets(self.config, self.inventory, self.owned, self.resolve)
-        probe = self._probe("isolation", segment)
-        assert isinstance(probe, isolation.IsolationProbe)
-        return TargetSet([t for t in probe.targets(self.inventory) if self.config.allowed(t.address)], [])
+    async def open(self, *, warn: bool = True) -> None:
+        """Load and check everything `start` needs; a ``ConfigError`` names ``FILE:LINE``."""
+        setup = await Setup.open(self.config_path, self.resolve)
+        try:
+            self._check_secrets(setup)
+            if warn:
+                self._warn_refused(setup)
+        except GovnetError:
+            await setup.close()
+            raise
+        self._setup = setup
+        tracker = Tracker(setup.site, setup.config.down_after, setup.owned)
+        shard = str(setup.config.shard_spec or "1/1")
+        self._view = View(setup.site, tracker, setup.site.name, shard)
+        self.exporter = Exporter(self._view, self.healthy)
 
+    async def check(self) -> dict[str, list[str]]:
+        """Everything ``start`` would refuse, without starting; the targets it would not probe."""
+        await self.open(warn=False)
+        try:
+            return self.setup.refused()
+        finally:
+            await self.setup.close()
+
+    def _check_secrets(self, setup: Setup) -> None:
+        """The trap receiver's secrets resolve now, not at 3 a.m. (the probes' did in `Setup.open`)."""
+        if setup.config.traps is not None:
+            for index, ref in enumerate(setup.config.traps.communities):
+                try:
+                    self.resolve(ref)
+                except GovnetError as exc:
+                    where = ("traps", "communities", index)
+                    raise ConfigError(setup.config.problem(where, next(iter(exc.lines())))) from None
+
+    def _warn_refused(self, setup: Setup) -> None:
+        for job, refused in setup.refused().items():
+            shown = ", ".join(refused[:NAMED]) + (
+                f" and {len(refused) - NAMED} more" if len(refused) > NAMED else ""
+            )
+            log.warning(
+                "%s: %d target(s) outside allowed_networks, never probed: %s", job, len(refused), shown
+            )
+
+    # -- cycles --------------------------------------------------------------------------
     async def cycle(self, kind: str, segment: str) -> None:
+        """The scheduler's job: run one cycle as a task of its own and wait for it (see module doc)."""
+        job = asyncio.current_task()
+        if job is not None:
+            self._jobs_running.add(job)
+        try:
+            await asyncio.wait([self.spawn(self._cycle(kind, segment))])
+        finally:
+            if job is not None:
+                self._jobs_running.discard(job)
+
+    async def _cycle(self, kind: str, segment: str) -> None:
         """One cycle of one probe on one segment; never raises (a bug is logged, the next cycle runs)."""
-        stat = self.view.cycle(kind, segment)
+        setup, view = self.setup, self.view
+        stat = view.cycle(kind, segment)
         started, clock = time.time(), time.monotonic()
         try:
-            found = self.targets(kind, segment)
-            self.view.refused[kind] = len(found.refused)
-            results = (
-                await self._probe(kind, segment).run(found.targets, self.config.deadline(kind, segment))
-                if found.targets
-                else []
-            )
-            self._record(kind, segment, results)
+            found = setup.targets(kind, segment)
+            view.refused[kind] = len(found.refused)
+            deadline = setup.config.deadline(kind, segment)
+            if kind == "snmp" and self.renewal.take():
+                await self._renew_snmp()
+            probe = setup.probe(kind, segment)
+            chunk = SNMP_CHUNK if kind == "snmp" else len(found.targets)
+            results = await in_chunks(probe, found.targets, deadline, chunk)
+            self.transitions(record(view, kind, segment, results))
+            if kind == "snmp":
+                self.renewal.observe(results, self._answers_ping)
         except GovnetError as exc:
             log.error("%s/%s cycle: %s", kind, segment, next(iter(exc.lines())))
             results = []
@@ -138,80 +167,41 @@ class Daemon:
         stat.cycles += 1
         if self.traps is not None:
             counts = self.traps.counts
-            self.view.traps_dropped = counts["dropped_rate"] + counts["dropped_queue"] + counts["rejected"]
-        self.view.touch()
+            view.traps_dropped = counts["dropped_rate"] + counts["dropped_queue"] + counts["rejected"]
+        view.touch()
         for listener in self.cycle_listeners:
             listener(kind, segment)
 
-    def _record(self, kind: str, segment: str, results: list[ProbeResult]) -> None:
-        view = self.view
-        if kind == "icmp":
-            for result in results:
-                view.icmp[(result.target.unit, segment)] = result
-                view.tracker.observe(result.target.unit, segment, result.success, result.detail, result.at)
-            self._transitions(view.tracker.resolve())
-        elif kind == "snmp":
-            for result in results:
-                unit = result.target.unit
-                previous = view.snmp.get(unit)
-                if (
-                    previous is not None
-                    and previous.uptime_seconds is not None
-                    and result.uptime_seconds is not None
-                    and result.uptime_seconds < previous.uptime_seconds
-                ):
-                    view.reboots[unit] += 1
-                    view.event("reboot", unit=unit, uptime=round(result.uptime_seconds))
-                view.snmp[unit] = result
-        elif kind == "tcp":
-            for result in results:
-                view.tcp[(result.target.unit, segment, str(result.target.params.get("service", "")))] = result
-        elif kind == "isolation":
-            for result in results:
-                key = (
-                    str(result.target.params.get("vantage", "")),
-                    result.target.unit,
-                    result.target.segment,
-                )
-                old = view.isolation.get(key)
-                if old is not None and old.success and not result.success:
-                    view.event(
-                        "isolation-breach",
-                        unit=result.target.unit,
-                        segment=result.target.segment,
-                        detail=result.detail,
-                    )
-                view.isolation[key] = result
-
-    def _transitions(self, changes: list[Transition]) -> None:
+    def transitions(self, changes: list[Transition]) -> None:
         for change in changes:
             self.view.event(
                 "state", unit=change.element, segment=change.segment, old=change.old, new=change.new
             )
             log.info("%s/%s: %s -> %s", change.element, change.segment, change.old, change.new)
             if change.new == "down" and self.config.path.enabled:
-                self._spawn(self._localise(change.element, change.segment))
+                self.spawn(self._localise(change.element, change.segment))
 
-    def _spawn(self, coro: Any) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _cancel_tasks(self) -> None:
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _localise(self, element: str, segment: str) -> None:
         """Find where the path breaks (scapy, in a worker thread: off the probe hot path)."""
         entry = self.view.tracker.get(element, segment)
-        last = self.view.icmp.get((element, segment))
-        if entry is None or last is None:
+        if entry is None or not entry.address:
             return
         if self.path_probe is None:
-            settings = {
-                "max_hops": self.config.path.max_hops,
-                "timeout": self.config.path.timeout,
-                "allowed_networks": [str(n) for n in self.config.allowed_networks],
-            }
-            self.path_probe = base.REGISTRY["path"](settings)
+            self.path_probe = make_probe(self.config, "path", None)
         assert isinstance(self.path_probe, path.PathProbe)
-        found = await self.path_probe.locate(last.target.address)
+        found = await self.path_probe.locate(entry.address)
         if entry.state == "down" and found.last_hop is not None:
             entry.path_hop, entry.path_hops = found.last_hop, found.last_hop_number
             self.view.event(
@@ -219,44 +209,19 @@ class Daemon:
             )
             self.view.touch()
 
-    # -- traps ---------------------------------------------------------------------------
-    def on_trap(self, event: Any) -> None:
-        """linkDown/linkUp/coldStart change state now, not at the next cycle."""
-        kind = str(event.kind)
-        self.view.traps[kind] += 1
-        unit = self._unit_by_host(str(event.source_address))
-        self.view.event("trap", trap=kind, unit=unit or str(event.source_address), ifindex=event.if_index)
-        if unit is None:
-            self.view.touch()
-            return
-        if kind == "coldStart":
-            self.view.reboots[unit] += 1
-        if kind == "linkDown" and self._is_uplink(unit, event.if_index):
-            self.view.tracker.force_down(unit, f"linkDown trap for its uplink (ifIndex {event.if_index})")
-            self._transitions(self.view.tracker.resolve())
-        self._spawn(self._repoll(unit))
-        self.view.touch()
+    def _answers_ping(self, unit: str) -> bool:
+        element = self.setup.site.element(unit)
+        tracker = self.view.tracker
+        return element is not None and any(
+            (entry := tracker.get(unit, segment)) is not None and entry.state == "up"
+            for segment in element.segments
+        )
 
-    def _unit_by_host(self, host: str) -> str | None:
-        for element in [*self.inventory.nodes, *self.inventory.units]:
-            if any(str(d.host) == host for d in element.devices):
-                return element.id
-        return None
-
-    def _is_uplink(self, unit: str, if_index: int | None) -> bool:
-        element, result = self.inventory.element(unit), self.view.snmp.get(unit)
-        if element is None or result is None or if_index is None:
-            return False
-        return any(i.index == if_index and i.name == element.device.uplink for i in result.interfaces)
-
-    async def _repoll(self, unit: str) -> None:
-        """Poll one device's SNMP right away (interface states after a trap)."""
-        found = snmp_targets(self.config, self.inventory, {unit}, self.resolve)
-        targets = [t for t in found.targets if t.unit == unit]
-        if targets:
-            results = await self._probe("snmp", "management").run(targets, 5.0)
-            self._record("snmp", "management", results)
-            self.view.touch()
+    async def _renew_snmp(self) -> None:
+        key = ("snmp", "management")
+        old, self.setup.probes[key] = self.setup.probes[key], make_probe(self.config, "snmp", "management")
+        await old.close()
+        log.info("snmp: a fresh probe (engine) after a device restart or stuck SNMPv3 polls")
 
     # -- lifecycle -----------------------------------------------------------------------
     def healthy(self) -> tuple[bool, str]:
@@ -285,10 +250,11 @@ class Daemon:
                 id=f"{kind}/{segment}",
                 max_instances=1,
                 coalesce=True,
-                next_run_time=None,
+                # first cycle now; None would add the job *paused* (APScheduler 3): the daemon
+                # would probe once at start and never again
+                next_run_time=datetime.now(UTC),
                 misfire_grace_time=None,
             )
-            self._spawn(self.cycle(kind, segment))  # first cycle now
 
     def _on_skipped(self, event: JobExecutionEvent) -> None:
         kind, _, segment = str(event.job_id).partition("/")
@@ -296,37 +262,50 @@ class Daemon:
 
     async def reload(self) -> None:
         """SIGHUP: new config and inventory, or keep the old ones and say why."""
-        try:
-            config = load_config(self.config_path)
-            inventory = load(config.inventory).inventory
-        except GovnetError as exc:
-            log.error("reload refused, keeping the running config: %s", next(iter(exc.lines())))
-            self.view.event("reload-refused", detail=next(iter(exc.lines())))
-            return
-        old = (self.config, self.inventory, self.owned, self.probes)
-        self.config, self.inventory = config, inventory
-        self.owned, self.probes = self._owned(config, inventory), {}
-        try:
-            self.check_probes()
-        except GovnetError as exc:
-            self.config, self.inventory, self.owned, self.probes = old
-            log.error("reload refused, keeping the running config: %s", next(iter(exc.lines())))
-            return
-        for probe in old[3].values():
-            await probe.close()
-        self.view.inventory = inventory
-        self.view.tracker = Tracker(inventory, config.down_after, self.owned)
-        self.view.event("reloaded", units=len(self.owned))
-        self._schedule()
-        self.view.touch()
+        async with self._reloading:
+            try:
+                new = await Setup.open(self.config_path, self.resolve)
+                try:
+                    self._check_secrets(new)
+                except GovnetError:
+                    await new.close()
+                    raise
+            except GovnetError as exc:
+                why = "; ".join(exc.lines())
+                log.error("reload refused, keeping the running config: %s", why)
+                self.view.event("reload-refused", detail=why)
+                self.view.touch()
+                return
+            self._warn_refused(new)
+            await self._cancel_tasks()  # no cycle may still use the old probes
+            old, self._setup = self.setup, new
+            await old.close()
+            if self.path_probe is not None:
+                await self.path_probe.close()
+                self.path_probe = None
+            for what in ("listen", "traps"):
+                if getattr(old.config, what) != getattr(new.config, what):
+                    log.warning("reload: %s changed; it takes effect at the next restart", what)
+            tracker = Tracker(new.site, new.config.down_after, new.owned)
+            tracker.adopt(self.view.tracker)
+            self.view.inventory, self.view.tracker = new.site, tracker
+            self.view.prune({e for e, _ in tracker.entries})
+            self.view.cycles = {k: v for k, v in self.view.cycles.items() if k in new.jobs}
+            self.view.event("reloaded", units=len(new.owned))
+            log.info("reloaded %s: watching %d units", self.config_path, len(new.owned))
+            self._schedule()
+            self.view.touch()
 
     async def start(self) -> None:
-        self.check_probes()
+        if self._setup is None:
+            await self.open()
+        assert self.exporter is not None
         host, port = self.config.listen_address()
         try:
             self.server = await self.exporter.serve(host, port)
         except OSError as exc:
-            raise ConfigError(f"{self.config_path}: listen {host}:{port}: {exc.strerror or exc}") from None
+            message = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+            raise ConfigError(self.config.problem(("listen",), message)) from None
         if self.config.traps is not None:
             self._start_traps()
         self.scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
@@ -348,21 +327,57 @@ class Daemon:
             "communities": [self.resolve(c) for c in self.config.traps.communities],
             "rate": self.config.traps.rate_limit,
         }
-        self.traps = traps.start(asyncio.get_running_loop(), settings, self.on_trap)
+        try:
+            self.traps = traps.start(asyncio.get_running_loop(), settings, self.trap_handler.on_trap)
+        except OSError as exc:
+            message = f"cannot listen for traps on {self.config.traps.listen}: {exc.strerror or exc}"
+            raise ConfigError(self.config.problem(("traps", "listen"), message)) from None
 
     async def stop(self) -> None:
-        if self.scheduler is not None:
+        """Stop scheduling, cancel what runs and wait for it, close everything; idempotent."""
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.pause()  # no new cycle; shutdown would cancel the running jobs (logged as crashes)
+        await self._cancel_tasks()
+        if self._jobs_running:  # their cycle was cancelled above: they return at once
+            await asyncio.wait(list(self._jobs_running), timeout=2.0)
+        if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        # A probe may leave per-target tasks behind a cancelled run() (the snmp probe does):
+        # end them before the probes' sockets close under them.
+        current = asyncio.current_task()
+        others = [t for t in asyncio.all_tasks() if t is not current]
+        for task in others:
+            task.cancel()
+        if others:
+            await asyncio.wait(others, timeout=2.0)
         if self.server is not None:
             self.server.close()
+        if self.exporter is not None:
+            await self.exporter.close()
         if self.traps is not None:
             self.traps.close()
+            self.traps = None
         if self.path_probe is not None:
             await self.path_probe.close()
-        for task in list(self._tasks):
-            task.cancel()
-        for probe in self.probes.values():
-            await probe.close()
+        if self._setup is not None:
+            await self._setup.close()
+
+
+async def in_chunks(probe: Probe, targets: list[Target], deadline: float, size: int) -> list[ProbeResult]:
+    """``probe.run`` over ``targets`` ``size`` at a time, all within ``deadline`` seconds."""
+    if not targets:
+        return []
+    end = time.monotonic() + deadline
+    results: list[ProbeResult] = []
+    for start in range(0, len(targets), max(1, size)):
+        batch = targets[start : start + size]
+        left = end - time.monotonic()
+        if left <= 0:
+            reason = f"timeout: cycle deadline of {deadline:g} s reached"
+            results += [ProbeResult(probe.name, t, False, reason) for t in targets[start:]]
+            break
+        results += await probe.run(batch, left)
+    return results
 
 
 async def run_forever(daemon: Daemon, stop: asyncio.Event | None = None) -> None:
@@ -371,9 +386,20 @@ async def run_forever(daemon: Daemon, stop: asyncio.Event | None = None) -> None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(daemon.reload()))
-    await daemon.start()
+    reloads: set[asyncio.Task[None]] = set()
+
+    def hangup() -> None:
+        task = asyncio.ensure_future(daemon.reload())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, hangup)
     try:
+        await daemon.start()
         await stop.wait()
     finally:
+        for task in list(reloads):
+            task.cancel()
+        started = time.monotonic()
         await daemon.stop()
+        log.info("stopped in %.2f s", time.monotonic() - started)

@@ -7,6 +7,7 @@ from typing import Any
 
 from govnet.inventory.models import Inventory
 from govnet.monitor.config import DaemonConfig
+from govnet.monitor.site import Site
 from govnet.monitor.state import Tracker
 from govnet.monitor.targets import icmp_targets
 from govnet.probes import base
@@ -21,8 +22,9 @@ async def probe_once(
     """(rows for the units and nodes on ``segments``, how many were refused by allowed_networks)."""
     import govnet.probes.icmp  # noqa: F401, PLC0415  (registers the probe)
 
-    owned = {u.id for u in inventory.units}
-    tracker = Tracker(inventory, 1)
+    site = Site.from_inventory(inventory)
+    owned = site.owned
+    tracker = Tracker(site, 1)
     results: dict[tuple[str, str], ProbeResult] = {}
     refused = 0
     block = config.block("icmp")
@@ -31,8 +33,10 @@ async def probe_once(
         "allowed_networks": [str(n) for n in config.allowed_networks],
     }
     for segment in segments:
-        found = icmp_targets(config, inventory, owned, segment)
+        found = icmp_targets(config, site, owned, segment)
         refused += len(found.refused)
+        if not found.targets:
+            continue  # nothing allowed on this segment: not even a socket is opened
         probe = base.REGISTRY["icmp"](settings)
         try:
             for result in await probe.run(found.targets, max(2.0, config.deadline("icmp"))):

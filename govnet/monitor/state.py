@@ -9,17 +9,15 @@ the units behind it are ``unreachable`` and only the node is ``down``: one alert
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
-
-from govnet.inventory.models import Inventory, Node, Unit
+from typing import Literal, Protocol
 
 State = Literal["up", "down", "unreachable", "unknown"]
 STATES: tuple[State, ...] = ("up", "down", "unreachable", "unknown")
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """What the daemon believes about one element (unit or node) on one segment."""
 
@@ -34,6 +32,12 @@ class Entry:
     detail: str = ""
     path_hop: str | None = None
     path_hops: int | None = None
+    # the last ICMP cycle's measurement, kept here rather than as 30,000 ProbeResults
+    address: str = ""
+    answered: bool | None = None
+    """None until probed; then whether the last cycle got an echo reply."""
+    rtt: float | None = None
+    loss: float | None = None
 
 
 @dataclass(frozen=True)
@@ -45,23 +49,57 @@ class Transition:
     at: float
 
 
+class Topology(Protocol):
+    """What the tracker needs of an inventory: the inventory itself, or the daemon's `Site`."""
+
+    @property
+    def nodes(self) -> Sequence[Member]: ...
+
+    @property
+    def units(self) -> Sequence[Member]: ...
+
+    def parent_chain(self, ident: str) -> Sequence[object]: ...
+
+
+class Member(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def parent(self) -> str | None: ...
+
+    @property
+    def segments(self) -> Collection[str]: ...
+
+
 class Tracker:
     """Consecutive-failure counting and parent-aware resolution for every (element, segment)."""
 
-    def __init__(self, inventory: Inventory, down_after: int, elements: Iterable[str] | None = None) -> None:
+    def __init__(self, inventory: Topology, down_after: int, elements: Iterable[str] | None = None) -> None:
         self.down_after = down_after
         self.entries: dict[tuple[str, str], Entry] = {}
         wanted = set(elements) if elements is not None else None
-        members: list[Node | Unit] = [*inventory.nodes, *inventory.units]
+        units = {u.id for u in inventory.units}
+        members = [*inventory.nodes, *inventory.units]
         for element in members:
-            if wanted is not None and element.id not in wanted and isinstance(element, Unit):
+            is_unit = element.id in units
+            if wanted is not None and element.id not in wanted and is_unit:
                 continue
             for segment in element.segments:
-                self.entries[(element.id, segment)] = Entry(
-                    element.id, segment, isinstance(element, Unit), element.parent
-                )
+                self.entries[(element.id, segment)] = Entry(element.id, segment, is_unit, element.parent)
         depth = {e.id: len(inventory.parent_chain(e.id)) for e in members}
         self._order = sorted(self.entries, key=lambda key: depth.get(key[0], 0))
+
+    def adopt(self, old: Tracker) -> None:
+        """Keep what an earlier tracker knew of the elements still watched (a reload resets nothing)."""
+        for key, entry in self.entries.items():
+            before = old.entries.get(key)
+            if before is not None:
+                entry.state, entry.failures, entry.since = before.state, before.failures, before.since
+                entry.last_seen, entry.detail = before.last_seen, before.detail
+                entry.path_hop, entry.path_hops = before.path_hop, before.path_hops
+                entry.address, entry.answered = before.address, before.answered
+                entry.rtt, entry.loss = before.rtt, before.loss
 
     def get(self, element: str, segment: str) -> Entry | None:
         return self.entries.get((element, segment))
@@ -93,17 +131,18 @@ class Tracker:
         """Recompute states parents first; return what changed."""
         now = at if at is not None else time.time()
         changes = []
+        held: set[tuple[str, str]] = set()
         for key in self._order:
             entry = self.entries[key]
-            new = self._state_of(entry)
+            new = self._state_of(entry, held)
             if new != entry.state:
                 changes.append(Transition(entry.element, entry.segment, entry.state, new, now))
                 entry.state, entry.since = new, now
-                if new == "up":
+                if new != "down":  # the path localised while it was down no longer applies
                     entry.path_hop = entry.path_hops = None
         return changes
 
-    def _state_of(self, entry: Entry) -> State:
+    def _state_of(self, entry: Entry, held: set[tuple[str, str]]) -> State:
         if entry.failures == 0:
             return "up" if entry.last_seen is not None else "unknown"
         if entry.failures < self.down_after:
@@ -111,6 +150,12 @@ class Tracker:
         parent = self.entries.get((entry.parent, entry.segment)) if entry.parent else None
         if parent is not None and parent.state in ("down", "unreachable"):
             return "unreachable"
+        if parent is not None and (parent.failures or (parent.element, parent.segment) in held):
+            # The parent is failing too but not down yet (it missed fewer cycles: the fault came
+            # between their echoes). Wait for its verdict rather than raise one alert per unit
+            # behind it now and turn them all "unreachable" a cycle later.
+            held.add((entry.element, entry.segment))
+            return entry.state
         return "down"
 
     def counts(self, segment: str) -> dict[State, int]:

@@ -1,0 +1,413 @@
+"""Build govnet's Grafana dashboards (the JSON files next to this script).
+
+    .venv/bin/python -m exporters.grafana.dashboards      # rewrites exporters/grafana/*.json
+
+Why a script and not hand-edited JSON: four dashboards share one layout grammar, one datasource
+variable and one way of joining the inventory facts (``govnet_unit_info``) onto a series; a
+generator keeps them consistent and keeps every PromQL expression in one readable place. The
+JSON it writes is committed and reviewed in diffs (tests/exporters/test_dashboards.py checks
+that the files are what this script writes, and evaluates every expression against a real
+Prometheus scraping a daemon that watches the lab).
+
+Metrics are those of govnet/metrics/collector.py and the records of
+exporters/prometheus/govnet.rules.yml.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from exporters.grafana.board import (
+    AVAILABILITY,
+    COUNT_BAD,
+    OPER_STATUS,
+    UP_STATE,
+    Board,
+    target,
+    thresholds,
+)
+
+HERE = Path(__file__).resolve().parent
+NODE_KINDS = "core|aggregation|carrier"
+
+INFO = "max by (unit, name, kind, parent) (govnet_unit_info)"
+"""The inventory facts, one series per element (several shards export the same nodes)."""
+
+JOIN = f"* on (unit) group_left (name, kind, parent) {INFO}"
+
+PARENT_NAMES = (
+    'max by (parent, parent_name) (label_replace(label_replace(max by (unit, name) (govnet_unit_info{kind="aggregation"}),'
+    ' "parent", "$1", "unit", "(.+)"), "parent_name", "$1", "name", "(.+)"))'
+)
+"""Aggregation nodes renamed so their id is a ``parent`` label and their name ``parent_name``."""
+
+
+def overview() -> Board:
+    b = Board(
+        "govnet-overview",
+        "govnet — city overview",
+        "The city's three government networks at a glance: availability per segment, units down, "
+        "availability by aggregation node (district / county), firing alerts.",
+        ["overview"],
+    )
+    b.variable("segment", "Segment", "label_values(govnet_unit_up, segment)", include_all=True)
+    b.variable(
+        "parent",
+        "Aggregation node",
+        'label_values(govnet_unit_info{kind!~"' + NODE_KINDS + '"}, parent)',
+        include_all=True,
+    )
+    b.row("Segments")
+    b.stat(
+        "Availability now",
+        [target("segment:govnet_unit_availability:ratio", "{{segment}}")],
+        w=8,
+        unit="percentunit",
+        decimals=1,
+        steps=AVAILABILITY,
+        description="Share of measured units up (units behind a failed node count as not up).",
+    )
+    b.stat(
+        "Units down",
+        [target('sum by (segment) (govnet_segment_units{state="down"})', "{{segment}}")],
+        w=8,
+        steps=COUNT_BAD,
+        description="Units whose own link or device failed.",
+    )
+    b.stat(
+        "Units unreachable",
+        [target('sum by (segment) (govnet_segment_units{state="unreachable"})', "{{segment}}")],
+        w=8,
+        steps=thresholds((None, "green"), (1, "orange")),
+        description="Units behind a failed node: not their fault, not alerted on their own.",
+    )
+    b.timeseries(
+        "Availability per segment",
+        [target("segment:govnet_unit_availability:ratio", "{{segment}}")],
+        w=16,
+        unit="percentunit",
+        minmax=(0, 1),
+    )
+    b.stat(
+        "Availability, 30 days",
+        [target("segment:govnet_unit_availability:ratio_30d", "{{segment}}")],
+        w=8,
+        h=8,
+        unit="percentunit",
+        decimals=2,
+        steps=AVAILABILITY,
+    )
+    b.row("By aggregation node (district / county)")
+    by_parent = (
+        f'avg by (parent) (max by (segment, unit) (govnet_unit_up{{segment=~"$segment"}}) * on (unit) group_left (parent) '
+        f'max by (unit, parent) (govnet_unit_info{{kind!~"{NODE_KINDS}"}})) * on (parent) group_left (parent_name) {PARENT_NAMES}'
+    )
+    b.stat(
+        "Availability by aggregation node ($segment)",
+        [target(by_parent, "{{parent_name}}")],
+        w=24,
+        h=5,
+        unit="percentunit",
+        decimals=0,
+        steps=AVAILABILITY,
+    )
+    grid = (
+        f'max by (unit) (govnet_unit_up{{segment=~"$segment"}}) * on (unit) group_left (name, parent) '
+        f'max by (unit, name, parent) (govnet_unit_info{{parent=~"$parent", kind!~"{NODE_KINDS}"}})'
+    )
+    b.stat(
+        "Units behind $parent ($segment)",
+        [target(grid, "{{name}}")],
+        w=24,
+        h=8,
+        mappings=UP_STATE,
+        steps=thresholds((None, "red"), (1, "green")),
+        description="One tile per unit: up on every selected segment, or down / unreachable on at least one.",
+    )
+    b.row("Not up now")
+    not_up = f'max by (segment, unit, state) (govnet_unit_state{{state=~"down|unreachable"}}) {JOIN}'
+    since = 'time() - max by (segment, unit) (govnet_unit_state_since_timestamp_seconds) and on (segment, unit) govnet_unit_state{state=~"down|unreachable"}'
+    b.table(
+        "Units down or unreachable",
+        [target(not_up, instant=True, table=True), target(since, instant=True, table=True)],
+        h=8,
+        hide=["Value #A"],
+        rename={"Value #B": "for (s)"},
+        no_value="every unit is up",
+    )
+    b.table(
+        "Firing alerts",
+        [target('ALERTS{alertname=~"Govnet.+", alertstate="firing"}', instant=True, table=True)],
+        h=8,
+        hide=["Value", "alertstate"],
+        no_value="no govnet alert firing",
+    )
+    b.row("The prober")
+    b.timeseries(
+        "Seconds since each probe's last cycle",
+        [target("time() - govnet_probe_last_cycle_timestamp_seconds", "{{probe}} {{segment}}")],
+        unit="s",
+    )
+    b.timeseries(
+        "Cycle duration", [target("govnet_probe_duration_seconds", "{{probe}} {{segment}}")], unit="s"
+    )
+    return b
+
+
+def unit_detail() -> Board:
+    b = Board(
+        "govnet-unit",
+        "govnet — unit detail",
+        "One unit (or node): state per segment, ICMP round-trip time and loss, monitored interfaces, "
+        "traffic, reboots, and where the path breaks when it is down.",
+        ["unit"],
+    )
+    b.variable("unit", "Unit", "label_values(govnet_unit_info, unit)")
+    b.table(
+        "Inventory",
+        [
+            target(
+                'max by (unit, name, kind, parent, wave) (govnet_unit_info{unit="$unit"})',
+                instant=True,
+                table=True,
+            )
+        ],
+        w=12,
+        h=4,
+        hide=["Value"],
+    )
+    b.stat(
+        "Availability, 1 day",
+        [target('segment_unit:govnet_unit_availability:ratio_1d{unit="$unit"}', "{{segment}}")],
+        w=6,
+        unit="percentunit",
+        decimals=2,
+        steps=AVAILABILITY,
+    )
+    b.stat(
+        "Availability, 30 days",
+        [target('segment_unit:govnet_unit_availability:ratio_30d{unit="$unit"}', "{{segment}}")],
+        w=6,
+        unit="percentunit",
+        decimals=2,
+        steps=AVAILABILITY,
+    )
+    b.timeline(
+        "State per segment",
+        [target('max by (segment) (govnet_unit_up{unit="$unit"})', "{{segment}}")],
+        w=24,
+        h=5,
+        mappings=UP_STATE,
+    )
+    b.table(
+        "Where the path breaks",
+        [
+            target(
+                'max by (segment, hop, hops) (govnet_unit_path_last_hop_info{unit="$unit"})',
+                instant=True,
+                table=True,
+            )
+        ],
+        w=24,
+        h=4,
+        hide=["Value"],
+        rename={"hop": "last answering hop", "hops": "hop number"},
+        no_value="the unit answers (no path localisation)",
+        description="While the unit is down: the last hop that still answers TTL-limited echoes.",
+    )
+    b.timeseries(
+        "Round-trip time",
+        [target('avg by (segment) (govnet_icmp_rtt_seconds{unit="$unit"})', "{{segment}}")],
+        unit="s",
+    )
+    b.timeseries(
+        "Packet loss",
+        [target('avg by (segment) (govnet_icmp_packet_loss_ratio{unit="$unit"})', "{{segment}}")],
+        unit="percentunit",
+        minmax=(0, 1),
+    )
+    b.timeline(
+        "Interfaces (ifOperStatus)",
+        [target('max by (ifname) (govnet_snmp_if_oper_status{unit="$unit"})', "{{ifname}}")],
+        mappings=OPER_STATUS,
+    )
+    traffic = [
+        target('8 * rate(govnet_snmp_if_in_octets_total{unit="$unit"}[$__rate_interval])', "{{ifname}} in"),
+        target(
+            '-8 * rate(govnet_snmp_if_out_octets_total{unit="$unit"}[$__rate_interval])', "{{ifname}} out"
+        ),
+    ]
+    b.timeseries("Traffic", traffic, unit="bps")
+    b.stat(
+        "Reboots seen",
+        [target('max(govnet_device_reboots_total{unit="$unit"})', "reboots")],
+        w=8,
+        steps=thresholds((None, "green"), (1, "orange")),
+        no_value="0",
+        description="Reboots the daemon counted since it started (sysUpTime went back, coldStart).",
+    )
+    b.timeseries(
+        "Device uptime",
+        [target('govnet_snmp_uptime_seconds{unit="$unit"}', "sysUpTime")],
+        w=16,
+        h=4,
+        unit="s",
+    )
+    return b
+
+
+def rollout() -> Board:
+    b = Board(
+        "govnet-rollout",
+        "govnet — rollout progress (extranet waves)",
+        "Progress of the extranet migration, wave by wave: how many of each wave's units answer on the "
+        "extranet. The daemon exports no rollout-run metrics (runs live in the state store, "
+        "`govnet rollout status`); this dashboard follows the waves of the inventory (govnet_unit_info's "
+        "`wave` label) and what the probes see.",
+        ["rollout"],
+    )
+    b.variable("wave", "Wave", 'label_values(govnet_unit_info{wave!=""}, wave)')
+    in_wave = 'max by (unit, wave) (govnet_unit_info{wave!=""})'
+    up_ext = 'max by (unit) (govnet_unit_up{segment="extranet"})'
+    b.bargauge("Units per wave", [target(f"count by (wave) ({in_wave})", "wave {{wave}}")], w=8)
+    b.bargauge(
+        "Up on the extranet per wave",
+        [target(f"sum by (wave) ({up_ext} * on (unit) group_left (wave) {in_wave})", "wave {{wave}}")],
+        w=8,
+    )
+    share = f"sum by (wave) ({up_ext} * on (unit) group_left (wave) {in_wave}) / count by (wave) ({in_wave})"
+    b.bargauge(
+        "Share of the wave up on the extranet",
+        [target(share, "wave {{wave}}")],
+        w=8,
+        unit="percentunit",
+        minmax=(0, 1),
+        steps=AVAILABILITY,
+    )
+    b.timeseries(
+        "Extranet units up / watched",
+        [
+            target('sum(govnet_segment_units{segment="extranet", state="up"})', "up"),
+            target('sum(govnet_segment_units{segment="extranet"})', "watched"),
+        ],
+        w=24,
+    )
+    units = f'{up_ext} * on (unit) group_left (name, parent, wave) max by (unit, name, parent, wave) (govnet_unit_info{{wave="$wave"}})'
+    b.table(
+        "Units of wave $wave on the extranet",
+        [target(units, instant=True, table=True)],
+        h=10,
+        rename={"Value": "up"},
+        mappings=UP_STATE,
+    )
+    return b
+
+
+def isolation() -> Board:
+    b = Board(
+        "govnet-isolation",
+        "govnet — party network isolation",
+        "The party network (党务网) must not reach, nor be reached from, the other segments and the "
+        "management network (probes/isolation.yml). A check passes when the address does NOT answer.",
+        ["party", "isolation"],
+    )
+    b.stat(
+        "Isolation breaches now",
+        [target("count(govnet_isolation_ok == 0) or vector(0)", "breaches")],
+        w=6,
+        steps=COUNT_BAD,
+    )
+    b.stat(
+        "Isolation checks",
+        [target("count(govnet_isolation_ok)", "checks")],
+        w=6,
+        steps=thresholds((None, "blue")),
+    )
+    b.stat(
+        "Party network availability",
+        [target('segment:govnet_unit_availability:ratio{segment="party"}', "party")],
+        w=6,
+        unit="percentunit",
+        decimals=1,
+        steps=AVAILABILITY,
+    )
+    b.stat(
+        "Provincial uplink",
+        [
+            target(
+                'max(ALERTS{alertname="GovnetProvincialUplinkDown", alertstate="firing"}) or vector(0)',
+                "uplink",
+            )
+        ],
+        w=6,
+        mappings=[
+            {
+                "type": "value",
+                "options": {
+                    "0": {"text": "no alert", "color": "green"},
+                    "1": {"text": "DOWN", "color": "red"},
+                },
+            }
+        ],
+        steps=COUNT_BAD,
+        description="GovnetProvincialUplinkDown: the interconnect to the provincial party network.",
+    )
+    breaches = f"max by (vantage, segment, unit) (govnet_isolation_ok == 0) {JOIN}"
+    b.table(
+        "Breaches",
+        [target(breaches, instant=True, table=True)],
+        h=6,
+        hide=["Value"],
+        no_value="isolation holds everywhere",
+    )
+    b.timeseries(
+        "Failed isolation checks by vantage and address kind",
+        [target("sum by (vantage, segment) (1 - govnet_isolation_ok)", "{{vantage}} → {{segment}}")],
+        w=12,
+        decimals=0,
+    )
+    b.timeseries(
+        "Party units per state",
+        [target('sum by (state) (govnet_segment_units{segment="party"})', "{{state}}")],
+        w=12,
+        decimals=0,
+    )
+    b.timeseries(
+        "Seconds since the last isolation cycle",
+        [
+            target(
+                'time() - max by (segment) (govnet_probe_last_cycle_timestamp_seconds{probe="isolation"})',
+                "{{segment}}",
+            )
+        ],
+        w=24,
+        h=6,
+        unit="s",
+    )
+    return b
+
+
+BOARDS = {
+    "govnet-overview.json": overview,
+    "govnet-unit.json": unit_detail,
+    "govnet-rollout.json": rollout,
+    "govnet-isolation.json": isolation,
+}
+
+
+def render() -> dict[str, str]:
+    return {
+        name: json.dumps(build().json(), ensure_ascii=False, indent=2) + "\n"
+        for name, build in BOARDS.items()
+    }
+
+
+def main() -> None:
+    for name, text in render().items():
+        (HERE / name).write_text(text, encoding="utf-8")
+        print(f"wrote {HERE / name}")
+
+
+if __name__ == "__main__":
+    main()

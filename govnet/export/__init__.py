@@ -1,0 +1,1 @@
+"""What govnet hands the monitoring stack, derived from the inventory (Alertmanager config, …)."""

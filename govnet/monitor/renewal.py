@@ -1,0 +1,55 @@
+"""When to give the SNMP probe a fresh engine: after a device restarts, or when SNMPv3 polls of
+devices that answer ping keep timing out.
+
+Why this exists (a workaround, see the report of issue #6): the ``snmp`` probe keeps one pysnmp
+engine for all SNMPv3 targets, and that engine caches each agent's snmpEngineID. An agent that
+comes back with another engine ID (a replaced device; the lab's snmpd after every restart)
+answers with a usmStatsUnknownEngineIDs report, which the engine drops: every later poll of that
+device times out, for ever. A new probe instance discovers the agent afresh. Renewing costs one
+interface rediscovery per device at the next cycle, so it happens at most once per ``gap``
+seconds unless a device announced its restart (coldStart / warmStart trap).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from govnet.probes.base import ProbeResult
+
+STUCK_AFTER = 3
+"""Consecutive failed SNMP cycles of a device that answers ping before the engine is suspect."""
+
+
+class SnmpRenewal:
+    def __init__(self, gap: float = 300.0) -> None:
+        self.gap = gap
+        self.pending = False
+        self.failing: Counter[str] = Counter()
+        self._last = -gap
+
+    def restarted(self) -> None:
+        """A device said it restarted: renew before the next cycle."""
+        self.pending = True
+
+    def observe(self, results: list[ProbeResult], answers_ping: Callable[[str], bool]) -> None:
+        """Count devices whose SNMP fails while ping works; ask for a renewal when one is stuck."""
+        for result in results:
+            unit = result.target.unit
+            if result.success or not answers_ping(unit):
+                self.failing.pop(unit, None)
+            else:
+                self.failing[unit] += 1
+        stuck = any(n >= STUCK_AFTER for n in self.failing.values())
+        if stuck and time.monotonic() - self._last >= self.gap:
+            self.pending = True
+
+    def take(self) -> bool:
+        """True once per request: the caller renews the probe now."""
+        if not self.pending:
+            return False
+        self.pending = False
+        self._last = time.monotonic()
+        self.failing.clear()
+        return True

@@ -1,0 +1,218 @@
+"""What the daemon keeps of the inventory: a compact, read-only `Site`, loaded in a child process.
+
+Why: the inventory's pydantic models cost ~9 KB per unit once loaded (90 MB at 10,000 units) and
+loading them peaks at ~400 MB (the YAML node graph with line marks, then validation), memory that
+CPython's allocator keeps once touched. The daemon needs a few strings per unit (addresses,
+parent, names, the device's host, SNMP secret *references*, monitored interfaces, services),
+so `load_site` reads and validates the inventory in a forked child (`govnet.monitor.forked`)
+and hands back only a `Site`: ~1 KB per unit, and the daemon's heap never sees the peak.
+The isolation matrix (which addresses must NOT answer from which vantage) is computed there too,
+since it needs the inventory's address plans.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from govnet.errors import ConfigError, GovnetError, Problem
+from govnet.inventory.loader import load
+from govnet.inventory.models import Inventory, Node, SnmpV2c, SnmpV3, Unit
+from govnet.inventory.select import select
+from govnet.monitor.config import DaemonConfig, load_config
+from govnet.probes.base import Target
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """An element's place on one segment."""
+
+    address: str
+    wave: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpAccess:
+    """How to poll a device; secrets are references (``env:`` / ``file:``), resolved when used."""
+
+    version: Literal["v2c", "v3"]
+    community: str | None = None
+    user: str | None = None
+    auth_protocol: str | None = None
+    auth_key: str | None = None
+    priv_protocol: str | None = None
+    priv_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    name: str
+    port: int
+    segment: str
+    host: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Element:
+    """A unit or node, as far as monitoring is concerned (its primary device's facts)."""
+
+    id: str
+    name: str
+    kind: str
+    parent: str | None
+    is_unit: bool
+    segments: dict[str, Member]
+    device: str
+    host: str
+    hosts: tuple[str, ...]
+    """Every device's management address (whose trap is it?)."""
+    uplink: str | None = None
+    interfaces: tuple[str, ...] = ()
+    snmp: SnmpAccess | None = None
+    services: tuple[Service, ...] = ()
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    segments: tuple[str, ...]
+    nodes: tuple[Element, ...]
+    units: tuple[Element, ...]
+    owned: frozenset[str]
+    """Units this daemon (shard) watches."""
+    isolation: tuple[Target, ...] = ()
+    """The isolation matrix's targets for the configured vantages (owned units only)."""
+    _index: dict[str, Element] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for element in (*self.nodes, *self.units):
+            self._index.setdefault(element.id, element)
+
+    def element(self, ident: str) -> Element | None:
+        return self._index.get(ident)
+
+    def parent_chain(self, ident: str) -> list[Element]:
+        """The elements above ``ident``, nearest first (a cycle is stopped, not followed)."""
+        chain: list[Element] = []
+        seen = {ident}
+        current = self._index.get(ident)
+        while current is not None and current.parent is not None and current.parent not in seen:
+            seen.add(current.parent)
+            current = self._index.get(current.parent)
+            if current is not None:
+                chain.append(current)
+        return chain
+
+    @classmethod
+    def from_inventory(
+        cls, inventory: Inventory, owned: Iterable[str] | None = None, isolation: Iterable[Target] = ()
+    ) -> Site:
+        wanted = frozenset(u.id for u in inventory.units) if owned is None else frozenset(owned)
+        shared: dict[object, object] = {}
+        return cls(
+            inventory.site.name,
+            tuple(inventory.segments),
+            tuple(_element(n, shared) for n in inventory.nodes),
+            tuple(_element(u, shared) for u in inventory.units),
+            wanted,
+            tuple(isolation),
+        )
+
+
+def _element(source: Node | Unit, shared: dict[object, object]) -> Element:
+    """The compact element; values repeated across elements are one object (``shared``), so the
+    pickle that carries the site to the daemon holds them once, and so does the daemon."""
+
+    def one(value: _T) -> _T:
+        return shared.setdefault(value, value)  # type: ignore[return-value]
+
+    device = source.device
+    snmp: SnmpAccess | None = None
+    if isinstance(device.snmp, SnmpV2c):
+        snmp = one(SnmpAccess("v2c", community=device.snmp.community))
+    elif isinstance(device.snmp, SnmpV3):
+        s = device.snmp
+        snmp = one(SnmpAccess("v3", None, s.user, s.auth_protocol, s.auth_key, s.priv_protocol, s.priv_key))
+    services: tuple[Service, ...] = ()
+    if isinstance(source, Unit):
+        services = tuple(
+            one(Service(s.name, s.port, s.segment, None if s.host is None else str(s.host)))
+            for s in source.services
+        )
+    return Element(
+        id=source.id,
+        name=source.name,
+        kind=one(source.kind),
+        parent=None if source.parent is None else one(source.parent),
+        is_unit=isinstance(source, Unit),
+        segments={one(name): Member(str(m.address.ip), m.wave) for name, m in source.segments.items()},
+        device=device.name,
+        host=str(device.host),
+        hosts=tuple(str(d.host) for d in source.devices),
+        uplink=None if device.uplink is None else one(device.uplink),
+        interfaces=one(tuple(one(i) for i in device.interfaces)),
+        snmp=snmp,
+        services=one(services),
+    )
+
+
+def build_site(config: DaemonConfig) -> Site:
+    """Load and validate the config's inventory; the `Site` this daemon (shard) watches."""
+    inventory = load(config.inventory).inventory
+    owned = {u.id for u in select(inventory, shard=config.shard_spec)}
+    return Site.from_inventory(inventory, owned, _isolation(config, inventory, owned))
+
+
+def _isolation(config: DaemonConfig, inventory: Inventory, owned: set[str]) -> list[Target]:
+    from govnet.probes.isolation import IsolationSettings, isolation_targets  # noqa: PLC0415
+
+    block = config.probes.get("isolation")
+    if block is None or not block.enabled:
+        return []
+    settings = dict(block.settings)
+    if "echo_interval" in settings:
+        settings["interval"] = settings.pop("echo_interval")
+    try:
+        parsed = IsolationSettings.parse(settings)
+    except ConfigError:
+        return []  # reported, at its line, when the daemon builds the probe
+    try:
+        found = isolation_targets(inventory, parsed.vantages, parsed.matrix)
+    except ConfigError as exc:
+        raise config.settings_error("isolation", None, exc, settings) from None
+    return [t for t in found if t.unit in owned]
+
+
+def load_site_bytes(path: Path) -> bytes:
+    """In the child: the pickled outcome of loading (a `Site`, or the problems to raise)."""
+    try:
+        outcome: tuple[str, object] = ("ok", build_site(load_config(path)))
+    except GovnetError as exc:
+        outcome = ("error", (type(exc).__name__, list(exc.problems)))
+    return pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def site_from_bytes(data: bytes) -> Site:
+    """In the daemon: the `Site`, or the child's error raised again (same class, same problems)."""
+    kind, value = pickle.loads(data)  # noqa: S301 - our own child's output, over a private pipe
+    if kind == "ok":
+        assert isinstance(value, Site)
+        return value
+    name, problems = value
+    errors: dict[str, type[GovnetError]] = {c.__name__: c for c in _error_classes()}
+    raise errors.get(name, GovnetError)([p for p in problems if isinstance(p, Problem)])
+
+
+def _error_classes() -> list[type[GovnetError]]:
+    out: list[type[GovnetError]] = []
+    todo: list[type[GovnetError]] = [GovnetError]
+    while todo:
+        cls = todo.pop()
+        out.append(cls)
+        todo.extend(cls.__subclasses__())
+    return out

@@ -1,0 +1,78 @@
+"""What a trap does to the daemon: count it, take a unit down at once when its uplink went down,
+note a restart, and poll the device's SNMP right away rather than at the next cycle.
+
+The receiver (`govnet.probes.traps`) decodes and rate-limits on the event loop and calls
+`TrapHandler.on_trap` once per notification; nothing here blocks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from govnet.monitor.record import note_uptime, record
+from govnet.monitor.setup import make_probe
+
+if TYPE_CHECKING:
+    from govnet.monitor.daemon import Daemon
+
+RESTARTS = ("coldStart", "warmStart")
+REPOLL = ("linkDown", "linkUp", *RESTARTS)
+
+
+class TrapHandler:
+    def __init__(self, daemon: Daemon) -> None:
+        self.daemon = daemon
+
+    def on_trap(self, event: Any) -> None:
+        """linkDown/linkUp/coldStart change state now, not at the next cycle."""
+        daemon = self.daemon
+        kind, view = str(event.kind), daemon.view
+        view.traps[kind] += 1
+        unit = daemon.setup.hosts.get(str(event.source_address))
+        view.event("trap", trap=kind, unit=unit or str(event.source_address), ifindex=event.if_index)
+        if unit is None:
+            view.touch()
+            return
+        if kind in RESTARTS:
+            note_uptime(view, unit, event.uptime or 0.0, event.at, kind)
+            daemon.renewal.restarted()
+        if kind == "linkDown" and self._is_uplink(unit, event.if_index):
+            view.tracker.force_down(unit, f"linkDown trap for its uplink (ifIndex {event.if_index})")
+            daemon.transitions(view.tracker.resolve())
+        if kind in REPOLL:
+            daemon.spawn(self.repoll(unit, kind))
+        view.touch()
+
+    def _is_uplink(self, unit: str, if_index: int | None) -> bool:
+        daemon = self.daemon
+        element, result = daemon.setup.site.element(unit), daemon.view.snmp.get(unit)
+        if element is None or result is None or if_index is None:
+            return False
+        return any(i.index == if_index and i.name == element.uplink for i in result.interfaces)
+
+    async def repoll(self, unit: str, why: str) -> None:
+        """Poll one device's SNMP right away (interface states after a trap).
+
+        After a restart with a probe of its own: the shared one may not know the agent any more
+        (see `govnet.monitor.renewal`); it is renewed before its next cycle.
+        """
+        setup, view = self.daemon.setup, self.daemon.view
+        if ("snmp", "management") not in setup.probes or unit not in setup.owned:
+            return
+        targets = [t for t in setup.targets("snmp", "management").targets if t.unit == unit]
+        if not targets:
+            return
+        restarted = why in RESTARTS
+        probe = (
+            make_probe(setup.config, "snmp", "management") if restarted else setup.probe("snmp", "management")
+        )
+        try:
+            results = await probe.run(targets, 5.0)
+        finally:
+            if restarted:
+                await probe.close()
+        record(view, "snmp", "management", results)
+        view.trap_polls += 1
+        interfaces = {i.name: i.oper_status for r in results for i in r.interfaces}
+        view.event("trap-poll", unit=unit, trap=why, interfaces=interfaces)
+        view.touch()

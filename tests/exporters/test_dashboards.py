@@ -1,0 +1,292 @@
+"""govnet's Grafana dashboards: the committed JSON is what exporters/grafana/dashboards.py writes,
+the provisioning points at it, and every PromQL expression of every dashboard returns data from a
+real Prometheus scraping a real ``govnet daemon`` that watches a lab twin.
+
+The live part: `govnet lab up` (198.18.0.0/17), the daemon at lab speed, Prometheus (config
+derived from deploy/prometheus.yml, the shipped rules, scrape and evaluation every second). Then
+the lab is made to show what the dashboards are for: a unit reboots (device-down, heal) and then
+loses its link (path localised), another unit leaks across the party isolation. Every panel
+target is evaluated as Grafana would: a range query over the test's window, or an instant query
+where the target says ``instant``; template variables get a value the dashboard's own variable
+query offers. Latencies are printed (``pytest -s``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from exporters.grafana import dashboards
+from govnet.inventory.loader import load
+from tests.exporters.labkit import DaemonProcess, Lab, govnet, require_lab, until
+from tests.exporters.promkit import (
+    DEPLOY_PROMETHEUS,
+    Prometheus,
+    collector_metrics,
+    lab_speed_rules,
+    metric_names,
+    prometheus_config,
+    promtool,
+    recorded_names,
+)
+from tests.helpers import ROOT
+
+GRAFANA = ROOT / "exporters" / "grafana"
+BOARDS = sorted(GRAFANA.glob("*.json"))
+PROVISIONING = ROOT / "deploy" / "grafana" / "provisioning"
+NETWORK = "198.18.0.0/17"
+BUILTINS = {"__rate_interval": "10s", "__interval": "2s", "__range": "300s"}
+VARIABLE = re.compile(r"\$\{([A-Za-z_]\w*)\}|\$([A-Za-z_]\w*)")
+
+
+@dataclass(frozen=True)
+class Expr:
+    board: str
+    panel: str
+    ref: str
+    expr: str
+    instant: bool
+
+    def __str__(self) -> str:
+        return f"{self.board}: {self.panel} [{self.ref}]"
+
+
+def expressions() -> list[Expr]:
+    out = []
+    for path in BOARDS:
+        board = json.loads(path.read_text())
+        for panel in board["panels"]:
+            for t in panel.get("targets", []):
+                out.append(Expr(path.stem, panel["title"], t["refId"], t["expr"], bool(t.get("instant"))))
+    return out
+
+
+def variables() -> list[tuple[str, str, str]]:
+    """(board, variable, query) of every query variable."""
+    out = []
+    for path in BOARDS:
+        for var in json.loads(path.read_text())["templating"]["list"]:
+            if var["type"] == "query":
+                out.append((path.stem, var["name"], var["query"]["query"]))
+    return out
+
+
+def substitute(expr: str, values: dict[str, str]) -> str:
+    """Grafana's interpolation of ``$var`` / ``${var}``; ``$1`` (label_replace) is not a variable.
+
+    >>> substitute('x{unit="$unit"}[$__rate_interval] "$1"', {"unit": "u1", "__rate_interval": "10s"})
+    'x{unit="u1"}[10s] "$1"'
+    """
+    return VARIABLE.sub(lambda m: values[m.group(1) or m.group(2)], expr)
+
+
+# ---------------------------------------------------------------- static
+
+
+def test_committed_json_is_what_the_generator_writes() -> None:
+    rendered = dashboards.render()
+    assert sorted(rendered) == [p.name for p in BOARDS]
+    for path in BOARDS:
+        assert path.read_text() == rendered[path.name], (
+            f"regenerate: python -m exporters.grafana.dashboards ({path.name})"
+        )
+
+
+def test_dashboards_are_well_formed() -> None:
+    uids = set()
+    for path in BOARDS:
+        board = json.loads(path.read_text())
+        assert board["uid"] not in uids and len(board["uid"]) <= 40
+        uids.add(board["uid"])
+        assert board["templating"]["list"][0]["type"] == "datasource"
+        ids = [p["id"] for p in board["panels"]]
+        assert len(ids) == len(set(ids))
+        for panel in board["panels"]:
+            grid = panel["gridPos"]
+            assert grid["x"] >= 0 and grid["x"] + grid["w"] <= 24, panel["title"]
+            for t in panel.get("targets", []):
+                assert t["datasource"]["uid"] == "${datasource}", panel["title"]
+    assert {"govnet-overview", "govnet-unit", "govnet-rollout", "govnet-isolation"} <= uids
+
+
+def test_expressions_read_metrics_the_daemon_exports() -> None:
+    known = collector_metrics() | recorded_names()
+    for item in expressions():
+        names = metric_names(item.expr)
+        assert names or "ALERTS" in item.expr, item
+        assert names <= known, f"{item}: {names - known}"
+
+
+def test_unit_dashboard_covers_what_the_operator_needs() -> None:
+    exprs = " ".join(e.expr for e in expressions() if e.board == "govnet-unit")
+    for metric in (
+        "govnet_icmp_rtt_seconds",
+        "govnet_icmp_packet_loss_ratio",
+        "govnet_snmp_if_oper_status",
+        "govnet_device_reboots_total",
+        "govnet_unit_path_last_hop_info",
+    ):
+        assert metric in exprs
+
+
+def test_provisioning_points_at_the_dashboards_and_prometheus() -> None:
+    (provider,) = yaml.safe_load((PROVISIONING / "dashboards" / "govnet.yml").read_text())["providers"]
+    assert provider["type"] == "file" and provider["options"]["path"].endswith("exporters/grafana")
+    sources = yaml.safe_load((PROVISIONING / "datasources" / "govnet.yml").read_text())["datasources"]
+    (prometheus,) = [s for s in sources if s["type"] == "prometheus"]
+    assert prometheus["isDefault"] is True and prometheus["url"].startswith("http://127.0.0.1:")
+
+
+def test_promtool_check_config_of_the_deployed_and_the_test_config(tmp_path: Path) -> None:
+    test_config = prometheus_config(tmp_path, "127.0.0.1:9430", lab_speed_rules(tmp_path), "127.0.0.1:9093")
+    for config in (DEPLOY_PROMETHEUS, test_config):
+        result = subprocess.run(
+            [promtool(), "check", "config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "18 rules found" in result.stdout, result.stdout
+
+
+# ---------------------------------------------------------------- live
+
+
+@dataclass
+class Stack:
+    lab: Lab
+    daemon: DaemonProcess
+    prometheus: Prometheus
+    values: dict[str, str]
+    faulted: str
+    leaking: str
+
+
+def wait_for(prom: Prometheus, expr: str, bound: float, what: str) -> list[dict[str, Any]]:
+    return until(lambda: prom.query(expr), bound, what, prom.log)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    require_lab()
+    tmp = tmp_path_factory.mktemp("dashboards")
+    name = "g" + uuid.uuid4().hex[:7]
+    state = tmp / "lab-state"
+    state.mkdir()
+    daemon: DaemonProcess | None = None
+    prom: Prometheus | None = None
+    try:
+        govnet(state, "lab", "up", "--name", name, "--network", NETWORK)
+        lab = Lab(name, state, json.loads(govnet(state, "lab", "status", "--name", name, "--json").stdout))
+        daemon = DaemonProcess(lab.daemon_config(tmp), tmp / "daemon.log").start()
+        listen = yaml.safe_load((tmp / "daemon.yml").read_text())["listen"]
+        prom = Prometheus(prometheus_config(tmp, listen, lab_speed_rules(tmp)), tmp)
+        yield prepare(lab, daemon, prom)
+    finally:
+        if prom is not None:
+            prom.stop()
+        if daemon is not None and daemon.alive():
+            daemon.stop()
+        govnet(state, "lab", "down", "--name", name, check=False)
+
+
+def prepare(lab: Lab, daemon: DaemonProcess, prom: Prometheus) -> Stack:
+    """Healthy first (RTT, interfaces, traffic), then a reboot, a link down and an isolation leak."""
+    units = lab.units({"intranet", "party", "extranet"})
+    unit = units[0]["id"]
+    leak = next(u["id"] for u in lab.units({"intranet", "party"}) if u["id"] != unit)
+    inventory = load(lab.inventory).inventory
+    element = inventory.unit(unit)
+    assert element is not None and element.parent is not None
+    wave = element.segments["extranet"].wave
+    assert wave is not None
+    values = {"segment": "intranet", "unit": unit, "parent": element.parent, "wave": str(wave), **BUILTINS}
+
+    wait_for(
+        prom, "min(govnet_unit_up) == 1 and count(govnet_unit_up) > 20", 60, "every unit up in Prometheus"
+    )
+    wait_for(prom, f'rate(govnet_snmp_if_in_octets_total{{unit="{unit}"}}[10s])', 30, "traffic of the unit")
+    wait_for(prom, "segment_unit:govnet_unit_availability:ratio_30d", 30, "the 30-day record")
+
+    # a reboot shows as sysUpTime falling by more than 10 s: let the young lab device age first
+    wait_for(prom, f'govnet_snmp_uptime_seconds{{unit="{unit}"}} > 40', 60, "the device up for 40 s")
+    lab.cli("fault", unit, "device-down")
+    lab.cli("heal", unit)
+    wait_for(prom, f'govnet_device_reboots_total{{unit="{unit}"}}', 40, f"a reboot of {unit} counted")
+    wait_for(
+        prom,
+        f'ALERTS{{alertname="GovnetDeviceRebooted", alertstate="firing", unit="{unit}"}}',
+        30,
+        "reboot alert",
+    )
+
+    started = time.monotonic()
+    lab.cli("fault", unit, "link-down")
+    lab.cli("fault", leak, "isolation-leak")
+    wait_for(
+        prom,
+        f'ALERTS{{alertname="GovnetUnitDown", alertstate="firing", unit="{unit}"}}',
+        45,
+        "unit down alert",
+    )
+    print(f"\nlink-down -> GovnetUnitDown firing in Prometheus: {time.monotonic() - started:.1f} s")
+    wait_for(prom, f'govnet_unit_path_last_hop_info{{unit="{unit}"}}', 30, "path localised")
+    wait_for(
+        prom,
+        f'ALERTS{{alertname="GovnetPartyIsolationBreach", alertstate="firing", unit="{leak}"}}',
+        30,
+        "breach alert",
+    )
+    print(
+        f"isolation-leak -> GovnetPartyIsolationBreach firing in Prometheus: {time.monotonic() - started:.1f} s"
+    )
+    return Stack(lab, daemon, prom, values, unit, leak)
+
+
+@pytest.mark.parametrize("item", expressions(), ids=str)
+def test_every_dashboard_expression_returns_data(stack: Stack, item: Expr) -> None:
+    expr = substitute(item.expr, stack.values)
+    if item.instant:
+        result = stack.prometheus.query(expr)
+    else:
+        result = stack.prometheus.query_range(expr, stack.prometheus.started, time.time())
+    assert result, f"{item}: no data for {expr}"
+
+
+@pytest.mark.parametrize(("board", "name", "query"), variables(), ids=[f"{b}:{n}" for b, n, _ in variables()])
+def test_every_variable_offers_the_value_used(stack: Stack, board: str, name: str, query: str) -> None:
+    match = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", query)
+    assert match, query
+    selector, label = match.groups()
+    offered = {r["metric"].get(label) for r in stack.prometheus.query(f"count by ({label}) ({selector})")}
+    assert stack.values[name] in offered, f"{board}: ${name} offers {sorted(filter(None, offered))}"
+
+
+def test_the_lab_faults_raise_the_right_alerts_with_inventory_labels(stack: Stack) -> None:
+    prom, unit = stack.prometheus, stack.faulted
+    (down,) = [a for a in prom.alerts("GovnetUnitDown") if a["unit"] == unit and a["segment"] == "intranet"]
+    element = load(stack.lab.inventory).inventory.unit(unit)
+    assert element is not None
+    assert down["name"] == element.name and down["parent"] == element.parent and down["severity"] == "warning"
+    down_units = {a["unit"] for a in prom.alerts("GovnetUnitDown")}
+    assert down_units == {unit}, "only the faulted unit is down"
+    breaches = prom.alerts("GovnetPartyIsolationBreach")
+    assert {a["unit"] for a in breaches} == {stack.leaking}
+    assert all(a["severity"] == "critical" for a in breaches)
+    rebooted = [a for a in prom.alerts("GovnetDeviceRebooted") if a["unit"] == unit]
+    uptime = prom.query_range(f'govnet_snmp_uptime_seconds{{unit="{unit}"}}', prom.started, time.time(), 1)
+    counter = prom.query_range(f'govnet_device_reboots_total{{unit="{unit}"}}', prom.started, time.time(), 1)
+    assert len(rebooted) == 1, f"uptime {uptime}, reboots {counter}"
+    assert rebooted[0]["name"] == element.name

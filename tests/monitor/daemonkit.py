@@ -1,0 +1,243 @@
+"""What the daemon's tests share: a lab twin brought up through the CLI, the daemon as a real
+process talking HTTP, metric lookups and a bounded poll.
+
+Nothing here sleeps for a fixed time: `until` polls a condition every 0.1 s up to a bound and
+fails with what it last saw (and the daemon's log) when the bound passes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.helpers import ROOT, need
+
+T = TypeVar("T")
+LAB_NETWORK = "198.18.128.0/17"
+LAB_UNITS = 8
+LAB_BINARIES = ("ip", "ping", "snmpd", "iptables-legacy")
+SPEED = {"icmp": 2, "snmp": 3, "isolation": 3}
+"""Lab-speed intervals (seconds) of the daemon under test."""
+
+
+def until(what: Callable[[], T | None], bound: float, message: str, log: Path | None = None) -> T:
+    """Poll ``what`` until it returns something truthy (returned), at most ``bound`` seconds."""
+    deadline = time.monotonic() + bound
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = what()
+        if last:
+            return last
+        time.sleep(0.1)
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log and log.exists() else ""
+    raise AssertionError(f"{message} (not within {bound:.0f} s; last: {last!r})\n{tail}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def govnet(
+    state: Path, *args: str, check: bool = True, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it, with the lab's state under ``state``."""
+    env = dict(os.environ, GOVNET_LAB_STATE=str(state))
+    result = subprocess.run(
+        [sys.executable, "-m", "govnet", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"govnet {' '.join(args)} exited {result.returncode}: {result.stderr}")
+    return result
+
+
+def require_lab() -> None:
+    need(os.geteuid() == 0, "needs root (network namespaces, raw ICMP sockets)")
+    missing = [b for b in LAB_BINARIES if shutil.which(b) is None]
+    need(not missing, f"missing binaries: {', '.join(missing)}")
+
+
+@dataclass
+class Lab:
+    """A lab twin that is up; ``info`` is ``govnet lab status --json``."""
+
+    name: str
+    state: Path
+    info: dict[str, Any]
+    twin: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.twin = json.loads((Path(self.info["state"]) / "twin.json").read_text())
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return govnet(self.state, "lab", *args, "--name", self.name, check=check)
+
+    def heal_all(self) -> None:
+        for fault in json.loads(self.cli("status", "--json").stdout)["faults"]:
+            self.cli("heal", fault["unit"])
+
+    def units(self, segments: set[str] | None = None) -> list[dict[str, Any]]:
+        return [u for u in self.twin["units"] if segments is None or segments <= set(u["segments"])]
+
+    def netns(self, node: str) -> str:
+        return f"gvl-{self.name}-{node}"
+
+    @property
+    def inventory(self) -> Path:
+        return Path(self.info["inventory"])
+
+    def daemon_config(self, directory: Path, **changes: Any) -> Path:
+        """A copy of the lab's daemon.yml: a free port, lab-speed intervals, ``changes`` applied."""
+        config = yaml.safe_load(Path(self.info["daemon_config"]).read_text())
+        config["listen"] = f"127.0.0.1:{free_port()}"
+        config["state"] = str(directory / "daemon-state")
+        config["down_after"] = 2
+        for probe, seconds in SPEED.items():
+            if probe in config["probes"]:
+                config["probes"][probe].update(interval=seconds, timeout=1.0)
+        config.update(changes)
+        path = directory / "daemon.yml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+        return path
+
+
+@contextmanager
+def lab_twin(tmp: Path) -> Iterator[Lab]:
+    """`govnet lab up` of a small lab (unique name, its state in ``tmp``); always `lab down`."""
+    require_lab()
+    name = "m" + uuid.uuid4().hex[:7]
+    state = tmp / "lab-state"
+    state.mkdir()
+    try:
+        govnet(state, "lab", "up", "--name", name, "--network", LAB_NETWORK, "--units", str(LAB_UNITS))
+        info = json.loads(govnet(state, "lab", "status", "--name", name, "--json").stdout)
+        yield Lab(name, state, info)
+    finally:
+        govnet(state, "lab", "down", "--name", name, check=False)
+
+
+class Metrics(dict[str, list[tuple[dict[str, str], float]]]):
+    """Samples by name, parsed with prometheus-client's own parser."""
+
+    @classmethod
+    def parse(cls, text: str) -> Metrics:
+        out = cls()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                out.setdefault(sample.name, []).append((dict(sample.labels), float(sample.value)))
+        return out
+
+    def get1(self, name: str, **labels: str) -> float | None:
+        """The value of the one sample of ``name`` with ``labels`` (None if absent)."""
+        found = self.select(name, **labels)
+        assert len(found) <= 1, f"{name}{labels}: {len(found)} samples"
+        return found[0][1] if found else None
+
+    def select(self, name: str, **labels: str) -> list[tuple[dict[str, str], float]]:
+        return [(ls, v) for ls, v in self.get(name, []) if all(ls.get(k) == w for k, w in labels.items())]
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class DaemonProcess:
+    """``govnet daemon --config FILE`` as a child process, stopped with SIGTERM."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.config, self.log = config, log
+        listen = yaml.safe_load(config.read_text())["listen"]
+        self.base = f"http://{listen}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> DaemonProcess:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "govnet", "daemon", "--config", str(self.config)],
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        until(lambda: self.alive() and self.request("/healthz").status, 30, "daemon serves HTTP", self.log)
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def request(self, path: str, method: str = "GET", headers: dict[str, str] | None = None) -> Response:
+        req = urllib.request.Request(self.base + path, method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as answer:
+                return Response(answer.status, dict(answer.headers), answer.read())
+        except urllib.error.HTTPError as exc:
+            return Response(exc.code, dict(exc.headers), exc.read())
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return Response(0, {}, b"")
+
+    def metrics(self) -> Metrics:
+        answer = self.request("/metrics", headers={"Accept-Encoding": "gzip"})
+        assert answer.status == 200, answer
+        body = (
+            gzip.decompress(answer.body) if answer.headers.get("Content-Encoding") == "gzip" else answer.body
+        )
+        return Metrics.parse(body.decode())
+
+    def status(self) -> dict[str, Any]:
+        answer = self.request("/api/status")
+        assert answer.status == 200, answer
+        return dict(json.loads(answer.body))
+
+    def states(self, element: str) -> dict[str, str]:
+        """``{segment: state}`` of a unit or node, from /api/status."""
+        return {u["segment"]: u["state"] for u in self.status()["units"] if u["unit"] == element}
+
+    def until(self, what: Callable[[], T | None], bound: float, message: str) -> T:
+        return until(what, bound, message, self.log)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def signal(self, sig: int) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+
+    def stop(self) -> tuple[int, float]:
+        """SIGTERM; (exit code, seconds to exit). Killed (and failed) after 5 s."""
+        assert self.proc is not None
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"daemon ignored SIGTERM for 5 s\n{self.log_text()[-2000:]}") from None
+        return code, time.monotonic() - started

@@ -1,0 +1,177 @@
+"""The daemon's bookkeeping without a network: state holding behind a failing parent, reboot
+counting, SNMP engine renewal, the view's snapshot and prune, the collector's series and the
+exporter's render-once-per-change cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+
+from govnet.inventory.loader import load
+from govnet.metrics.http import Exporter
+from govnet.metrics.view import View
+from govnet.monitor.record import note_uptime, record
+from govnet.monitor.renewal import STUCK_AFTER, SnmpRenewal
+from govnet.monitor.state import Tracker
+from govnet.probes.base import InterfaceStatus, ProbeResult, Target
+from tests.helpers import DATA
+from tests.monitor.daemonkit import Metrics
+
+INVENTORY = load(DATA / "valid" / "minimal.yml").inventory
+UNITS = ("sz-fagaiwei", "sz-caizheng", "zl-wanjin")
+
+
+def cycle(t: Tracker, failing: set[str], segment: str = "party") -> list[tuple[str, str, str]]:
+    for element, seg in list(t.entries):
+        if seg == segment:
+            t.observe(element, seg, element not in failing)
+    return [(c.element, c.old, c.new) for c in t.resolve()]
+
+
+def test_units_wait_for_a_parent_that_fails_a_cycle_later() -> None:
+    t = Tracker(INVENTORY, 2)
+    cycle(t, set())
+    assert cycle(t, set(UNITS)) == []  # the fault came between the parent's echo and theirs
+    assert cycle(t, {"core-city", *UNITS}) == []  # they would be down; the parent is failing: wait
+    changes = cycle(t, {"core-city", *UNITS})
+    assert ("core-city", "up", "down") in changes
+    assert {(e, new) for e, _, new in changes if e != "core-city"} == {(u, "unreachable") for u in UNITS}
+
+
+def test_a_unit_goes_down_once_its_failing_parent_recovers() -> None:
+    t = Tracker(INVENTORY, 2)
+    cycle(t, set())
+    cycle(t, {"sz-caizheng"})
+    assert cycle(t, {"core-city", "sz-caizheng"}) == []
+    assert cycle(t, {"sz-caizheng"}) == [("sz-caizheng", "up", "down")]
+
+
+def test_a_reload_keeps_what_the_tracker_knew() -> None:
+    old = Tracker(INVENTORY, 2)
+    cycle(old, set())
+    cycle(old, {"sz-caizheng"})
+    cycle(old, {"sz-caizheng"})
+    new = Tracker(INVENTORY, 2, elements={"sz-caizheng", "zl-wanjin"})
+    new.adopt(old)
+    assert {(e, s): x.state for (e, s), x in new.entries.items() if s == "party"} == {
+        ("core-city", "party"): "up",
+        ("sz-caizheng", "party"): "down",
+        ("zl-wanjin", "party"): "up",
+    }
+
+
+def view() -> View:
+    return View(INVENTORY, Tracker(INVENTORY, 2), INVENTORY.site.name)
+
+
+def snmp(unit: str, uptime: float | None, at: float, oper: int = 1) -> ProbeResult:
+    target = Target(unit, "management", "10.40.10.12", 161)
+    interfaces = (InterfaceStatus(7, "GigabitEthernet0/0/24", oper, 1, 10, 20),) if uptime is not None else ()
+    return ProbeResult(
+        "snmp", target, uptime is not None, uptime_seconds=uptime, interfaces=interfaces, at=at
+    )
+
+
+def test_a_reboot_behind_failed_polls_is_counted() -> None:
+    v = view()
+    record(v, "snmp", "management", [snmp("sz-caizheng", 1000.0, 0.0)])
+    record(v, "snmp", "management", [snmp("sz-caizheng", None, 60.0)])  # rebooting: no answer
+    record(v, "snmp", "management", [snmp("sz-caizheng", 30.0, 120.0)])
+    record(v, "snmp", "management", [snmp("sz-caizheng", 90.0, 180.0)])
+    assert v.reboots["sz-caizheng"] == 1
+
+
+def test_a_cold_start_and_the_next_poll_count_one_reboot() -> None:
+    v = view()
+    record(v, "snmp", "management", [snmp("sz-caizheng", 1000.0, 0.0)])
+    assert note_uptime(v, "sz-caizheng", 0.5, 100.0, "coldStart")
+    record(v, "snmp", "management", [snmp("sz-caizheng", 3.0, 102.5)])
+    assert v.reboots["sz-caizheng"] == 1
+    assert [e["via"] for e in v.events if e["kind"] == "reboot"] == ["coldStart"]
+
+
+def test_the_first_poll_is_no_reboot() -> None:
+    v = view()
+    record(v, "snmp", "management", [snmp("sz-caizheng", 3.0, 0.0)])
+    assert not v.reboots
+
+
+def test_the_snmp_probe_is_renewed_when_a_device_is_stuck_or_restarted() -> None:
+    renewal = SnmpRenewal(gap=300)
+    stuck = [snmp("sz-caizheng", None, 0.0)]
+    for _ in range(STUCK_AFTER - 1):
+        renewal.observe(stuck, lambda unit: True)
+    assert not renewal.take()
+    renewal.observe(stuck, lambda unit: False)  # it does not answer ping either: not the engine
+    renewal.observe(stuck, lambda unit: True)
+    assert not renewal.take()
+    for _ in range(STUCK_AFTER):
+        renewal.observe(stuck, lambda unit: True)
+    assert renewal.take() and not renewal.take()
+    for _ in range(STUCK_AFTER):
+        renewal.observe(stuck, lambda unit: True)
+    assert not renewal.take(), "at most once per gap when no device said it restarted"
+    renewal.restarted()
+    assert renewal.take()
+
+
+def filled() -> View:
+    v = view()
+    results = [
+        ProbeResult("icmp", Target(u, "party", "10.112.0.1"), True, rtt_seconds=0.001, loss_ratio=0.0, at=1.0)
+        for u in ("core-city", *UNITS)
+    ]
+    record(v, "icmp", "party", results)
+    record(v, "snmp", "management", [snmp("sz-caizheng", 100.0, 1.0)])
+    return v
+
+
+def test_one_series_per_fact_and_a_prune_removes_them() -> None:
+    v = filled()
+    exporter = Exporter(v, lambda: (True, "ok"))
+    m = Metrics.parse(exporter.render_now().plain().decode())
+    assert m.get1("govnet_unit_up", segment="party", unit="sz-caizheng") == 1.0
+    assert m.select("govnet_unit_state", unit="sz-caizheng") == [
+        ({"segment": "intranet", "unit": "sz-caizheng", "state": "unknown"}, 1.0),  # not probed yet
+        ({"segment": "party", "unit": "sz-caizheng", "state": "up"}, 1.0),
+    ]
+    assert len(m.select("govnet_unit_info", unit="sz-caizheng")) == 1  # per unit, not per segment
+    opers = m.select("govnet_snmp_if_oper_status", unit="sz-caizheng")
+    assert {ls["segment"] for ls, _ in opers} == {"intranet", "party"}
+    assert len(m.select("govnet_snmp_if_in_octets_total", unit="sz-caizheng")) == 1
+    assert m.get1("govnet_units_watched") == 3
+    v.tracker = Tracker(INVENTORY, 2, elements={"sz-fagaiwei"})
+    v.prune({e for e, _ in v.tracker.entries})
+    v.touch()
+    m = Metrics.parse(exporter.render_now().plain().decode())
+    assert not m.select("govnet_icmp_rtt_seconds", unit="sz-caizheng")
+    assert not m.select("govnet_snmp_if_oper_status", unit="sz-caizheng")
+    assert m.get1("govnet_units_watched") == 1
+
+
+def test_scrapes_never_render_and_a_change_renders_once() -> None:
+    async def scenario() -> tuple[int, int, bytes, bytes]:
+        v = filled()
+        exporter = Exporter(v, lambda: (True, "ok"), min_gap=0.01)
+        server = await exporter.serve("127.0.0.1", 0)
+        try:
+            first = exporter.renders
+            for _ in range(20):
+                exporter.exposition(want_gzip=True)
+            scraped = exporter.renders - first
+            v.touch()
+            v.touch()
+            for _ in range(100):  # bounded wait for the background render
+                if exporter.rendered.version == v.version:
+                    break
+                await asyncio.sleep(0.01)
+            return scraped, exporter.renders - first, exporter.exposition(False), exporter.exposition(True)
+        finally:
+            server.close()
+            await exporter.close()
+
+    scraped, after_change, plain, zipped = asyncio.run(scenario())
+    assert scraped == 0
+    assert after_change == 1
+    assert gzip.decompress(zipped) == plain
