@@ -69,7 +69,7 @@ def addresses(inventory: Path) -> int:
 
 
 def test_http_endpoints(daemon: DaemonProcess) -> None:
-    daemon.until(lambda: daemon.metrics().get("govnet_unit_up"), 5, "a rendered cycle")
+    daemon.until(lambda: daemon.metrics().get("govnet_unit_up"), 60, "a rendered cycle")
     health = daemon.request("/healthz")
     assert health.status == 200 and health.headers["Content-Type"] == "application/json"
     assert json.loads(health.body)["status"] == "ok"
@@ -98,8 +98,8 @@ def test_status_page_shows_a_down_unit_and_isolation_in_chromium(
     need(shutil.which("chromium") is not None, "missing binary: chromium (apt-get install chromium)")
     daemon, unit = healed, lab.units({"intranet", "party"})[0]["id"]
     lab.cli("fault", unit, "link-down")
-    daemon.until(lambda: "down" in daemon.states(unit).values(), 15, f"{unit} down")
-    daemon.until(lambda: daemon.status()["isolation"], 15, "isolation checked")
+    daemon.until(lambda: "down" in daemon.states(unit).values(), 60, f"{unit} down")
+    daemon.until(lambda: daemon.status()["isolation"], 60, "isolation checked")
     name = next(u["name"] for u in daemon.status()["units"] if u["unit"] == unit)
     url = daemon.base + "/"
     common = [*CHROMIUM, *QUIET, f"--user-data-dir={tmp_path / 'profile'}"]
@@ -117,7 +117,7 @@ def test_status_page_shows_a_down_unit_and_isolation_in_chromium(
     )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
     lab.cli("heal", unit)
-    daemon.until(lambda: set(daemon.states(unit).values()) == {"up"}, 15, f"{unit} up again")
+    daemon.until(lambda: set(daemon.states(unit).values()) == {"up"}, 60, f"{unit} up again")
 
 
 def test_sighup_with_an_invalid_config_keeps_the_running_one(daemon: DaemonProcess) -> None:
@@ -129,7 +129,7 @@ def test_sighup_with_an_invalid_config_keeps_the_running_one(daemon: DaemonProce
         refused = (
             f"reload refused, keeping the running config: {daemon.config}:{lines + 1}: bogus: unknown key"
         )
-        daemon.until(lambda: refused in daemon.log_text(), 10, "the refusal in the log")
+        daemon.until(lambda: refused in daemon.log_text(), 30, "the refusal in the log")
     finally:
         daemon.config.write_text(good)
     assert daemon.alive() and daemon.request("/healthz").status == 200
@@ -161,7 +161,7 @@ def test_sighup_applies_a_valid_change_and_keeps_states(daemon: DaemonProcess, l
     finally:
         inventory.write_text(original)
         daemon.signal(signal.SIGHUP)
-    daemon.until(lambda: daemon.metrics().get1("govnet_units_watched") == watched, 10, "all units back")
+    daemon.until(lambda: daemon.metrics().get1("govnet_units_watched") == watched, 60, "all units back")
 
 
 def test_sighup_with_the_inventory_gone_keeps_the_old_one(daemon: DaemonProcess, work: Path) -> None:
