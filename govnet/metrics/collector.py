@@ -9,11 +9,15 @@ carries the *current* state as a label (value 1; the series changes label on a t
 ``govnet_unit_info`` is one series per unit (not per segment), and the device-level SNMP facts
 (admin status, octet counters, uptime) are per unit and interface; only
 ``govnet_snmp_if_oper_status`` repeats per segment, as DESIGN.md names it.
+
+Families are built one at a time, each when the exposition asks for it: at 10,000 units a
+family holds ~30,000 samples (~12 MB), and building them all first would hold ~270,000. Every
+metric name is written out literally (tests and people grep this file for them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
 from prometheus_client.registry import Collector
@@ -22,6 +26,9 @@ from govnet import __version__
 from govnet.metrics.view import Snapshot, availability
 
 Family = GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily
+JOB = ["probe", "segment"]
+UNIT_SEGMENT = ["segment", "unit"]
+DEVICE_INTERFACE = ["unit", "ifname"]
 
 
 class ViewCollector(Collector):
@@ -29,166 +36,239 @@ class ViewCollector(Collector):
         self.snapshot = snapshot
 
     def collect(self) -> Iterator[Family]:
+        builders: list[Callable[[], Family]] = [
+            self._build,
+            self._unit_info,
+            self._unit_up,
+            self._unit_state,
+            self._unit_since,
+            self._path_hop,
+            self._probe_success,
+            self._icmp_rtt,
+            self._icmp_loss,
+            *self._tcp(),
+            self._isolation,
+            self._snmp_success,
+            self._oper_status,
+            *self._interface_facts(),
+            self._uptime,
+            self._reboots,
+        ]
+        for build in builders:
+            yield build()
+        yield from self._segments()
+        yield from self._daemon()  # a few samples each
+
+    def _build(self) -> Family:
         snap = self.snapshot
-        yield InfoMetricFamily(
+        return InfoMetricFamily(
             "govnet_build",
             "govnet version and the site/shard this daemon watches",
             value={"version": __version__, "site": snap.site, "shard": snap.shard},
         )
-        yield from self._units()
-        yield from self._probes()
-        yield from self._snmp()
-        yield from self._segments()
-        yield from self._daemon()
 
-    def _units(self) -> Iterator[Family]:
-        snap = self.snapshot
+    # -- units -------------------------------------------------------------------------------
+    def _unit_info(self) -> Family:
         info = InfoMetricFamily(
             "govnet_unit",
             "Unit and node facts from the inventory, to join on (wave: its extranet migration wave)",
             labels=["unit", "name", "kind", "parent", "wave"],
         )
+        described: set[str] = set()
+        for entry in self.snapshot.entries:
+            element = self.snapshot.inventory.element(entry.element)
+            if element is None or entry.element in described:
+                continue
+            described.add(entry.element)
+            extranet = element.segments.get("extranet")
+            wave = "" if extranet is None or extranet.wave is None else str(extranet.wave)
+            info.add_metric([element.id, element.name, element.kind, element.parent or "", wave], {})
+        return info
+
+    def _unit_up(self) -> Family:
         up = GaugeMetricFamily(
-            "govnet_unit_up", "1 when the unit answers on the segment this cycle", labels=["segment", "unit"]
+            "govnet_unit_up", "1 when the unit answers on the segment this cycle", labels=UNIT_SEGMENT
         )
+        for entry in self.snapshot.entries:
+            if entry.state != "unknown":
+                up.add_metric([entry.segment, entry.element], 1.0 if entry.state == "up" else 0.0)
+        return up
+
+    def _unit_state(self) -> Family:
         state = GaugeMetricFamily(
             "govnet_unit_state",
             "Always 1; the state label is the unit's current state on the segment "
             "(up, down, unreachable: its parent is down, unknown)",
-            labels=["segment", "unit", "state"],
+            labels=[*UNIT_SEGMENT, "state"],
         )
+        for entry in self.snapshot.entries:
+            state.add_metric([entry.segment, entry.element, entry.state], 1.0)
+        return state
+
+    def _unit_since(self) -> Family:
         since = GaugeMetricFamily(
-            "govnet_unit_state_since_timestamp_seconds",
-            "When the current state began",
-            labels=["segment", "unit"],
+            "govnet_unit_state_since_timestamp_seconds", "When the current state began", labels=UNIT_SEGMENT
         )
+        for entry in self.snapshot.entries:
+            since.add_metric([entry.segment, entry.element], entry.since)
+        return since
+
+    def _path_hop(self) -> Family:
         hop = GaugeMetricFamily(
             "govnet_unit_path_last_hop_info",
             "For a down unit: the last hop that still answers (path localisation)",
-            labels=["segment", "unit", "hop", "hops"],
+            labels=[*UNIT_SEGMENT, "hop", "hops"],
         )
-        described: set[str] = set()
-        for entry in snap.entries:
-            if entry.element not in described:
-                described.add(entry.element)
-                element = snap.inventory.element(entry.element)
-                if element is not None:
-                    extranet = element.segments.get("extranet")
-                    wave = "" if extranet is None or extranet.wave is None else str(extranet.wave)
-                    info.add_metric([element.id, element.name, element.kind, element.parent or "", wave], {})
-            labels = [entry.segment, entry.element]
-            if entry.state != "unknown":
-                up.add_metric(labels, 1.0 if entry.state == "up" else 0.0)
-            state.add_metric([*labels, entry.state], 1.0)
-            since.add_metric(labels, entry.since)
+        for entry in self.snapshot.entries:
             if entry.path_hop is not None:
-                hop.add_metric([*labels, entry.path_hop, str(entry.path_hops or 0)], 1.0)
-        yield from (info, up, state, since, hop)
+                hop.add_metric([entry.segment, entry.element, entry.path_hop, str(entry.path_hops or 0)], 1.0)
+        return hop
 
-    def _probes(self) -> Iterator[Family]:
-        snap = self.snapshot
+    # -- probes --------------------------------------------------------------------------
+    def _probe_success(self) -> Family:
         success = GaugeMetricFamily(
             "govnet_probe_success",
             "1 when the probe succeeded in its last cycle",
-            labels=["probe", "segment", "unit"],
+            labels=["probe", *UNIT_SEGMENT],
         )
+        for entry in self.snapshot.entries:
+            if entry.answered is not None:  # probed
+                success.add_metric(["icmp", entry.segment, entry.element], 1.0 if entry.answered else 0.0)
+        every: dict[tuple[str, str], bool] = {}
+        for (unit, segment, _), result in self.snapshot.tcp.items():
+            every[(unit, segment)] = every.get((unit, segment), True) and result.success
+        for (unit, segment), ok in every.items():
+            success.add_metric(["tcp", segment, unit], 1.0 if ok else 0.0)
+        return success
+
+    def _icmp_rtt(self) -> Family:
         rtt = GaugeMetricFamily(
-            "govnet_icmp_rtt_seconds",
-            "Mean ICMP round-trip time of the last cycle",
-            labels=["segment", "unit"],
+            "govnet_icmp_rtt_seconds", "Mean ICMP round-trip time of the last cycle", labels=UNIT_SEGMENT
         )
-        loss = GaugeMetricFamily(
-            "govnet_icmp_packet_loss_ratio",
-            "Share of echo requests unanswered (0..1)",
-            labels=["segment", "unit"],
-        )
-        for entry in snap.entries:
-            if entry.answered is None:
-                continue  # not probed (yet)
-            success.add_metric(["icmp", entry.segment, entry.element], 1.0 if entry.answered else 0.0)
+        for entry in self.snapshot.entries:
             if entry.rtt is not None:
                 rtt.add_metric([entry.segment, entry.element], entry.rtt)
+        return rtt
+
+    def _icmp_loss(self) -> Family:
+        loss = GaugeMetricFamily(
+            "govnet_icmp_packet_loss_ratio", "Share of echo requests unanswered (0..1)", labels=UNIT_SEGMENT
+        )
+        for entry in self.snapshot.entries:
             if entry.loss is not None:
                 loss.add_metric([entry.segment, entry.element], entry.loss)
-        connect = GaugeMetricFamily(
-            "govnet_tcp_connect_seconds",
-            "TCP connect time of a service check",
-            labels=["segment", "unit", "service"],
-        )
-        tcp_ok = GaugeMetricFamily(
-            "govnet_tcp_success",
-            "1 when the service accepted a TCP connection",
-            labels=["segment", "unit", "service"],
-        )
-        tcp_any: dict[tuple[str, str], bool] = {}
-        for (unit, segment, service), result in snap.tcp.items():
-            tcp_ok.add_metric([segment, unit, service], 1.0 if result.success else 0.0)
-            if result.rtt_seconds is not None:
-                connect.add_metric([segment, unit, service], result.rtt_seconds)
-            tcp_any[(unit, segment)] = tcp_any.get((unit, segment), True) and result.success
-        for (unit, segment), ok in tcp_any.items():
-            success.add_metric(["tcp", segment, unit], 1.0 if ok else 0.0)
+        return loss
+
+    def _tcp(self) -> list[Callable[[], Family]]:
+        def connect() -> Family:
+            family = GaugeMetricFamily(
+                "govnet_tcp_connect_seconds",
+                "TCP connect time of a service check",
+                labels=[*UNIT_SEGMENT, "service"],
+            )
+            for (unit, segment, service), result in self.snapshot.tcp.items():
+                if result.rtt_seconds is not None:
+                    family.add_metric([segment, unit, service], result.rtt_seconds)
+            return family
+
+        def success() -> Family:
+            family = GaugeMetricFamily(
+                "govnet_tcp_success",
+                "1 when the service accepted a TCP connection",
+                labels=[*UNIT_SEGMENT, "service"],
+            )
+            for (unit, segment, service), result in self.snapshot.tcp.items():
+                family.add_metric([segment, unit, service], 1.0 if result.success else 0.0)
+            return family
+
+        return [connect, success]
+
+    def _isolation(self) -> Family:
         isolated = GaugeMetricFamily(
             "govnet_isolation_ok",
             "1 while the target does NOT answer from the vantage point (isolation holds)",
-            labels=["vantage", "segment", "unit"],
+            labels=["vantage", *UNIT_SEGMENT],
         )
-        for (vantage, unit, segment), result in snap.isolation.items():
+        for (vantage, unit, segment), result in self.snapshot.isolation.items():
             isolated.add_metric([vantage, segment, unit], 1.0 if result.success else 0.0)
-        yield from (success, rtt, loss, connect, tcp_ok, isolated)
+        return isolated
 
-    def _snmp(self) -> Iterator[Family]:
-        snap = self.snapshot
-        oper = GaugeMetricFamily(
-            "govnet_snmp_if_oper_status",
-            "IF-MIB ifOperStatus (1 up, 2 down, …) of a monitored interface, per segment the unit is on",
-            labels=["segment", "unit", "ifname"],
-        )
-        admin = GaugeMetricFamily(
-            "govnet_snmp_if_admin_status",
-            "IF-MIB ifAdminStatus (1 up, 2 down, 3 testing)",
-            labels=["unit", "ifname"],
-        )
-        octets_in = CounterMetricFamily(
-            "govnet_snmp_if_in_octets",
-            "ifHCInOctets (ifInOctets without HC)",
-            labels=["unit", "ifname"],
-        )
-        octets_out = CounterMetricFamily(
-            "govnet_snmp_if_out_octets",
-            "ifHCOutOctets (ifOutOctets without HC)",
-            labels=["unit", "ifname"],
-        )
-        uptime = GaugeMetricFamily(
-            "govnet_snmp_uptime_seconds", "sysUpTime: falls when the device reboots", labels=["unit"]
-        )
-        reboots = CounterMetricFamily(
-            "govnet_device_reboots", "Reboots seen (sysUpTime went back, coldStart)", labels=["unit"]
-        )
+    # -- snmp ----------------------------------------------------------------------------
+    def _snmp_success(self) -> Family:
         success = GaugeMetricFamily(
             "govnet_snmp_success", "1 when the device answered SNMP in its last poll", labels=["unit"]
         )
-        for unit_id, result in snap.snmp.items():
-            success.add_metric([unit_id], 1.0 if result.success else 0.0)
-            if result.uptime_seconds is not None:
-                uptime.add_metric([unit_id], result.uptime_seconds)
-            element = snap.inventory.element(unit_id)
-            segments = list(element.segments) if element is not None else []
-            for iface in result.interfaces:
-                for segment in segments:
-                    oper.add_metric([segment, unit_id, iface.name], iface.oper_status)
-                labels = [unit_id, iface.name]
-                if iface.admin_status is not None:
-                    admin.add_metric(labels, iface.admin_status)
-                if iface.in_octets is not None:
-                    octets_in.add_metric(labels, iface.in_octets)
-                if iface.out_octets is not None:
-                    octets_out.add_metric(labels, iface.out_octets)
-        for unit_id, count in snap.reboots.items():
-            reboots.add_metric([unit_id], count)
-        yield from (success, oper, admin, octets_in, octets_out, uptime, reboots)
+        for unit, seen in self.snapshot.snmp.items():
+            success.add_metric([unit], 1.0 if seen.success else 0.0)
+        return success
 
-    def _segments(self) -> Iterator[Family]:
+    def _oper_status(self) -> Family:
+        oper = GaugeMetricFamily(
+            "govnet_snmp_if_oper_status",
+            "IF-MIB ifOperStatus (1 up, 2 down, …) of a monitored interface, per segment the unit is on",
+            labels=[*UNIT_SEGMENT, "ifname"],
+        )
+        for unit, seen in self.snapshot.snmp.items():
+            element = self.snapshot.inventory.element(unit)
+            for segment in element.segments if element is not None else ():
+                for iface in seen.interfaces:
+                    oper.add_metric([segment, unit, iface.name], iface.oper_status)
+        return oper
+
+    def _interface_facts(self) -> list[Callable[[], Family]]:
+        def admin() -> Family:
+            family = GaugeMetricFamily(
+                "govnet_snmp_if_admin_status",
+                "IF-MIB ifAdminStatus (1 up, 2 down, 3 testing)",
+                labels=DEVICE_INTERFACE,
+            )
+            for unit, seen in self.snapshot.snmp.items():
+                for iface in seen.interfaces:
+                    if iface.admin_status is not None:
+                        family.add_metric([unit, iface.name], iface.admin_status)
+            return family
+
+        def octets_in() -> Family:
+            family = CounterMetricFamily(
+                "govnet_snmp_if_in_octets", "ifHCInOctets (ifInOctets without HC)", labels=DEVICE_INTERFACE
+            )
+            for unit, seen in self.snapshot.snmp.items():
+                for iface in seen.interfaces:
+                    if iface.in_octets is not None:
+                        family.add_metric([unit, iface.name], iface.in_octets)
+            return family
+
+        def octets_out() -> Family:
+            family = CounterMetricFamily(
+                "govnet_snmp_if_out_octets", "ifHCOutOctets (ifOutOctets without HC)", labels=DEVICE_INTERFACE
+            )
+            for unit, seen in self.snapshot.snmp.items():
+                for iface in seen.interfaces:
+                    if iface.out_octets is not None:
+                        family.add_metric([unit, iface.name], iface.out_octets)
+            return family
+
+        return [admin, octets_in, octets_out]
+
+    def _uptime(self) -> Family:
+        uptime = GaugeMetricFamily(
+            "govnet_snmp_uptime_seconds", "sysUpTime: falls when the device reboots", labels=["unit"]
+        )
+        for unit, seen in self.snapshot.snmp.items():
+            if seen.uptime_seconds is not None:
+                uptime.add_metric([unit], seen.uptime_seconds)
+        return uptime
+
+    def _reboots(self) -> Family:
+        reboots = CounterMetricFamily(
+            "govnet_device_reboots", "Reboots seen (sysUpTime went back, coldStart)", labels=["unit"]
+        )
+        for unit, count in self.snapshot.reboots.items():
+            reboots.add_metric([unit], count)
+        return reboots
+
+    # -- segments and the daemon itself ----------------------------------------------------
+    def _segments(self) -> tuple[Family, ...]:
         snap = self.snapshot
         ratio = GaugeMetricFamily(
             "govnet_segment_availability_ratio",
@@ -205,26 +285,22 @@ class ViewCollector(Collector):
                 ratio.add_metric([segment], value)
             for state, count in counts.items():
                 units.add_metric([segment, state], count)
-        yield from (ratio, units)
+        return ratio, units
 
-    def _daemon(self) -> Iterator[Family]:
+    def _daemon(self) -> tuple[Family, ...]:
         snap = self.snapshot
         duration = GaugeMetricFamily(
-            "govnet_probe_duration_seconds", "How long the last cycle took", labels=["probe", "segment"]
+            "govnet_probe_duration_seconds", "How long the last cycle took", labels=JOB
         )
         last = GaugeMetricFamily(
-            "govnet_probe_last_cycle_timestamp_seconds",
-            "When the last cycle finished",
-            labels=["probe", "segment"],
+            "govnet_probe_last_cycle_timestamp_seconds", "When the last cycle finished", labels=JOB
         )
-        targets = GaugeMetricFamily(
-            "govnet_probe_targets", "Targets in the last cycle", labels=["probe", "segment"]
-        )
-        cycles = CounterMetricFamily("govnet_probe_cycles", "Cycles run", labels=["probe", "segment"])
+        targets = GaugeMetricFamily("govnet_probe_targets", "Targets in the last cycle", labels=JOB)
+        cycles = CounterMetricFamily("govnet_probe_cycles", "Cycles run", labels=JOB)
         overruns = CounterMetricFamily(
             "govnet_probe_cycles_skipped",
             "Cycles skipped because the previous one was still running",
-            labels=["probe", "segment"],
+            labels=JOB,
         )
         for stat in snap.cycles:
             labels = [stat.probe, stat.segment]
@@ -248,10 +324,10 @@ class ViewCollector(Collector):
         refused = GaugeMetricFamily(
             "govnet_targets_refused",
             "Targets not probed because they lie outside allowed_networks",
-            labels=["probe"],
+            labels=JOB,
         )
-        for probe, count in snap.refused.items():
-            refused.add_metric([probe], count)
+        for (probe, segment), count in snap.refused.items():
+            refused.add_metric([probe, segment], count)
         render = GaugeMetricFamily(
             "govnet_exposition_render_seconds",
             "How long rendering the previous /metrics exposition took (once per change, off the scrape)",
@@ -259,4 +335,4 @@ class ViewCollector(Collector):
         render.add_metric([], snap.render_seconds)
         units = GaugeMetricFamily("govnet_units_watched", "Units this daemon (shard) watches")
         units.add_metric([], len({e.element for e in snap.entries if e.is_unit}))
-        yield from (duration, last, targets, cycles, overruns, traps, dropped, polls, refused, render, units)
+        return duration, last, targets, cycles, overruns, traps, dropped, polls, refused, render, units

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gzip
 import json
 import logging
 import time
@@ -24,8 +23,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.registry import Collector
 
-from govnet.metrics.collector import ViewCollector
+from govnet.metrics.collector import Family, ViewCollector
 from govnet.metrics.page import render_page, status_json
 from govnet.metrics.view import Snapshot, View
 from govnet.monitor.forked import in_child
@@ -74,12 +74,28 @@ class Rendered:
 
 
 def render(snapshot: Snapshot) -> Rendered:
-    """The text exposition of a snapshot (prometheus-client's own), gzipped."""
+    """The text exposition of a snapshot (prometheus-client's own), gzipped as it is written.
+
+    Family by family: the whole text (20 MB at 10,000 units) never exists at once, only the
+    current family's and the compressed output.
+    """
     started = time.perf_counter()
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(ViewCollector(snapshot))
-    gzipped = gzip.compress(generate_latest(registry), compresslevel=5)
-    return Rendered(snapshot.version, gzipped, time.perf_counter() - started)
+    gzipper = zlib.compressobj(5, zlib.DEFLATED, 31)
+    parts = []
+    for family in ViewCollector(snapshot).collect():
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(_One(family))
+        parts.append(gzipper.compress(generate_latest(registry)))
+    parts.append(gzipper.flush())
+    return Rendered(snapshot.version, b"".join(parts), time.perf_counter() - started)
+
+
+class _One(Collector):
+    def __init__(self, family: Family) -> None:
+        self.family = family
+
+    def collect(self) -> Iterator[Family]:
+        yield self.family
 
 
 class Exporter:

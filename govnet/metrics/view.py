@@ -17,7 +17,7 @@ from typing import Any
 
 from govnet.monitor.site import Element, Site
 from govnet.monitor.state import STATES, State, Tracker
-from govnet.probes.base import ProbeResult
+from govnet.probes.base import InterfaceStatus, ProbeResult
 
 
 @dataclass
@@ -31,6 +31,15 @@ class CycleStat:
     cycles: int = 0
     overruns: int = 0
     """Cycles not started on time because the previous one was still running."""
+
+
+@dataclass(frozen=True, slots=True)
+class SnmpSeen:
+    """What the last SNMP poll of a device found (what the exports need of its ProbeResult)."""
+
+    success: bool
+    uptime_seconds: float | None
+    interfaces: tuple[InterfaceStatus, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +67,14 @@ class Snapshot:
     shard: str
     version: int
     entries: tuple[EntryState, ...]
-    snmp: dict[str, ProbeResult]
+    snmp: dict[str, SnmpSeen]
     tcp: dict[tuple[str, str, str], ProbeResult]
     isolation: dict[tuple[str, str, str], ProbeResult]
     cycles: tuple[CycleStat, ...]
     traps: dict[str, int]
     traps_dropped: int
     trap_polls: int
-    refused: dict[str, int]
+    refused: dict[tuple[str, str], int]
     reboots: dict[str, int]
     render_seconds: float
 
@@ -85,7 +94,7 @@ class View:
     shard: str = "1/1"
     version: int = 0
     started: float = field(default_factory=time.time)
-    snmp: dict[str, ProbeResult] = field(default_factory=dict)
+    snmp: dict[str, SnmpSeen] = field(default_factory=dict)
     tcp: dict[tuple[str, str, str], ProbeResult] = field(default_factory=dict)
     isolation: dict[tuple[str, str, str], ProbeResult] = field(default_factory=dict)
     cycles: dict[tuple[str, str], CycleStat] = field(default_factory=dict)
@@ -93,7 +102,8 @@ class View:
     traps_dropped: int = 0
     trap_polls: int = 0
     """SNMP polls of one device triggered by a trap (not by the schedule)."""
-    refused: Counter[str] = field(default_factory=Counter)
+    refused: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Targets outside allowed_networks per (probe, segment) job."""
     events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
     reboots: Counter[str] = field(default_factory=Counter)
     uptimes: dict[str, tuple[float, float]] = field(default_factory=dict)

@@ -33,15 +33,12 @@ from govnet.monitor.renewal import SnmpRenewal
 from govnet.monitor.setup import Setup, make_probe
 from govnet.monitor.state import Tracker, Transition
 from govnet.monitor.traphandler import TrapHandler
-from govnet.probes import path, traps
-from govnet.probes.base import Probe, ProbeResult, Target
+from govnet.probes import path
+from govnet.probes.base import Probe
 
 log = logging.getLogger("govnet.daemon")
-SNMP_CHUNK = 512
-"""SNMP targets handed to the probe at once: it runs a task per target, and 10,000 tasks at once
-cost ~40 MB that the process keeps (fragmented) after the cycle; its in-flight limit is lower anyway."""
 NAMED = 5
-"""Refused targets named one by one in the log before the rest is counted."""
+"""Refused targets, or state changes of one kind, named one by one in the log; beyond, a count."""
 
 
 class Daemon:
@@ -146,13 +143,11 @@ class Daemon:
         started, clock = time.time(), time.monotonic()
         try:
             found = setup.targets(kind, segment)
-            view.refused[kind] = len(found.refused)
+            view.refused[(kind, segment)] = len(found.refused)
             deadline = setup.config.deadline(kind, segment)
             if kind == "snmp" and self.renewal.take():
                 await self._renew_snmp()
-            probe = setup.probe(kind, segment)
-            chunk = SNMP_CHUNK if kind == "snmp" else len(found.targets)
-            results = await in_chunks(probe, found.targets, deadline, chunk)
+            results = await setup.run(kind, segment, deadline)
             self.transitions(record(view, kind, segment, results))
             if kind == "snmp":
                 self.renewal.observe(results, self._answers_ping)
@@ -173,13 +168,26 @@ class Daemon:
             listener(kind, segment)
 
     def transitions(self, changes: list[Transition]) -> None:
+        """Events, log lines and path localisations for state changes.
+
+        A batch of more than `NAMED` changes of one kind (start-up, a core node failing with
+        thousands of units behind it) is one log line with a count, not thousands.
+        """
+        groups: dict[tuple[str, str], list[Transition]] = {}
         for change in changes:
             self.view.event(
                 "state", unit=change.element, segment=change.segment, old=change.old, new=change.new
             )
-            log.info("%s/%s: %s -> %s", change.element, change.segment, change.old, change.new)
+            groups.setdefault((change.old, change.new), []).append(change)
             if change.new == "down" and self.config.path.enabled:
                 self.spawn(self._localise(change.element, change.segment))
+        for (old, new), group in groups.items():
+            if len(group) <= NAMED:
+                for change in group:
+                    log.info("%s/%s: %s -> %s", change.element, change.segment, old, new)
+            else:
+                shown = ", ".join(f"{c.element}/{c.segment}" for c in group[:NAMED])
+                log.info("%d unit-segments: %s -> %s (%s, …)", len(group), old, new, shown)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]:
         task = asyncio.ensure_future(coro)
@@ -291,6 +299,7 @@ class Daemon:
             self.view.inventory, self.view.tracker = new.site, tracker
             self.view.prune({e for e, _ in tracker.entries})
             self.view.cycles = {k: v for k, v in self.view.cycles.items() if k in new.jobs}
+            self.view.refused = {k: v for k, v in self.view.refused.items() if k in new.jobs}
             self.view.event("reloaded", units=len(new.owned))
             log.info("reloaded %s: watching %d units", self.config_path, len(new.owned))
             self._schedule()
@@ -327,6 +336,8 @@ class Daemon:
             "communities": [self.resolve(c) for c in self.config.traps.communities],
             "rate": self.config.traps.rate_limit,
         }
+        from govnet.probes import traps  # noqa: PLC0415 - only when configured
+
         try:
             self.traps = traps.start(asyncio.get_running_loop(), settings, self.trap_handler.on_trap)
         except OSError as exc:
@@ -363,23 +374,6 @@ class Daemon:
             await self._setup.close()
 
 
-async def in_chunks(probe: Probe, targets: list[Target], deadline: float, size: int) -> list[ProbeResult]:
-    """``probe.run`` over ``targets`` ``size`` at a time, all within ``deadline`` seconds."""
-    if not targets:
-        return []
-    end = time.monotonic() + deadline
-    results: list[ProbeResult] = []
-    for start in range(0, len(targets), max(1, size)):
-        batch = targets[start : start + size]
-        left = end - time.monotonic()
-        if left <= 0:
-            reason = f"timeout: cycle deadline of {deadline:g} s reached"
-            results += [ProbeResult(probe.name, t, False, reason) for t in targets[start:]]
-            break
-        results += await probe.run(batch, left)
-    return results
-
-
 async def run_forever(daemon: Daemon, stop: asyncio.Event | None = None) -> None:
     """Start, wait for SIGTERM/SIGINT (SIGHUP reloads), stop."""
     stop = stop or asyncio.Event()
@@ -400,6 +394,7 @@ async def run_forever(daemon: Daemon, stop: asyncio.Event | None = None) -> None
     finally:
         for task in list(reloads):
             task.cancel()
-        started = time.monotonic()
+        started, serving = time.monotonic(), daemon.server is not None
         await daemon.stop()
-        log.info("stopped in %.2f s", time.monotonic() - started)
+        if serving:
+            log.info("stopped in %.2f s", time.monotonic() - started)

@@ -14,7 +14,7 @@ updates the last known uptime, so the poll after it does not count the same rebo
 
 from __future__ import annotations
 
-from govnet.metrics.view import View
+from govnet.metrics.view import SnmpSeen, View
 from govnet.monitor.state import Transition
 from govnet.probes.base import ProbeResult
 
@@ -69,7 +69,7 @@ def record(view: View, kind: str, segment: str, results: list[ProbeResult]) -> l
             unit = result.target.unit
             if result.uptime_seconds is not None:
                 note_uptime(view, unit, result.uptime_seconds, result.at, "sysUpTime")
-            view.snmp[unit] = result
+            view.snmp[unit] = SnmpSeen(result.success, result.uptime_seconds, result.interfaces)
     elif kind == "tcp":
         for result in results:
             view.tcp[(result.target.unit, segment, str(result.target.params.get("service", "")))] = result

@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 from govnet.probes.base import ProbeResult
 
+ENGINE_TIMEOUT = "timeout: no answer from"
+"""How the snmp probe words a request that got no answer (not the cycle's deadline)."""
 STUCK_AFTER = 3
 """Consecutive failed SNMP cycles of a device that answers ping before the engine is suspect."""
 
@@ -34,13 +36,23 @@ class SnmpRenewal:
         self.pending = True
 
     def observe(self, results: list[ProbeResult], answers_ping: Callable[[str], bool]) -> None:
-        """Count devices whose SNMP fails while ping works; ask for a renewal when one is stuck."""
+        """Count SNMPv3 devices whose polls time out while ping works; renew when one is stuck.
+
+        Only the engine's symptom counts (an SNMPv3 request timing out): not v2c (no engine), not
+        a cycle that ran out of time before reaching a device (discovery of thousands of them).
+        """
         for result in results:
             unit = result.target.unit
-            if result.success or not answers_ping(unit):
-                self.failing.pop(unit, None)
-            else:
+            stuck = (
+                not result.success
+                and result.target.params.get("version") == "v3"
+                and result.detail.startswith(ENGINE_TIMEOUT)
+                and answers_ping(unit)
+            )
+            if stuck:
                 self.failing[unit] += 1
+            else:
+                self.failing.pop(unit, None)
         stuck = any(n >= STUCK_AFTER for n in self.failing.values())
         if stuck and time.monotonic() - self._last >= self.gap:
             self.pending = True

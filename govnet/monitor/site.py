@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from govnet.errors import ConfigError, GovnetError, Problem
-from govnet.inventory.loader import load
 from govnet.inventory.models import Inventory, Node, SnmpV2c, SnmpV3, Unit
 from govnet.inventory.select import select
 from govnet.monitor.config import DaemonConfig, load_config
@@ -163,6 +162,8 @@ def _element(source: Node | Unit, shared: dict[object, object]) -> Element:
 
 def build_site(config: DaemonConfig) -> Site:
     """Load and validate the config's inventory; the `Site` this daemon (shard) watches."""
+    from govnet.inventory.loader import load  # noqa: PLC0415 - in the loading child only
+
     inventory = load(config.inventory).inventory
     owned = {u.id for u in select(inventory, shard=config.shard_spec)}
     return Site.from_inventory(inventory, owned, _isolation(config, inventory, owned))

@@ -6,13 +6,17 @@ nothing on stdout and no traceback; a valid config passes and names what it will
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.helpers import DATA
+from tests.helpers import DATA, ROOT
 
 INVALID = DATA / "invalid-daemon"
 EXPECTED: dict[str, list[str]] = yaml.safe_load((INVALID / "expected.yml").read_text(encoding="utf-8"))
@@ -77,3 +81,38 @@ def test_a_missing_secret_names_its_device(
     assert result.err.strip().endswith(
         "minimal.yml: core-city: device CORE-01: snmp: secret env:GOVNET_SNMP_COMMUNITY is not set"
     )
+
+
+def daemon(config: str) -> subprocess.CompletedProcess[str]:
+    """``govnet daemon`` itself (it execs ``python -m govnet.monitor``), not ``--check``."""
+    env = dict(os.environ, GOVNET_SNMP_COMMUNITY="test-community")
+    argv = [sys.executable, "-m", "govnet", "daemon", "--config", config]
+    return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_the_daemon_refuses_an_invalid_config_as_check_does() -> None:
+    result = daemon("tests/data/invalid-daemon/unknown-key.yml")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == EXPECTED["unknown-key.yml"]
+
+
+def test_a_busy_listen_port_is_named_at_its_line(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        path = valid(tmp_path, ["10.0.0.0/8"])
+        text = (
+            path.read_text()
+            + f"listen: 127.0.0.1:{port}\nprobes: {{icmp: {{enabled: false}}, tcp: {{enabled: false}}, snmp: {{enabled: false}}}}\n"
+        )
+        path.write_text(text)
+        result = daemon(str(path))
+    line = text.splitlines().index(f"listen: 127.0.0.1:{port}") + 1
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"{path}:{line}: listen: cannot listen on 127.0.0.1:{port}:")
+    )
+    assert "Traceback" not in result.stderr

@@ -144,7 +144,9 @@ def test_link_down_takes_the_unit_down_and_localises_the_break(
     assert all(set(daemon.states(s).values()) == {"up"} for s in siblings)
     lab.cli("heal", unit)
     wait_up(daemon, unit, bound=15)
-    assert not daemon.metrics().select("govnet_unit_path_last_hop_info", unit=unit)
+    daemon.until(
+        lambda: not daemon.metrics().select("govnet_unit_path_last_hop_info", unit=unit), 5, "path hop gone"
+    )
 
 
 def test_aggregation_down_makes_its_units_unreachable_not_down(

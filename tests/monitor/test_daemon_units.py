@@ -13,6 +13,7 @@ from govnet.metrics.http import Exporter
 from govnet.metrics.view import View
 from govnet.monitor.record import note_uptime, record
 from govnet.monitor.renewal import STUCK_AFTER, SnmpRenewal
+from govnet.monitor.site import Site
 from govnet.monitor.state import Tracker
 from govnet.probes.base import InterfaceStatus, ProbeResult, Target
 from tests.helpers import DATA
@@ -62,7 +63,8 @@ def test_a_reload_keeps_what_the_tracker_knew() -> None:
 
 
 def view() -> View:
-    return View(INVENTORY, Tracker(INVENTORY, 2), INVENTORY.site.name)
+    site = Site.from_inventory(INVENTORY)
+    return View(site, Tracker(site, 2), site.name)
 
 
 def snmp(unit: str, uptime: float | None, at: float, oper: int = 1) -> ProbeResult:
@@ -99,7 +101,13 @@ def test_the_first_poll_is_no_reboot() -> None:
 
 def test_the_snmp_probe_is_renewed_when_a_device_is_stuck_or_restarted() -> None:
     renewal = SnmpRenewal(gap=300)
-    stuck = [snmp("sz-caizheng", None, 0.0)]
+    v3 = Target("sz-caizheng", "management", "10.40.10.12", 161, params={"version": "v3"})
+    stuck = [ProbeResult("snmp", v3, False, "timeout: no answer from 10.40.10.12:161 after 2 × 1 s")]
+    late = [ProbeResult("snmp", v3, False, "timeout: cycle deadline of 27 s reached")]
+    for _ in range(STUCK_AFTER + 1):
+        renewal.observe(late, lambda unit: True)
+        renewal.observe([snmp("sz-caizheng", None, 0.0)], lambda unit: True)  # v2c: no engine
+    assert not renewal.take()
     for _ in range(STUCK_AFTER - 1):
         renewal.observe(stuck, lambda unit: True)
     assert not renewal.take()
