@@ -259,8 +259,8 @@ def test_v2c_and_v3_users_and_wrong_credentials(snmpd: Snmpd) -> None:
         snmpd.target("v2c-wrong-community", version="v2c", community="nope"),
     ]
     started = time.monotonic()
-    (results,) = poll(targets, deadline=5.0, settings={"timeout": 0.3, "retries": 1})
-    assert time.monotonic() - started < 5.0
+    (results,) = poll(targets, deadline=30.0, settings={"timeout": 0.3, "retries": 1})
+    assert time.monotonic() - started < 30.0  # settled by the agent's answers, not by the cycle deadline
     assert [r.target.unit for r in results] == [t.unit for t in targets]
     by_unit = {r.target.unit: r for r in results}
     for unit in ("v2c", "v3-sha-aes", "v3-sha256-aes256", "v3-md5-authnopriv"):
@@ -332,13 +332,13 @@ def test_cycle_deadline_answers_every_target_in_order(snmpsim: int) -> None:
     bad = Target("bad-params", "intranet", "127.0.0.1", snmpsim, params={"version": "v1", "community": "x"})
     good = device(snmpsim, "cisco_iosxe_c9300", ["Gi0/0"])
     started = time.monotonic()
-    (results,) = poll([silent, good, bad, silent], deadline=0.8, settings={"timeout": 1.0, "retries": 3})
-    assert time.monotonic() - started < 0.8 + 0.2
+    (results,) = poll([silent, good, bad, silent], deadline=3.0, settings={"timeout": 10.0, "retries": 3})
+    assert time.monotonic() - started < 3.0 + 15.0  # the silent targets alone would take 40 s
     assert [r.target.unit for r in results] == ["silent", "cisco_iosxe_c9300", "bad-params", "silent"]
     assert results[1].success and results[1].interfaces[0].name == "Gi0/0"
     assert results[2].detail.startswith("bad SNMP params: unsupported SNMP version")
     for result in (results[0], results[3]):
-        assert not result.success and result.detail == "timeout: cycle deadline of 0.8 s reached"
+        assert not result.success and result.detail == "timeout: cycle deadline of 3 s reached"
 
 
 def test_one_probe_survives_successive_event_loops(snmpd: Snmpd) -> None:
