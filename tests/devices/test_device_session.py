@@ -193,22 +193,22 @@ def test_connection_dropped_mid_push(lab: Lab, secrets_env: SecretResolver, plat
         lab.heal(name)
     assert str(caught.value).endswith("connection lost after 1 of 4 lines")
     assert caught.value.accepted == (lines[0],)
-    assert elapsed < 1.0  # seen at once, not after a read timeout
+    assert elapsed < FAST.command  # seen at once, not after a read timeout
 
 
 def test_slow_device_beyond_the_timeout(lab: Lab, secrets_env: SecretResolver) -> None:
-    quick = Timeouts(connect=3.0, command=0.3, save=1.0)
+    quick = Timeouts(connect=3.0, command=1.0, save=1.0)
     device = lab.device("hw-f")
     try:
         with open_session(device, resolver=secrets_env, known_hosts=lab.known_hosts, timeouts=quick) as s:
-            set_fault(lab.state, "hw-f", "slow=1000")
+            set_fault(lab.state, "hw-f", "slow=8000")
             start = time.monotonic()
-            with pytest.raises(DeviceTimeout, match=r"no answer within 0\.3 s to 'system-view' after 0 of 1"):
+            with pytest.raises(DeviceTimeout, match=r"no answer within 1 s to 'system-view' after 0 of 1"):
                 s.push([LOCATION["huawei_vrp"]])
-            assert time.monotonic() - start < 1.0
+            assert time.monotonic() - start < 7.0  # gave up at the timeout, did not wait for the 8 s answer
             with pytest.raises(DeviceError, match="session is closed"):
                 s.send("display version")
-        with pytest.raises(DeviceTimeout, match=r"no answer within 0\.3 s"):
+        with pytest.raises(DeviceTimeout, match=r"no answer within 1 s"):
             open_session(device, resolver=secrets_env, known_hosts=lab.known_hosts, timeouts=quick)
     finally:
         lab.heal("hw-f")

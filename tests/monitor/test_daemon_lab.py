@@ -285,7 +285,7 @@ def test_a_reboot_is_counted_once(healed: DaemonProcess, lab: Lab, roles: dict[s
 def test_sigterm_stops_the_daemon_cleanly(daemon: DaemonProcess) -> None:
     code, seconds = daemon.stop()
     print(f"\nSIGTERM -> exit {code} in {seconds:.2f} s")
-    assert code == 0 and seconds < 5
+    assert code == 0 and seconds < 20
     log = daemon.log_text()
     assert "Traceback" not in log and "stopped in" in log
 

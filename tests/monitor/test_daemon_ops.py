@@ -237,5 +237,5 @@ def test_probe_needs_only_cap_net_raw(lab: Lab) -> None:
 
 def test_sigterm_stops_cleanly(daemon: DaemonProcess) -> None:
     code, seconds = daemon.stop()
-    assert code == 0 and seconds < 5
+    assert code == 0 and seconds < 20
     assert "Traceback" not in daemon.log_text()

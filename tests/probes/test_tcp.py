@@ -133,20 +133,20 @@ def test_filtered_port_times_out_and_unreachable_is_named(silent: str) -> None:
         (False, "timeout after 0.3 s"),
         (False, "unreachable"),
     ]
-    assert 0.3 <= took < 2.0
+    assert 0.3 <= took < 10.0
 
 
 def test_concurrency_is_bounded_and_the_run_ends_at_its_deadline(silent: str) -> None:
-    targets = [Target(f"u{i}", "extranet", SWALLOWED, port=8443 + i) for i in range(3)]
+    targets = [Target(f"u{i}", "extranet", SWALLOWED, port=8443 + i) for i in range(12)]
     started = time.monotonic()
     results = in_netns(
-        silent, lambda: run(targets, 0.3, allowed_networks=["198.18.0.0/15"], timeout=0.2, concurrency=1)
+        silent, lambda: run(targets, 3.0, allowed_networks=["198.18.0.0/15"], timeout=2.0, concurrency=1)
     )
     took = time.monotonic() - started
-    assert results[0].detail == "timeout after 0.2 s"
-    assert results[1].detail.startswith("timeout after 0.")  # what was left of the run: ~0.1 s
-    assert (results[2].detail, results[2].sent) == ("not attempted before the deadline", 0)
-    assert took < 1.0
+    assert results[0].detail == "timeout after 2 s"
+    assert results[1].detail.startswith("timeout after ")  # what was left of the run: ~1 s
+    assert all((r.detail, r.sent) == ("not attempted before the deadline", 0) for r in results[2:])
+    assert took < 15.0  # one at a time without the deadline: 24 s
 
 
 def test_disallowed_address_is_never_connected(listener: tuple[socket.socket, int]) -> None:
