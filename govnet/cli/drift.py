@@ -74,9 +74,14 @@ def _print(reports: list[UnitReport]) -> None:
         ],
     )
     for report in reports:
-        for fix in report.remediation():
+        fixes = report.remediation()
+        for fix in fixes:
             click.echo(f"\n{report.unit} ({fix['segment']}): {fix['plan']}")
             for command in fix["commands"]:
                 click.echo(f"    {command}")
+        if len(fixes) > 1 and "security-baseline" in report.drifted_categories:
+            click.echo(
+                f"  ({report.unit}: the security baseline is in every segment's plan; the first one applied fixes it)"
+            )
     if any(r.remediation() for r in reports):
         click.echo("")
