@@ -7,10 +7,10 @@ It agrees with ``rollout plan`` by construction: for every segment a device is o
 the ones that plan would push. Lines of the security baseline are in every segment's scope; they
 are counted once.
 
-Reading is blocking (netmiko) and runs in a bounded thread pool. The running config is stored as
-a backup only when it differs from the device's newest backup (the store is content-addressed,
-so an unchanged config costs one row only when it changed). A device that cannot be read is
-``unknown``, never compliant.
+Reading is blocking (netmiko) and runs in a bounded thread pool. The running config is recorded
+as a backup (reason ``drift-check``) only when it differs from the device's newest backup: a
+daily check of an unchanged city adds nothing to the store (whose blobs are content-addressed
+anyway). A device that cannot be read is ``unknown``, never compliant.
 """
 
 from __future__ import annotations
