@@ -143,6 +143,7 @@ def overview() -> Board:
         hide=["Value", "alertstate"],
         no_value="no govnet alert firing",
     )
+    compliance(b)
     b.row("The prober")
     b.timeseries(
         "Seconds since each probe's last cycle",
@@ -153,6 +154,49 @@ def overview() -> Board:
         "Cycle duration", [target("govnet_probe_duration_seconds", "{{probe}} {{segment}}")], unit="s"
     )
     return b
+
+
+def compliance(b: Board) -> None:
+    """The drift check's row: how much of the city is configured as intended, and who is not."""
+    b.row("Configuration compliance")
+    b.stat(
+        "Compliant",
+        [target("avg by (segment) (max by (segment, unit) (govnet_config_compliant))", "{{segment}}")],
+        w=8,
+        unit="percentunit",
+        decimals=1,
+        steps=AVAILABILITY,
+        description="Share of checked units whose running config matches the intent for the segment "
+        "(units that could not be read are left out: see 'not readable').",
+    )
+    b.stat(
+        "Drifted lines by part",
+        [target("sum by (kind) (max by (unit, kind) (govnet_config_drift_lines))", "{{kind}}")],
+        w=8,
+        steps=COUNT_BAD,
+        description="security-baseline and party-isolation drift is a critical alert, access a warning.",
+    )
+    b.stat(
+        "Not readable / hours since the last check",
+        [
+            target("count(max by (unit) (govnet_config_check_success) == 0) or vector(0)", "not readable"),
+            target("(time() - min(govnet_config_last_check_timestamp_seconds)) / 3600", "oldest check (h)"),
+        ],
+        w=8,
+        decimals=1,
+        steps=thresholds((None, "green"), (1, "orange")),
+    )
+    drifted = (
+        "max by (unit, kind) (govnet_config_drift_lines > 0) * on (unit) group_left (name, parent) "
+        f'max by (unit, name, parent) (govnet_unit_info{{kind!~"{NODE_KINDS}"}})'
+    )
+    b.table(
+        "Units with config drift (govnet config drift UNIT says what and who)",
+        [target(drifted, instant=True, table=True)],
+        h=8,
+        rename={"Value": "lines", "kind": "part"},
+        no_value="every checked unit is compliant",
+    )
 
 
 def unit_detail() -> Board:

@@ -9,6 +9,7 @@ import click
 
 from govnet import __version__
 from govnet.cli.audit import audit_group
+from govnet.cli.drift import drift_cmd
 from govnet.cli.export import export_group
 from govnet.cli.inventory import inventory_group
 from govnet.cli.lab import lab_group
@@ -29,6 +30,7 @@ cli.add_command(inventory_group)
 cli.add_command(lab_group)
 cli.add_command(rollout_group)
 cli.add_command(config_group)
+config_group.add_command(drift_cmd)
 cli.add_command(audit_group)
 cli.add_command(export_group)
 cli.add_command(probe_cmd)

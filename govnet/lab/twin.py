@@ -325,6 +325,14 @@ def _write_daemon_config(sdir: Path, topology: Topology, record: dict[str, Any])
         },
         "probes": probes,
     }
+    templates = Path(__file__).resolve().parents[2] / "configs"
+    if templates.is_dir():  # a source checkout: the drift check at lab speed
+        config["compliance"] = {
+            "interval": 300,
+            "start_delay": 5,
+            "concurrency": 4,
+            "templates": str(templates),
+        }
     _write_private(
         sdir / "daemon.yml",
         "# Written by govnet lab up: a daemon watching the lab twin.\n"

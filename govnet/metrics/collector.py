@@ -53,6 +53,7 @@ class ViewCollector(Collector):
             *self._interface_facts(),
             self._uptime,
             self._reboots,
+            *self._compliance(),
         ]
         for build in builders:
             yield build()
@@ -266,6 +267,58 @@ class ViewCollector(Collector):
         for unit, count in self.snapshot.reboots.items():
             reboots.add_metric([unit], count)
         return reboots
+
+    # -- configuration compliance (the drift check) ---------------------------------------
+    def _compliance(self) -> list[Callable[[], Family]]:
+        """Compliant per unit and segment scope (absent while unknown: never 1 for a unit that
+        could not be read), drifted lines per category, when last checked, and the last attempt."""
+
+        def compliant() -> Family:
+            family = GaugeMetricFamily(
+                "govnet_config_compliant",
+                "1 when the unit's running config matches its intent for the segment (the drift check)",
+                labels=UNIT_SEGMENT,
+            )
+            for unit, report in self.snapshot.compliance.items():
+                for segment in report.segments:
+                    verdict = report.segment_compliant(segment)
+                    if verdict is not None:
+                        family.add_metric([segment, unit], 1.0 if verdict else 0.0)
+            return family
+
+        def drift_lines() -> Family:
+            family = GaugeMetricFamily(
+                "govnet_config_drift_lines",
+                "Drifted lines (missing + extra) per category: security-baseline, party-isolation, access",
+                labels=["unit", "kind"],
+            )
+            for unit, report in self.snapshot.compliance.items():
+                if report.state != "unknown":
+                    for kind, (missing, extra) in report.categories.items():
+                        family.add_metric([unit, kind], missing + extra)
+            return family
+
+        def last_check() -> Family:
+            family = GaugeMetricFamily(
+                "govnet_config_last_check_timestamp_seconds",
+                "When the unit's running config was last read and compared with its intent",
+                labels=["unit"],
+            )
+            for unit, at in self.snapshot.compliance_ok.items():
+                family.add_metric([unit], at)
+            return family
+
+        def check_success() -> Family:
+            family = GaugeMetricFamily(
+                "govnet_config_check_success",
+                "1 when the last drift check could read the unit's running config (0: unknown)",
+                labels=["unit"],
+            )
+            for unit, report in self.snapshot.compliance.items():
+                family.add_metric([unit], 0.0 if report.state == "unknown" else 1.0)
+            return family
+
+        return [compliant, drift_lines, last_check, check_success]
 
     # -- segments and the daemon itself ----------------------------------------------------
     def _segments(self) -> tuple[Family, ...]:

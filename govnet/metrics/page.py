@@ -61,6 +61,20 @@ def status_json(view: View) -> dict[str, Any]:
         }
         for c in view.cycles.values()
     ]
+    compliance = [
+        {
+            "unit": r.unit,
+            "name": (element.name if (element := view.element(r.unit)) else ""),
+            "state": r.state,
+            "checked": view.compliance_ok.get(r.unit),
+            "missing": r.missing,
+            "extra": r.extra,
+            "drifted": r.drifted_categories,
+            "source": next((d.source.describe() for d in r.devices if d.source), ""),
+            "reason": r.reason,
+        }
+        for r in sorted(view.compliance.values(), key=lambda r: r.unit)
+    ]
     return {
         "site": view.site,
         "shard": view.shard,
@@ -71,6 +85,7 @@ def status_json(view: View) -> dict[str, Any]:
         "cycles": cycles,
         "traps": dict(view.traps),
         "events": list(view.events),
+        "compliance": compliance,
     }
 
 
@@ -81,6 +96,37 @@ def _ago(at: float) -> str:
     if seconds < 7200:
         return f"{seconds // 60} min"
     return f"{seconds // 3600} h"
+
+
+def _compliance_section(reports: list[dict[str, Any]]) -> str:
+    """Drifted and unknown units (critical categories first); a one-line summary otherwise."""
+    e = html.escape
+    if not reports:
+        return '<p class="idle" id="compliance">not checked (no compliance block in the config, or no check yet)</p>'
+    bad = sorted(
+        (r for r in reports if r["state"] != "compliant"),
+        key=lambda r: (
+            r["state"] != "drifted",
+            not ({"security-baseline", "party-isolation"} & set(r["drifted"])),
+            r["unit"],
+        ),
+    )
+    clean = len(reports) - len(bad)
+    summary = f"{clean} of {len(reports)} units compliant"
+    if not bad:
+        return f'<p class="ok" id="compliance">{summary}</p>'
+    rows = "".join(
+        f'<tr class="{"bad" if r["state"] == "drifted" else "warn"}" data-unit="{e(r["unit"])}"><td>{e(r["unit"])}</td>'
+        f"<td>{e(r['name'])}</td><td>{e(r['state'])}</td><td>+{r['missing']} -{r['extra']}</td>"
+        f"<td>{e(', '.join(r['drifted']))}</td><td>{e(r['source'] or r['reason'])}</td>"
+        f"<td>{_ago(r['checked']) + ' ago' if r['checked'] else '—'}</td></tr>"
+        for r in bad[:500]
+    )
+    return (
+        f'<p class="{"bad" if any(r["state"] == "drifted" for r in bad) else "warn"}" id="compliance">{summary}</p>'
+        '<table id="drift"><tr><th>unit</th><th>name</th><th>config</th><th>missing/extra</th>'
+        f"<th>drifted parts</th><th>changed by</th><th>checked</th></tr>{rows}</table>"
+    )
 
 
 def render_page(view: View) -> str:
@@ -121,6 +167,7 @@ def render_page(view: View) -> str:
         if data["isolation"]
         else '<p class="idle" id="isolation">isolation not checked (no isolation probe, or no cycle yet)</p>'
     )
+    drift = _compliance_section(data["compliance"])
     events = "".join(
         f"<li>{time.strftime('%H:%M:%S', time.localtime(ev['at']))} {e(str(ev.get('kind')))}: "
         f"{e(' '.join(f'{k}={v}' for k, v in ev.items() if k not in ('at', 'kind')))}</li>"
@@ -147,6 +194,7 @@ tr.warn td{{background:#fff6e0}}
 <h2>Isolation</h2>{isolation}
 <h2>Units not up</h2>
 <table id="trouble"><tr><th>unit</th><th>name</th><th>segment</th><th>state</th><th>since</th><th>path breaks after</th><th>detail</th></tr>{rows}</table>
+<h2>Configuration compliance</h2>{drift}
 <h2>Recent events</h2><ul id="events">{events}</ul>
 <h2>Probe cycles</h2>
 <table id="cycles"><tr><th>probe</th><th>segment</th><th>targets</th><th>failed</th><th>took</th><th>finished</th></tr>{cycles}</table>

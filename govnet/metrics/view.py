@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from govnet.compliance.check import UnitReport
 from govnet.monitor.site import Element, Site
 from govnet.monitor.state import STATES, State, Tracker
 from govnet.probes.base import InterfaceStatus, ProbeResult
@@ -77,6 +78,8 @@ class Snapshot:
     refused: dict[tuple[str, str], int]
     reboots: dict[str, int]
     render_seconds: float
+    compliance: dict[str, UnitReport] = field(default_factory=dict)
+    compliance_ok: dict[str, float] = field(default_factory=dict)
 
     def counts(self, segment: str) -> dict[State, int]:
         out: dict[State, int] = dict.fromkeys(STATES, 0)
@@ -111,6 +114,10 @@ class View:
     listeners: list[Callable[[], None]] = field(default_factory=list)
     render_seconds: float = 0.0
     """How long the last render of the exposition took (set by the exporter; not a change)."""
+    compliance: dict[str, UnitReport] = field(default_factory=dict)
+    """The last drift check's report per unit (govnet.compliance)."""
+    compliance_ok: dict[str, float] = field(default_factory=dict)
+    """When each unit's config was last read and compared (an unreachable unit keeps the old time)."""
 
     def touch(self) -> None:
         self.version += 1
@@ -137,6 +144,8 @@ class View:
         self.snmp = {k: v for k, v in self.snmp.items() if k in keep}
         self.uptimes = {k: v for k, v in self.uptimes.items() if k in keep}
         self.reboots = Counter({k: v for k, v in self.reboots.items() if k in keep})
+        self.compliance = {k: v for k, v in self.compliance.items() if k in keep}
+        self.compliance_ok = {k: v for k, v in self.compliance_ok.items() if k in keep}
 
     def snapshot(self) -> Snapshot:
         """Copies of everything the collector reads (ProbeResults are immutable: shared, not copied)."""
@@ -170,6 +179,8 @@ class View:
             refused=dict(self.refused),
             reboots=dict(self.reboots),
             render_seconds=self.render_seconds,
+            compliance=dict(self.compliance),
+            compliance_ok=dict(self.compliance_ok),
         )
 
 

@@ -101,6 +101,20 @@ class PathSettings(Strict):
     concurrency: Annotated[int, Field(ge=1, le=64)] = 4
 
 
+class Compliance(Strict):
+    """The scheduled drift check (``govnet.compliance``): present means on."""
+
+    enabled: bool = True
+    interval: Annotated[float, Field(ge=5, le=31 * 86400)] = 86400.0
+    """Seconds between checks: daily by default (each one reads every device over SSH)."""
+    start_delay: Annotated[float, Field(ge=0, le=86400)] = 60.0
+    """Seconds after start (or a reload) before the first check."""
+    concurrency: Annotated[int, Field(ge=1, le=64)] = 4
+    """Device sessions at once (threads); a rollout's default is 10."""
+    templates: Path
+    """The configuration templates the intent is rendered from (``configs/``)."""
+
+
 class DaemonConfig(Strict):
     inventory: Path
     allowed_networks: list[AllowedNetwork] = Field(min_length=1)
@@ -113,6 +127,7 @@ class DaemonConfig(Strict):
     traps: Traps | None = None
     path: PathSettings = PathSettings()
     known_hosts: Path | None = None
+    compliance: Compliance | None = None
     _source: MDict | None = PrivateAttr(default=None)
     """The marked YAML tree it was read from: where later problems point (``problem``)."""
 
@@ -212,10 +227,17 @@ def load_config(path: Path) -> DaemonConfig:
     updates: dict[str, Any] = {"inventory": base / config.inventory, "state": base / config.state}
     if config.known_hosts is not None:
         updates["known_hosts"] = base / config.known_hosts
+    if config.compliance is not None:
+        updates["compliance"] = config.compliance.model_copy(
+            update={"templates": base / config.compliance.templates}
+        )
     config = config.model_copy(update=updates)
     config._source = raw
     if not config.inventory.exists():
         raise ConfigError(config.problem(("inventory",), f"no such file or folder: {config.inventory}"))
+    if config.compliance is not None and not config.compliance.templates.is_dir():
+        where = ("compliance", "templates")
+        raise ConfigError(config.problem(where, f"no such folder: {config.compliance.templates}"))
     return config
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from govnet.compliance.job import DriftJob
 from govnet.errors import ConfigError, GovnetError
 from govnet.metrics.http import Exporter
 from govnet.metrics.view import View
@@ -59,6 +60,8 @@ class Daemon:
         self.renewal = SnmpRenewal()
         self.trap_handler = TrapHandler(self)
         self.path_probe: Probe | None = None
+        self.drift = DriftJob(self)
+        """The scheduled drift check (govnet.compliance): its own job, in its own thread."""
 
     @property
     def setup(self) -> Setup:
@@ -263,8 +266,11 @@ class Daemon:
                 next_run_time=datetime.now(UTC),
                 misfire_grace_time=None,
             )
+        self.drift.schedule(self.scheduler, self.config)
 
     def _on_skipped(self, event: JobExecutionEvent) -> None:
+        if "/" not in str(event.job_id):  # the drift check: one at a time, a late one is no news
+            return
         kind, _, segment = str(event.job_id).partition("/")
         self.view.cycle(kind, segment).overruns += 1
 
@@ -348,6 +354,7 @@ class Daemon:
         """Stop scheduling, cancel what runs and wait for it, close everything; idempotent."""
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.pause()  # no new cycle; shutdown would cancel the running jobs (logged as crashes)
+        self.drift.stop()
         await self._cancel_tasks()
         if self._jobs_running:  # their cycle was cancelled above: they return at once
             await asyncio.wait(list(self._jobs_running), timeout=2.0)

@@ -9,6 +9,7 @@ from pathlib import Path
 from govnet.devices.session import Session, Timeouts, open_session
 from govnet.inventory.models import Device, Inventory, Node, Unit
 from govnet.render import Rendered, render_device
+from govnet.render.engine import COMMENT
 from govnet.secrets import SecretResolver
 
 
@@ -59,6 +60,10 @@ def scope_kinds(segment: str) -> tuple[str, ...]:
 def scoped_text(rendered: Rendered, segment: str) -> str:
     """The intended config restricted to the parts this segment's rollout owns (markers kept)."""
     kinds = scope_kinds(segment)
+    comment = COMMENT[rendered.platform]
     return "".join(
-        p.text if p.text.endswith("\n") else p.text + "\n" for p in rendered.parts if p.kind in kinds
+        f"{comment} govnet part {p.kind} {p.template}\n"
+        + (p.text if p.text.endswith("\n") else p.text + "\n")
+        for p in rendered.parts
+        if p.kind in kinds
     )

@@ -15,7 +15,8 @@ view by itself.
   ``ip address``, ``authentication-mode``…, see ``Dialect.keys``): a changed value;
 * top-level lines of commands govnet owns are managed wherever they appear (SNMP communities,
   groups and users, syslog hosts, NTP servers, ACLs 2990–2999/3990–3999 or ``GOVNET-*``, static
-  routes described/named ``govnet-…``), so a stale community or log host is removed;
+  routes described/named ``govnet-…``), so a stale community or log host is removed — when
+  the intended text has a part of their kind (an intranet rollout leaves the party ACL alone);
 * everything else (other interfaces, other users, routing) is left alone, and not reported.
 
 **Secret placeholders are wildcards**: an intended ``<<secret:REF>>`` matches whatever the device
@@ -79,7 +80,8 @@ def remediate(platform: str, running: str, intended: str, *, full: bool = False)
     want = parse(rules, intended)
     _resolve_placeholders(want, have)
     _drop_write_only(rules, want, have)
-    scoped = have.copy() if full else _scope(rules, have, want, top=True)
+    managed = {line.kind for _, line in want.walk()}
+    scoped = have.copy() if full else _scope(rules, have, want, managed, top=True)
     missing = _absent(want, scoped)
     extra = _absent(scoped, want)
     kinds: dict[str, tuple[int, int]] = {}
@@ -148,8 +150,13 @@ def _drop_write_only(rules: Dialect, want: Line, have: Line) -> None:
     want.children[:] = kept
 
 
-def _scope(rules: Dialect, have: Line, want: Line, top: bool) -> Line:
-    """The part of ``have`` govnet manages (module docstring), labelled with intended kinds."""
+def _scope(rules: Dialect, have: Line, want: Line, managed: set[str], top: bool) -> Line:
+    """The part of ``have`` govnet manages (module docstring), labelled with intended kinds.
+
+    Owned lines count only when their kind is one the intended text has parts of: a rollout of
+    the intranet manages the baseline and intranet parts, and must leave the party isolation ACL
+    (owned by the party part) alone.
+    """
     scoped = Line(have.text, kind=want.kind)
     claims: dict[str, Line] = {}
     for line in want.children:
@@ -157,7 +164,7 @@ def _scope(rules: Dialect, have: Line, want: Line, top: bool) -> Line:
     for line in have.children:
         same = want.find(line.text)
         if same is not None and (same.children or line.children) and _matches(rules.shared, line.text):
-            scoped.children.append(_scope(rules, line, same, top=False))
+            scoped.children.append(_scope(rules, line, same, managed, top=False))
             continue
         claim = same or claims.get(key(rules, line.text))
         if claim is not None:
@@ -165,7 +172,7 @@ def _scope(rules: Dialect, have: Line, want: Line, top: bool) -> Line:
             continue
         if top:
             owner = next((kind for pattern, kind in rules.owned if pattern.match(line.text)), None)
-            if owner is not None:
+            if owner is not None and owner in managed:
                 scoped.children.append(line.copy(owner))
     return scoped
 

@@ -158,7 +158,7 @@ def test_promtool_check_config_of_the_deployed_and_the_test_config(tmp_path: Pat
             check=False,
         )
         assert result.returncode == 0, result.stdout + result.stderr
-        assert "18 rules found" in result.stdout, result.stdout
+        assert "21 rules found" in result.stdout, result.stdout
 
 
 # ---------------------------------------------------------------- live

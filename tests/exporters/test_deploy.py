@@ -113,7 +113,7 @@ def test_prometheus_config_passes_promtool_and_matches_the_daemon() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "18 rules found" in result.stdout
+    assert "21 rules found" in result.stdout
     config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
     jobs = {j["job_name"]: j for j in config["scrape_configs"]}
     daemon = yaml.safe_load(DAEMON.read_text())

@@ -36,6 +36,9 @@ ALERTS = {
     "GovnetHighLoss",
     "GovnetHighLatency",
     "GovnetProberBlind",
+    "GovnetConfigDriftCritical",
+    "GovnetConfigDrift",
+    "GovnetConfigUnknown",
 }
 
 

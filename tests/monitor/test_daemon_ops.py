@@ -100,6 +100,10 @@ def test_status_page_shows_a_down_unit_and_isolation_in_chromium(
     lab.cli("fault", unit, "link-down")
     daemon.until(lambda: "down" in daemon.states(unit).values(), 60, f"{unit} down")
     daemon.until(lambda: daemon.status()["isolation"], 60, "isolation checked")
+    # the lab's devices are not rolled out yet: the drift check finds every unit drifted
+    drifted = daemon.until(
+        lambda: [c for c in daemon.status()["compliance"] if c["state"] == "drifted"], 90, "a drift check"
+    )
     name = next(u["name"] for u in daemon.status()["units"] if u["unit"] == unit)
     url = daemon.base + "/"
     common = [*CHROMIUM, *QUIET, f"--user-data-dir={tmp_path / 'profile'}"]
@@ -108,6 +112,12 @@ def test_status_page_shows_a_down_unit_and_isolation_in_chromium(
     assert trouble and name in trouble.group(0) and f'data-unit="{unit}"' in trouble.group(0)
     isolation = re.search(r'<p class="(\w+)" id="isolation">([^<]*)</p>', dom.stdout)
     assert isolation and isolation.groups()[0] == "ok" and "isolation holds" in isolation.group(2)
+    drift = re.search(r'<table id="drift">.*?</table>', dom.stdout, re.S)
+    assert (
+        drift
+        and f'data-unit="{drifted[0]["unit"]}"' in drift.group(0)
+        and drifted[0]["name"] in drift.group(0)
+    )
     shot = tmp_path / "page.png"
     subprocess.run(
         [*common, f"--screenshot={shot}", "--window-size=1280,900", url],

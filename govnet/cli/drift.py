@@ -1,0 +1,87 @@
+"""``govnet config drift``: the daemon's drift check, on demand, with the remediation per unit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from govnet.cli.common import emit_json, json_option, table
+from govnet.cli.rollout import EXIT_UNITS_FAILED, common, context, progress_bar
+from govnet.compliance.check import UnitReport, check, targets
+from govnet.inventory.models import SEGMENTS
+
+EXIT_DRIFT = EXIT_UNITS_FAILED
+"""3: some unit drifted or could not be read (unknown); 0 only when every unit checked is compliant."""
+
+
+@click.command("drift")
+@click.argument("units", nargs=-1)
+@common
+@click.option(
+    "--segment", type=click.Choice(SEGMENTS), help="Units and nodes of this segment, its scope only."
+)
+@click.option("--concurrency", type=click.IntRange(1, 200), default=10, show_default=True)
+@json_option
+def drift_cmd(
+    units: tuple[str, ...],
+    inventory_path: Path,
+    templates: Path,
+    state_dir: Path,
+    known_hosts: Path | None,
+    segment: str | None,
+    concurrency: int,
+    as_json: bool,
+) -> None:
+    """Compare running configs with the intent; print what drifted and the remediation.
+
+    Exit 0 when every unit checked is compliant, 3 when one drifted or could not be read.
+    """
+    ctx = context(inventory_path, templates, state_dir, known_hosts)
+    chosen = targets(ctx, units, segment)
+    bar, tick = progress_bar(sum(len(t.element.devices) for t in chosen), "reading devices")
+    if bar is not None:
+        with bar:
+            reports = check(ctx, chosen, concurrency=concurrency, progress=tick)
+    else:
+        reports = check(ctx, chosen, concurrency=concurrency)
+    counts = {s: sum(1 for r in reports if r.state == s) for s in ("compliant", "drifted", "unknown")}
+    if as_json:
+        emit_json({"units": [r.as_dict() for r in reports], "summary": counts})
+    else:
+        _print(reports)
+        click.echo(
+            f"drift: {counts['compliant']} compliant, {counts['drifted']} drifted, {counts['unknown']} unknown"
+        )
+    if counts["drifted"] or counts["unknown"]:
+        sys.exit(EXIT_DRIFT)
+
+
+def _print(reports: list[UnitReport]) -> None:
+    table(
+        None,
+        ["unit", "config", "+/-", "drifted parts", "changed by / reason"],
+        [
+            [
+                r.unit,
+                r.state,
+                f"+{r.missing} -{r.extra}" if r.state == "drifted" else "",
+                ", ".join(r.drifted_categories),
+                next((d.source.describe() for d in r.devices if d.source), "") or r.reason,
+            ]
+            for r in reports
+        ],
+    )
+    for report in reports:
+        fixes = report.remediation()
+        for fix in fixes:
+            click.echo(f"\n{report.unit} ({fix['segment']}): {fix['plan']}")
+            for command in fix["commands"]:
+                click.echo(f"    {command}")
+        if len(fixes) > 1 and "security-baseline" in report.drifted_categories:
+            click.echo(
+                f"  ({report.unit}: the security baseline is in every segment's plan; the first one applied fixes it)"
+            )
+    if any(r.remediation() for r in reports):
+        click.echo("")
