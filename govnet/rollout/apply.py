@@ -176,10 +176,12 @@ class Applier:
             try:
                 session.save()
                 self._verify(session, element, device, intended, set())
+                return self._verified(session, element, device)
+            except StateError:
+                raise
             except (GovnetError, UnitFailed) as exc:
                 reason = next(iter(exc.lines())) if isinstance(exc, GovnetError) else str(exc)
                 return self._restore(session, element, device, before, intended, reason)
-            return self._verified(session, element, device)
         baseline = self._reachable(element, device) if self.options.verify_reachability else set()
         try:
             self._audit("push", unit, {"device": device.name, "commands": fix.commands, "backup": before})
@@ -189,12 +191,12 @@ class Applier:
             session.save()
             self._phase(unit, device.name, "saved")
             self._verify(session, element, device, intended, baseline)
+            return self._verified(session, element, device)  # its read back can fail too
         except StateError:
             raise  # the store cannot record anything more: stop; the record says where this unit stood
         except (GovnetError, UnitFailed) as exc:
             reason = next(iter(exc.lines())) if isinstance(exc, GovnetError) else str(exc)
             return self._restore(session, element, device, before, intended, reason)
-        return self._verified(session, element, device)
 
     def _verified(self, session: Session, element: Unit | Node, device: Device) -> Outcome:
         after = self._backup(element, device, session.running_config(), "post-change")
