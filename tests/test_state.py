@@ -99,3 +99,22 @@ def test_store_written_by_a_newer_govnet_is_refused(tmp_path: Path) -> None:
         conn.execute("UPDATE meta SET value='99' WHERE key='schema'")
     with pytest.raises(StateError, match="newer govnet"), connect(tmp_path):
         pass
+
+
+def test_an_entry_whose_head_cannot_be_written_is_not_committed(tmp_path: Path) -> None:
+    """A full disk fails the head before the entry commits: chain and head never disagree."""
+    fill(tmp_path, 2)
+    (tmp_path / audit.HEAD_FILE).with_suffix(".tmp").mkdir()  # os.open of the new head fails
+    with connect(tmp_path) as conn, pytest.raises(StateError, match="cannot write the audit head"):
+        audit.append(conn, tmp_path, "push", {"commands": ["x"]}, run_id="r1", unit="u9")
+    (tmp_path / audit.HEAD_FILE).with_suffix(".tmp").rmdir()
+    with connect(tmp_path) as conn:
+        verdict = audit.verify(conn, tmp_path)
+    assert verdict.ok and verdict.entries == 2, verdict.problems
+
+
+def test_a_failed_statement_inside_a_transaction_keeps_its_own_error(tmp_path: Path) -> None:
+    with connect(tmp_path) as conn:
+        conn.execute("CREATE TABLE t (x INTEGER NOT NULL)")
+    with pytest.raises(StateError, match="NOT NULL"), connect(tmp_path) as conn, transaction(conn):
+        conn.execute("INSERT INTO t VALUES (NULL)")

@@ -14,6 +14,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from govnet.cli.common import emit_json, inventory_option, json_option, load_inventory, state_option, table
+from govnet.devices.session import Timeouts
 from govnet.errors import GovnetError, UsageError
 from govnet.inventory.models import SEGMENTS
 from govnet.rollout import apply as applying
@@ -22,10 +23,12 @@ from govnet.rollout.context import Context, default_known_hosts
 from govnet.rollout.lock import exclusive
 from govnet.rollout.plan import build_plan, elements_in_scope
 from govnet.rollout.rollback import rollback
+from govnet.rollout.stopping import StopRequest, on_signals
 from govnet.state import backups
 from govnet.state.db import connect, transaction
 
 EXIT_UNITS_FAILED = 3
+EXIT_SIGNALLED = {"SIGTERM": 143, "SIGINT": 130}
 
 
 def common(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -172,6 +175,14 @@ def _report(
             + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
             + (" — stopped: failures passed --max-failures" if report.stopped else "")
         )
+    if report.interrupted:
+        left = sum(1 for o in report.outcomes if o.reason.startswith("not started"))
+        click.echo(
+            f"govnet: stopped by {report.interrupted}: units in flight were finished or restored, "
+            f"{left} not started; finish with: govnet rollout resume {report.run_id}",
+            err=True,
+        )
+        sys.exit(EXIT_SIGNALLED.get(report.interrupted, 1))
     bad = [o for o in report.outcomes if o.result in bad_results]
     if bad:
         click.echo(
@@ -201,6 +212,14 @@ def apply_options(func: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--no-reachability", is_flag=True, help="Skip the ICMP check of the unit after its change."
             ),
+            click.option(
+                "--timeout",
+                type=click.FloatRange(0.1, 3600),
+                default=Timeouts.command,
+                show_default=True,
+                help="Seconds a device may take to answer one command (login included); "
+                "a slower device fails its unit with a timeout (saving may take longer).",
+            ),
             click.option("--yes", is_flag=True, help="Do not ask; required when not on a terminal."),
         ]
     ):
@@ -223,6 +242,7 @@ def apply_cmd(
     canary: int,
     max_failures: str,
     no_reachability: bool,
+    timeout: float,
     yes: bool,
     as_json: bool,
 ) -> None:
@@ -234,13 +254,19 @@ def apply_cmd(
         if inventory_path == Path(os.environ.get("GOVNET_INVENTORY", "inventory"))
         else context(inventory_path, templates, state_dir, known_hosts)
     )
+    ctx.timeouts = _timeouts(timeout)
     _check_fresh(plan, ctx, plan_path)
     _confirm(yes, f"apply {plan_path}: {len(plan.changes)} unit(s) to change on {plan.scope.segment}?")
-    with exclusive(state_dir, f"rollout apply {plan_path}"):
+    with exclusive(state_dir, f"rollout apply {plan_path}"), on_signals(StopRequest()) as stop:
         bar, tick = progress_bar(len(plan.units), "applying")
         with bar or _null():
-            report = applying.start(ctx, plan, str(plan_path), plan_hash, options, tick)
+            report = applying.start(ctx, plan, str(plan_path), plan_hash, options, tick, stop)
     _report(report, as_json)
+
+
+def _timeouts(command: float) -> Timeouts:
+    """``--timeout`` bounds each answer; saving keeps its longer default (flash writes)."""
+    return Timeouts(connect=Timeouts.connect, command=command, save=max(command, Timeouts.save))
 
 
 def _confirm(yes: bool, question: str) -> None:
@@ -284,6 +310,8 @@ def status_cmd(run_id: str | None, state_dir: Path, as_json: bool) -> None:
                 "result": r.result,
                 "reason": r.reason,
                 "backup": r.before_hash,
+                "after": r.after_hash,
+                "attention": r.needs_attention,
             }
             for r in records
         ],
@@ -299,6 +327,17 @@ def status_cmd(run_id: str | None, state_dir: Path, as_json: bool) -> None:
         ["unit", "device", "phase", "result", "reason"],
         [[r.unit, r.device, r.phase, r.result or "", r.reason] for r in records],
     )
+    attention = [r for r in records if r.needs_attention]
+    if attention:
+        click.echo(
+            f"{len(attention)} unit(s) need attention (may hold part of the change; pre-change backup "
+            f"kept): {', '.join(r.unit for r in attention)}; "
+            + (
+                f"govnet rollout resume {run.id} finishes or restores them"
+                if any(not r.finished for r in attention)
+                else f"once they answer again, govnet rollout rollback {run.id} restores them"
+            )
+        )
     if run_id is None and len(recent) > 1:
         click.echo("recent runs: " + ", ".join(f"{r.id} ({r.kind}, {r.status})" for r in recent))
 
@@ -318,6 +357,7 @@ def resume_cmd(
     canary: int,
     max_failures: str,
     no_reachability: bool,
+    timeout: float,
     yes: bool,
     as_json: bool,
 ) -> None:
@@ -329,10 +369,11 @@ def resume_cmd(
         raise GovnetError(f"run {run.id} is a {run.kind}; only apply runs can be resumed")
     plan, _ = planfile.read(Path(run.plan_path))
     ctx = context(Path(plan.inventory), Path(plan.templates), state_dir, known_hosts)
+    ctx.timeouts = _timeouts(timeout)
     _check_fresh(plan, ctx, Path(run.plan_path))
     _confirm(yes, f"resume run {run.id}?")
-    with exclusive(state_dir, f"rollout resume {run.id}"):
-        report = applying.resume(ctx, plan, run.id, options)
+    with exclusive(state_dir, f"rollout resume {run.id}"), on_signals(StopRequest()) as stop:
+        report = applying.resume(ctx, plan, run.id, options, stop=stop)
     _report(report, as_json)
 
 

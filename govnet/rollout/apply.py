@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from govnet.rollout.context import Context, scoped_text
 from govnet.rollout.planfile import Plan, PlanUnit
 from govnet.rollout.remediate import remediate
 from govnet.rollout.restore import restore_commands
+from govnet.rollout.stopping import StopRequest
 from govnet.state import audit, backups
 from govnet.state.db import connect, transaction
 
@@ -38,6 +40,8 @@ class Options:
     canary: int = 1
     max_failures: str = "10%"
     verify_reachability: bool = True
+    restore_wait: float = 30.0
+    """Seconds a restore keeps trying to log in again (a device rebooting comes back)."""
 
     def threshold(self, total: int) -> int:
         """Failures allowed before the run stops (``N`` or ``PCT%`` of the units)."""
@@ -60,11 +64,14 @@ class Report:
     run_id: str
     outcomes: list[Outcome] = field(default_factory=list)
     stopped: bool = False
+    interrupted: str = ""
+    """The signal that stopped the run (``SIGTERM``); its unstarted units stay pending."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "run": self.run_id,
             "stopped": self.stopped,
+            "interrupted": self.interrupted or None,
             "units": [
                 {"id": o.unit, "device": o.device, "result": o.result, "reason": o.reason}
                 for o in self.outcomes
@@ -86,9 +93,11 @@ class Applier:
         segment: str,
         options: Options,
         on_done: Callable[[Outcome], None] | None = None,
+        stop: StopRequest | None = None,
     ) -> None:
         self.ctx, self.run_id, self.segment, self.options = ctx, run_id, segment, options
         self.on_done = on_done
+        self.stop = stop or StopRequest()
         self.lock = threading.Lock()
 
     # -- records ----------------------------------------------------------------------------
@@ -167,10 +176,12 @@ class Applier:
             try:
                 session.save()
                 self._verify(session, element, device, intended, set())
+                return self._verified(session, element, device)
+            except StateError:
+                raise
             except (GovnetError, UnitFailed) as exc:
                 reason = next(iter(exc.lines())) if isinstance(exc, GovnetError) else str(exc)
                 return self._restore(session, element, device, before, intended, reason)
-            return self._verified(session, element, device)
         baseline = self._reachable(element, device) if self.options.verify_reachability else set()
         try:
             self._audit("push", unit, {"device": device.name, "commands": fix.commands, "backup": before})
@@ -180,10 +191,12 @@ class Applier:
             session.save()
             self._phase(unit, device.name, "saved")
             self._verify(session, element, device, intended, baseline)
+            return self._verified(session, element, device)  # its read back can fail too
+        except StateError:
+            raise  # the store cannot record anything more: stop; the record says where this unit stood
         except (GovnetError, UnitFailed) as exc:
             reason = next(iter(exc.lines())) if isinstance(exc, GovnetError) else str(exc)
             return self._restore(session, element, device, before, intended, reason)
-        return self._verified(session, element, device)
 
     def _verified(self, session: Session, element: Unit | Node, device: Device) -> Outcome:
         after = self._backup(element, device, session.running_config(), "post-change")
@@ -229,7 +242,7 @@ class Applier:
                     current = session.running_config()
                 except GovnetError:
                     session.close()
-                    session = stack.enter_context(self.ctx.session(device))
+                    session = stack.enter_context(self._login_again(device))
                     current = session.running_config()
                 commands = restore_commands(device.platform, current, backup)
                 if commands:
@@ -252,6 +265,18 @@ class Applier:
             "restore", unit, {"device": device.name, "commands": commands, "backup": before, "why": why}
         )
         return self._finish(unit, device.name, "restored", f"{why}; the pre-change backup was restored")
+
+    def _login_again(self, device: Device) -> Session:
+        """A new session for a restore, retried for ``restore_wait`` seconds: the failure that
+        calls for the restore (a reboot, a flap) often takes the device away for a while."""
+        deadline = time.monotonic() + self.options.restore_wait
+        while True:
+            try:
+                return self.ctx.session(device)
+            except GovnetError:
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(min(2.0, max(0.0, deadline - time.monotonic())))
 
 
 def ping(addresses: Sequence[str]) -> set[str]:
@@ -276,36 +301,53 @@ def run_units(
     """Canary first (one at a time), then the rest in the pool; stop past the failure threshold."""
     outcomes: list[Outcome] = []
     limit = options.threshold(total)
+    stop = applier.stop
 
     def failed() -> int:
         return sum(1 for o in outcomes if o.result in ("failed", "restored"))
 
-    canary, rest = todo[: options.canary], todo[options.canary :]
-    for planned, phase in canary:
-        outcomes.append(applier.apply_unit(planned, resume_phase=phase))
-        if failed() > limit:
-            return outcomes, True
-    pending = list(rest)
+    pending = list(todo)
     stopped = False
-    with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
-        running: set[Future[Outcome]] = set()
-        while pending or running:
-            while pending and len(running) < options.concurrency and not stopped:
-                planned, phase = pending.pop(0)
-                running.add(pool.submit(applier.apply_unit, planned, resume_phase=phase))
-            done, running = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                outcomes.append(future.result())
-            if failed() > limit and not stopped:
-                stopped = True
-            if stopped and not running:
-                break
-    for planned, _ in pending:
-        outcomes.append(
-            applier._finish(
-                planned.id, planned.device, "skipped", "run stopped: failures passed --max-failures"
+    while pending and len(outcomes) < options.canary and not stopped and not stop.requested:
+        planned, phase = pending.pop(0)  # canary units: one at a time, in this thread
+        outcomes.append(applier.apply_unit(planned, resume_phase=phase))
+        stopped = failed() > limit
+    if not stopped and not stop.requested:
+        with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+            running: set[Future[Outcome]] = set()
+            try:
+                while pending or running:
+                    while (
+                        pending and len(running) < options.concurrency and not stopped and not stop.requested
+                    ):
+                        planned, phase = pending.pop(0)
+                        running.add(pool.submit(applier.apply_unit, planned, resume_phase=phase))
+                    if not running:
+                        break
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        outcomes.append(future.result())
+                    stopped = stopped or failed() > limit
+            except BaseException:
+                stop.request("error")  # units in flight finish; none start
+                raise
+    if stopped:
+        for planned, _ in pending:
+            outcomes.append(
+                applier._finish(
+                    planned.id, planned.device, "skipped", "run stopped: failures passed --max-failures"
+                )
             )
-        )
+    elif stop.requested:  # left pending in the store: ``resume`` starts them
+        outcomes += [
+            Outcome(
+                planned.id,
+                planned.device,
+                "skipped",
+                f"not started: govnet was stopped ({stop.reason}); govnet rollout resume {applier.run_id}",
+            )
+            for planned, _ in pending
+        ]
     return outcomes, stopped
 
 
@@ -316,6 +358,7 @@ def start(
     plan_hash: str,
     options: Options,
     on_done: Callable[[Outcome], None] | None = None,
+    stop: StopRequest | None = None,
 ) -> Report:
     """Record the run (all units pending), then apply it."""
     ordered = sorted(plan.units, key=lambda u: u.status == "refused")  # refused units are skipped last
@@ -332,14 +375,29 @@ def start(
         audit.append(
             conn, ctx.state_dir, "run-start", {"plan": plan_path, "units": len(ordered)}, run_id=run_id
         )
-    applier = Applier(ctx, run_id, plan.scope.segment, options, on_done)
-    outcomes, stopped = run_units(applier, [(u, "pending") for u in ordered], options, len(ordered))
+    applier = Applier(ctx, run_id, plan.scope.segment, options, on_done, stop)
+    return _run(applier, [(u, "pending") for u in ordered], options, len(ordered))
+
+
+def _run(applier: Applier, todo: list[tuple[PlanUnit, str]], options: Options, total: int) -> Report:
+    """Run the units and record how the run ended: done, stopped (threshold) or interrupted."""
+    ctx, run_id = applier.ctx, applier.run_id
+    try:
+        outcomes, stopped = run_units(applier, todo, options, total)
+    except StateError as exc:
+        raise StateError(
+            f"{next(iter(exc.lines()))}; run {run_id} stopped: every unit's state up to here is recorded "
+            f"(fix the store, then govnet rollout resume {run_id})"
+        ) from None
+    interrupted = applier.stop.reason if applier.stop.requested else ""
+    status = "stopped" if stopped else "interrupted" if interrupted else "done"
     with connect(ctx.state_dir) as conn:
-        runs.finish(conn, run_id, "stopped" if stopped else "done")
-        audit.append(
-            conn, ctx.state_dir, "run-end", {"stopped": stopped, "results": _counts(outcomes)}, run_id=run_id
-        )
-    return Report(run_id, outcomes, stopped)
+        runs.finish(conn, run_id, status)
+        detail: dict[str, Any] = {"stopped": stopped, "results": _counts(outcomes)}
+        if interrupted:
+            detail["interrupted"] = interrupted
+        audit.append(conn, ctx.state_dir, "run-end", detail, run_id=run_id)
+    return Report(run_id, outcomes, stopped, interrupted)
 
 
 def _counts(outcomes: list[Outcome]) -> dict[str, int]:
@@ -350,7 +408,12 @@ def _counts(outcomes: list[Outcome]) -> dict[str, int]:
 
 
 def resume(
-    ctx: Context, plan: Plan, run_id: str, options: Options, on_done: Callable[[Outcome], None] | None = None
+    ctx: Context,
+    plan: Plan,
+    run_id: str,
+    options: Options,
+    on_done: Callable[[Outcome], None] | None = None,
+    stop: StopRequest | None = None,
 ) -> Report:
     """Finish a run: units never started run normally; units caught mid-change are completed
     from their recorded backup (never pushed twice: the remediation is recomputed); done units
@@ -374,11 +437,5 @@ def resume(
         if record is None or record.finished:
             continue
         todo.append((planned, "pending" if record.phase in ("pending",) else record.phase))
-    applier = Applier(ctx, run.id, plan.scope.segment, options, on_done)
-    outcomes, stopped = run_units(applier, todo, options, len(records))
-    with connect(ctx.state_dir) as conn:
-        runs.finish(conn, run.id, "stopped" if stopped else "done")
-        audit.append(
-            conn, ctx.state_dir, "run-end", {"stopped": stopped, "results": _counts(outcomes)}, run_id=run.id
-        )
-    return Report(run.id, outcomes, stopped)
+    applier = Applier(ctx, run.id, plan.scope.segment, options, on_done, stop)
+    return _run(applier, todo, options, len(records))

@@ -21,7 +21,10 @@ LOCK_NAME = "rollout.lock"
 def exclusive(state_dir: Path, what: str) -> Iterator[None]:
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = state_dir / LOCK_NAME
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError as exc:
+        raise StateError(f"{path}: cannot open the rollout lock: {exc.strerror or exc}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -30,8 +33,11 @@ def exclusive(state_dir: Path, what: str) -> Iterator[None]:
             raise StateError(
                 f"{state_dir}: a rollout is already running ({holder}); wait for it or check govnet rollout status"
             ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}: {what}\n".encode(), 0)
+        # Who holds the lock is a courtesy for the next caller; a full disk must not stop here
+        # (the state store then says so itself, in one line).
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()}: {what}\n".encode(), 0)
         yield
     finally:
         os.close(fd)

@@ -37,9 +37,10 @@ class Job:
 
 def elements_in_scope(ctx: Context, segment: str, wave: int | None, ids: list[str]) -> list[Unit | Node]:
     """Units of the segment (filtered by wave and ids); nodes too when no filter narrows it."""
-    units: list[Unit | Node] = list(
-        select(ctx.inventory, segment=segment, wave=wave, ids=[i for i in ids if ctx.inventory.unit(i)])
-    )
+    unit_ids = [i for i in ids if ctx.inventory.unit(i)]
+    units: list[Unit | Node] = (
+        [] if ids and not unit_ids else list(select(ctx.inventory, segment=segment, wave=wave, ids=unit_ids))
+    )  # naming only nodes must not select every unit
     nodes = [n for n in ctx.inventory.nodes if segment in n.segments]
     if ids:
         wanted = set(ids)

@@ -23,7 +23,11 @@ def rollback(ctx: Context, run_id: str, on_done: Callable[[Outcome], None] | Non
         run = runs.get(conn, run_id)
         if runs.alive(run):
             raise StateError(f"run {run.id} is still running (pid {run.pid}); wait for it first")
-        changed = [r for r in runs.units(conn, run.id) if r.result == "changed" and r.before_hash]
+        changed = [
+            r
+            for r in runs.units(conn, run.id)
+            if r.before_hash and (r.result == "changed" or (r.finished and r.needs_attention))
+        ]
         if not changed:
             raise StateError(f"run {run.id} changed no unit: nothing to roll back")
         segment = str(run.scope.get("segment", ""))

@@ -23,6 +23,8 @@ from govnet.state.db import transaction
 Phase = Literal["pending", "backed_up", "pushing", "pushed", "saved", "verified", "restoring", "done"]
 Result = Literal["ok", "changed", "failed", "skipped", "restored"]
 FINAL_PHASES = ("done",)
+CHANGING_PHASES = ("pushing", "pushed", "saved", "restoring")
+"""Phases in which the device may differ from both its backup and the intent."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,17 @@ class UnitRecord:
     @property
     def finished(self) -> bool:
         return self.phase == "done"
+
+    @property
+    def needs_attention(self) -> bool:
+        """The device may hold part of the change and nothing put it back: a restore that
+        failed (the only ``failed`` after a backup), or a unit caught mid-change by a stop.
+        Its pre-change backup (``before_hash``) is in the store for ``rollback`` / ``resume``."""
+        if not self.before_hash:
+            return False
+        if self.finished:
+            return self.result == "failed"
+        return self.phase in CHANGING_PHASES
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from govnet.errors import StateError
 from govnet.state.db import transaction
 
 GENESIS = "0" * 64
@@ -64,22 +65,33 @@ def append(
 
     if in_transaction:
         seq, digest = write(conn)
+        _prepare_head(state_dir, seq, digest)
     else:
         with transaction(conn):
             seq, digest = write(conn)
-    _write_head(state_dir, seq, digest)
+            _prepare_head(state_dir, seq, digest)
+    _commit_head(state_dir)
     return seq
 
 
-def _write_head(state_dir: Path, seq: int, digest: str) -> None:
+def _prepare_head(state_dir: Path, seq: int, digest: str) -> None:
+    """Write the new head beside the old one *before* the entry commits: if the disk is full
+    the entry is rolled back with it, so the chain and ``audit.head`` never disagree. (The
+    rename after the commit needs no new space.)"""
+    tmp = (state_dir / HEAD_FILE).with_suffix(".tmp")
+    try:
+        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{seq} {digest}\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise StateError(f"{tmp}: cannot write the audit head: {exc.strerror or exc}") from None
+
+
+def _commit_head(state_dir: Path) -> None:
     path = state_dir / HEAD_FILE
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(f"{seq} {digest}\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
+    path.with_suffix(".tmp").replace(path)
 
 
 @dataclass(frozen=True)

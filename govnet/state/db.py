@@ -108,7 +108,7 @@ def connect(state_dir: Path, *, create: bool = True) -> Iterator[sqlite3.Connect
     except OSError as exc:
         raise StateError(f"{path}: cannot open the state store: {exc.strerror or exc}") from None
     except sqlite3.Error as exc:
-        raise StateError(f"{path}: cannot open the state store: {exc}") from None
+        raise StateError(f"{path}: cannot open the state store: {_why(path, exc)}") from None
     try:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys=ON")
@@ -122,7 +122,7 @@ def connect(state_dir: Path, *, create: bool = True) -> Iterator[sqlite3.Connect
         conn.execute("PRAGMA synchronous=NORMAL")
         yield conn
     except sqlite3.DatabaseError as exc:
-        raise StateError(f"{path}: state store error: {exc}") from None
+        raise StateError(f"{path}: state store error: {_why(path, exc)}") from None
     finally:
         conn.close()
     for suffix in ("-wal", "-shm"):
@@ -130,6 +130,20 @@ def connect(state_dir: Path, *, create: bool = True) -> Iterator[sqlite3.Connect
         if side.exists():
             with contextlib.suppress(OSError):
                 side.chmod(0o600)
+
+
+def _why(path: Path, exc: Exception) -> str:
+    """SQLite's message, plus the likely cause when the file system is full: SQLite says only
+    "disk I/O error" when it cannot even map its WAL index there."""
+    text = str(exc)
+    try:
+        fs = os.statvfs(path.parent)
+    except OSError:
+        return text
+    free = fs.f_bavail * fs.f_frsize
+    if free < 1 << 20:
+        text += f" (no space left: {free // 1024} KiB free on the file system holding the store)"
+    return text
 
 
 def _migrate(conn: sqlite3.Connection, path: Path) -> None:
@@ -147,6 +161,9 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     try:
         yield conn
     except BaseException:
-        conn.execute("ROLLBACK")
+        # SQLite may have rolled back already (e.g. "database or disk is full"): a second
+        # ROLLBACK would raise and hide the error that matters.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
