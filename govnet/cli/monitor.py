@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from govnet.cli.common import emit_json, inventory_option, json_option, load_inventory, table
 from govnet.errors import UsageError
@@ -47,8 +48,9 @@ def probe_cmd(
             config = DaemonConfig.model_validate(
                 {"inventory": str(inventory_path), "allowed_networks": list(allow) or once.LAB_NETWORKS}
             )
-        except ValueError as exc:
-            raise UsageError(f"--allow: {str(exc).splitlines()[-1].strip()}") from None
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise UsageError(f"--allow: {str(first['msg']).removeprefix('Value error, ')}") from None
     segments: list[str] = [segment] if segment else [s for s in SEGMENTS if s in inventory.segments]
     rows, refused = once.run(config, inventory, segments)
     if refused:

@@ -51,6 +51,8 @@ def common(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def context(inventory_path: Path, templates: Path, state_dir: Path, known_hosts: Path | None) -> Context:
     inventory = load_inventory(inventory_path).inventory
+    if not templates.is_dir():
+        raise GovnetError(f"{templates}: no templates folder (set --templates)")
     return Context(
         inventory_path, inventory, templates, state_dir, known_hosts or default_known_hosts(inventory_path)
     )
@@ -146,6 +148,15 @@ def _check_fresh(plan: planfile.Plan, ctx: Context, plan_path: Path) -> None:
         raise GovnetError(f"{plan_path}: stale: the inventory changed since this plan was made (plan again)")
     if planfile.templates_hash(ctx.templates) != plan.templates_hash:
         raise GovnetError(f"{plan_path}: stale: the templates changed since this plan was made (plan again)")
+    for index, planned in enumerate(plan.units):
+        element = ctx.inventory.element(planned.id)
+        if element is None or all(d.name != planned.device for d in element.devices):
+            what = (
+                f"unit '{planned.id}'" if element is None else f"device '{planned.device}' of '{planned.id}'"
+            )
+            raise GovnetError(
+                f"{plan_path}: units[{index}]: {what} is not in the inventory {ctx.inventory_path}"
+            )
 
 
 def _options(concurrency: int, canary: int, max_failures: str, no_reachability: bool) -> applying.Options:
@@ -153,6 +164,8 @@ def _options(concurrency: int, canary: int, max_failures: str, no_reachability: 
     number = text[:-1] if text.endswith("%") else text
     if not number.replace(".", "", 1).isdigit():
         raise UsageError(f"--max-failures '{max_failures}': expected a count (3) or a share (10%)")
+    if text.endswith("%") and float(number) > 100:
+        raise UsageError(f"--max-failures '{max_failures}': a share is at most 100%")
     return applying.Options(concurrency, canary, text, not no_reachability)
 
 

@@ -36,10 +36,16 @@ def suggest(word: str, choices: Iterable[str]) -> str:
 
 def inventory_files(path: Path) -> list[Path]:
     """The YAML files of an inventory: one file, or every *.yml / *.yaml under a folder."""
-    if not path.exists():
-        raise InventoryError(f"{path}: no such file or folder (set --inventory PATH)")
+    try:
+        path.stat()
+    except FileNotFoundError:
+        raise InventoryError(f"{path}: no such file or folder (set --inventory PATH)") from None
+    except OSError as exc:  # e.g. a folder on the way that this user may not enter
+        raise InventoryError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if path.is_file():
         return [path]
+    if not path.is_dir():
+        raise InventoryError(f"{path}: not a regular file or a folder (set --inventory PATH)")
     files = sorted(
         p
         for p in path.rglob("*")

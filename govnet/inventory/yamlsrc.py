@@ -9,6 +9,7 @@ each key and item. Aliases and anchors are refused: groups are the inventory's w
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +107,10 @@ def _fail(file: str, line: int, message: str) -> InventoryError:
 def read_text(path: Path, shown: str) -> str:
     """Read a file as strict UTF-8, with the line of the first bad byte in the error."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
+            raise InventoryError(Problem("not a regular file", shown))
+        size = info.st_size
         if size > MAX_FILE_BYTES:
             raise InventoryError(Problem(f"file is {size} bytes, over the {MAX_FILE_BYTES} limit", shown))
         data = path.read_bytes()

@@ -24,7 +24,7 @@ from govnet.errors import GovnetError, LabError
 from govnet.inventory.loader import load
 from govnet.inventory.models import Inventory
 from govnet.lab import kfaults, netns, procs, snmpd, state
-from govnet.lab.devsim import clear_faults, set_fault
+from govnet.lab.devsim import clear_faults, parse_fault, set_fault
 from govnet.lab.site import (
     DEFAULT_UNITS,
     LAB_SNMP_USER,
@@ -61,7 +61,8 @@ class Twin:
             if ident in (entry["id"], entry["node"]):
                 return entry["node"], entry["device"]
         known = ", ".join(e["id"] for e in self.record["units"][:5])
-        raise LabError(f"lab {self.name} has no unit or node '{ident}' (e.g. {known}; see govnet lab status)")
+        example = f"e.g. {known}; " if known else ""
+        raise LabError(f"lab {self.name} has no unit or node '{ident}' ({example}see govnet lab status)")
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -353,20 +354,30 @@ class _DeviceHook:
         clear_faults(self.twin.sdir / "devices", self.twin.node_of(node)[1], "device-down")
 
 
-def fault(name: str, ident: str, kind: str, state_root: Path | None = None) -> dict[str, Any]:
-    require_privileges()
-    twin = load_twin(name, state_root)
-    node, device = twin.node_of(ident)
+def check_kind(kind: str) -> str:
+    """The fault's base kind, once its whole spec is valid; nothing about the lab is touched."""
     base = kind.split("=", 1)[0]
     if base in KERNEL_KINDS:
-        kfaults.apply(twin.topology, node, kind, state_root, hooks=[_DeviceHook(twin)])
+        kfaults.parse_kind(kind)
     elif base in DEVICE_KINDS:
-        set_fault(twin.sdir / "devices", device, kind)
-        _record_device_fault(twin, node, kind)
+        parse_fault(kind)
     else:
         raise LabError(
             f"unknown fault kind '{kind}' (kinds: {', '.join(KERNEL_KINDS + DEVICE_KINDS)}; loss=PCT, latency=MS, reject=PATTERN, slow=MS)"
         )
+    return base
+
+
+def fault(name: str, ident: str, kind: str, state_root: Path | None = None) -> dict[str, Any]:
+    base = check_kind(kind)  # a bad spec is refused before the lab (or root) is needed
+    require_privileges()
+    twin = load_twin(name, state_root)
+    node, device = twin.node_of(ident)
+    if base in KERNEL_KINDS:
+        kfaults.apply(twin.topology, node, kind, state_root, hooks=[_DeviceHook(twin)])
+    else:
+        set_fault(twin.sdir / "devices", device, kind)
+        _record_device_fault(twin, node, kind)
     return status(name, state_root)
 
 

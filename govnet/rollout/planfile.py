@@ -2,7 +2,10 @@
 
 JSON (read back with the strict YAML reader, so a hand-edited plan gets ``FILE:LINE`` errors).
 It records the inventory's and the templates' hashes and each device's running-config hash at
-planning time; ``apply`` refuses the plan if any of them moved. It holds no secret: commands keep
+planning time; ``apply`` refuses the plan if any of them moved. A ``digest`` over the rest of the
+plan catches a file edited by hand after planning (a changed command, hash or unit list): what
+was reviewed is what is applied. It is a checksum, not a signature: the plan file's 0600 mode and
+the state directory's owner are what keep others out. It holds no secret: commands keep
 ``<<secret:…>>`` placeholders that only the push substitutes.
 """
 
@@ -60,6 +63,7 @@ class Plan(Strict):
     templates_hash: str
     scope: Scope
     units: list[PlanUnit]
+    digest: str = ""
 
     @property
     def changes(self) -> list[PlanUnit]:
@@ -86,13 +90,23 @@ def templates_hash(path: Path) -> str:
     return tree_hash([p for p in path.rglob("*") if p.is_file() and p.suffix == ".j2"], path)
 
 
+def content_digest(data: dict[str, Any]) -> str:
+    """sha256 of the plan's canonical JSON without its ``digest`` field."""
+    body = {k: v for k, v in data.items() if k != "digest"}
+    return hashlib.sha256(
+        json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
 def write(plan: Plan, path: Path) -> None:
     """Write atomically; the file is 0600 like everything govnet keeps about devices."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+    data = plan.model_dump(mode="json")
+    data["digest"] = content_digest(data)
     with os.fdopen(fd, "w") as handle:
-        json.dump(plan.model_dump(mode="json"), handle, ensure_ascii=False, indent=1)
+        json.dump(data, handle, ensure_ascii=False, indent=1)
         handle.write("\n")
     tmp.replace(path)
 
@@ -100,8 +114,16 @@ def write(plan: Plan, path: Path) -> None:
 def read(path: Path) -> tuple[Plan, str]:
     """(the plan, its content hash); every problem as ``FILE:LINE: field: message``."""
     shown = str(path)
-    if not path.exists():
-        raise UsageError(f"{shown}: no such plan file (make one with govnet rollout plan --out {shown})")
+    try:
+        path.stat()
+    except FileNotFoundError:
+        raise UsageError(
+            f"{shown}: no such plan file (make one with govnet rollout plan --out {shown})"
+        ) from None
+    except OSError as exc:  # e.g. a folder on the way that this user may not enter
+        raise GovnetError(f"{shown}: cannot read: {exc.strerror or exc}") from None
+    if not path.is_file():
+        raise UsageError(f"{shown}: not a regular file (a plan is a file made by govnet rollout plan --out)")
     try:
         raw = load_yaml(read_text(path, shown), shown)
     except InventoryError as exc:
@@ -113,6 +135,20 @@ def read(path: Path) -> tuple[Plan, str]:
         plan = Plan.model_validate(raw)
     except ValidationError as exc:
         raise GovnetError(from_pydantic(exc, raw, Plan)) from None
+    line = raw.key_marks["digest"].line if "digest" in raw else 1
+    if not plan.digest:
+        raise GovnetError(
+            Problem("the plan has no digest (plan again with this govnet)", shown, line, "digest")
+        )
+    if content_digest(plan.model_dump(mode="json")) != plan.digest:
+        raise GovnetError(
+            Problem(
+                "the plan was edited after it was made (its digest does not match); plan again",
+                shown,
+                line,
+                "digest",
+            )
+        )
     return plan, hashlib.sha256(path.read_bytes()).hexdigest()
 
 
