@@ -186,7 +186,7 @@ class DaemonProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        until(lambda: self.alive() and self.request("/healthz").status, 30, "daemon serves HTTP", self.log)
+        until(lambda: self.alive() and self.request("/healthz").status, 90, "daemon serves HTTP", self.log)
         return self
 
     def alive(self) -> bool:
