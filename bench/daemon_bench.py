@@ -17,6 +17,10 @@ loopback address and answers for all N devices (v2c, interface ``lo``); ``--snmp
 the SNMP job. It asserts nothing. Run as root inside a private network namespace:
 
     unshare --net bash -c 'ip link set lo up; .venv/bin/python bench/daemon_bench.py'
+    unshare --net bash -c 'ip link set lo up; .venv/bin/python bench/daemon_bench.py --shards 2'
+
+``--shards N`` runs N daemons side by side on the same inventory, each ``--shard K/N`` (one
+``snmpd`` answers them all), and reports each one's figures in a column of its own.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -145,10 +150,7 @@ class Snmpd:
         self.proc.wait(10)
 
 
-def config(work: Path, units: int, port: int, args: argparse.Namespace) -> Path:
-    (work / "inventory.yml").write_text(
-        yaml.dump(inventory(units), allow_unicode=True, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper))
-    )
+def config(work: Path, port: int, args: argparse.Namespace, name: str = "daemon.yml") -> Path:
     probes: dict[str, Any] = {
         "icmp": {"interval": args.icmp_interval, "count": 3, "rate": args.rate, "echo_interval": 0.02},
         "snmp": {
@@ -159,7 +161,7 @@ def config(work: Path, units: int, port: int, args: argparse.Namespace) -> Path:
         },
         "tcp": {"enabled": False},
     }
-    path = work / "daemon.yml"
+    path = work / name
     path.write_text(
         yaml.safe_dump(
             {
@@ -176,58 +178,93 @@ def config(work: Path, units: int, port: int, args: argparse.Namespace) -> Path:
     return path
 
 
+class Measured:
+    """One daemon process (one shard) and what was measured of it."""
+
+    def __init__(self, work: Path, shard: str | None, args: argparse.Namespace, env: dict[str, str]) -> None:
+        self.shard, self.port = shard, free_port()
+        suffix = f"-{shard.replace('/', 'of')}" if shard else ""
+        path = config(work, self.port, args, f"daemon{suffix}.yml")
+        self.log = (work / f"daemon{suffix}.log").open("wb")
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "govnet", "daemon", "--config", str(path)]
+            + (["--shard", shard] if shard else []),
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.ready = self.first = 0.0
+        self.memory: dict[str, int] = {}
+        self.memory_after: dict[str, int] = {}
+        self.plain: list[tuple[float, int, bytes]] = []
+        self.zipped: list[tuple[float, int, bytes]] = []
+        self.metrics: dict[str, list[tuple[dict[str, str], float]]] = {}
+        self.cpu = (0.0, 0.0)
+        self.code = -1
+        self.watch = ChildWatch(self.proc.pid)
+
+    def cycles_done(self, jobs: list[tuple[str, str]], needed: dict[str, int]) -> bool:
+        found = samples(self.port).get("govnet_probe_cycles_total", [])
+        done = {(ls["probe"], ls["segment"]): v for ls, v in found}
+        return all(done.get(j, 0) >= needed[j[0]] for j in jobs)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.code = self.proc.wait(30)
+        self.log.close()
+
+
 def run(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="govnet-daemon-bench-"))
-    port = free_port()
-    path = config(work, args.units, port, args)
+    (work / "inventory.yml").write_text(
+        yaml.dump(
+            inventory(args.units), allow_unicode=True, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        )
+    )
     agent = Snmpd(work) if args.snmp == "agents" else None
     env = {**os.environ, "GOVNET_BENCH_COMMUNITY": COMMUNITY, "GOVNET_BENCH_PASSWORD": "unused"}
-    log = (work / "daemon.log").open("wb")
-    started = time.monotonic()
-    daemon = subprocess.Popen(
-        [sys.executable, "-m", "govnet", "daemon", "--config", str(path)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    shards: list[str | None] = (
+        [f"{k}/{args.shards}" for k in range(1, args.shards + 1)] if args.shards > 1 else [None]
     )
+    daemons = [Measured(work, shard, args, env) for shard in shards]
+    jobs = [("icmp", s) for s in ("intranet", "party", "extranet")]
+    jobs += [("snmp", "management")] if agent else []
     try:
-        until(lambda: _healthz(port), 600, "the daemon's /healthz")
-        ready = time.monotonic() - started
-        jobs = [("icmp", s) for s in ("intranet", "party", "extranet")]
-        jobs += [("snmp", "management")] if agent else []
-
-        def cycles_done(needed: dict[str, int]) -> bool:
-            found = samples(port).get("govnet_probe_cycles_total", [])
-            done = {(ls["probe"], ls["segment"]): v for ls, v in found}
-            return all(done.get(j, 0) >= needed[j[0]] for j in jobs)
-
-        watch = ChildWatch(daemon.pid)
-        watch.start()
-        until(lambda: cycles_done({"icmp": 1, "snmp": 1}), 900, "a first cycle of every job")
-        first = time.monotonic() - started
-        until(lambda: cycles_done({"icmp": args.cycles, "snmp": 2}), 900, "the measured cycles")
-        cpu_before, wall_before = cpu_seconds(daemon.pid), time.monotonic()
-        all_before = cpu_seconds(daemon.pid, children=True)
-        memory = proc_status(daemon.pid)
-        plain = [get(port, "/metrics") for _ in range(args.scrapes)]
-        zipped = [get(port, "/metrics", gzip=True) for _ in range(args.scrapes)]
-        until(lambda: cycles_done({"icmp": args.cycles + 1, "snmp": 2}), 900, "one more ICMP cycle")
+        for d in daemons:
+            until(partial(_healthz, d.port), 600, "the daemon's /healthz")
+            d.ready = time.monotonic() - d.started
+            d.watch.start()
+        for d in daemons:
+            until(partial(d.cycles_done, jobs, {"icmp": 1, "snmp": 1}), 900, "a first cycle of every job")
+            d.first = time.monotonic() - d.started
+        for d in daemons:
+            until(partial(d.cycles_done, jobs, {"icmp": args.cycles, "snmp": 2}), 900, "the measured cycles")
+        wall_before = time.monotonic()
+        before = [(cpu_seconds(d.proc.pid), cpu_seconds(d.proc.pid, children=True)) for d in daemons]
+        for d in daemons:
+            d.memory = proc_status(d.proc.pid)
+            d.plain = [get(d.port, "/metrics") for _ in range(args.scrapes)]
+            d.zipped = [get(d.port, "/metrics", gzip=True) for _ in range(args.scrapes)]
+        for d in daemons:
+            until(partial(d.cycles_done, jobs, {"icmp": args.cycles + 1, "snmp": 2}), 900, "one more cycle")
         wall = time.monotonic() - wall_before
-        cpu = (cpu_seconds(daemon.pid) - cpu_before) / wall
-        cpu_all = (cpu_seconds(daemon.pid, children=True) - all_before) / wall
-        watch.stopping.set()
-        metrics = samples(port)
-        memory_after = proc_status(daemon.pid)
+        for d, (own, total) in zip(daemons, before, strict=True):
+            d.cpu = (
+                (cpu_seconds(d.proc.pid) - own) / wall,
+                (cpu_seconds(d.proc.pid, children=True) - total) / wall,
+            )
+            d.watch.stopping.set()
+            d.metrics = samples(d.port)
+            d.memory_after = proc_status(d.proc.pid)
     finally:
-        daemon.send_signal(signal.SIGTERM)
-        code = daemon.wait(30)
+        for d in daemons:
+            if d.proc.poll() is None:
+                d.stop()
         if agent:
             agent.stop()
-        log.close()
-    report(
-        args, work, ready, first, memory, memory_after, plain, zipped, metrics, (cpu, cpu_all), code, watch
-    )
+    report(args, work, daemons)
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -239,57 +276,69 @@ def _healthz(port: int) -> bool:
         return False
 
 
-def report(
-    args: argparse.Namespace,
-    work: Path,
-    ready: float,
-    first: float,
-    memory: dict[str, int],
-    memory_after: dict[str, int],
-    plain: list[tuple[float, int, bytes]],
-    zipped: list[tuple[float, int, bytes]],
-    metrics: dict[str, list[tuple[dict[str, str], float]]],
-    cpu: tuple[float, float],
-    code: int,
-    watch: ChildWatch,
-) -> None:
+def report(args: argparse.Namespace, work: Path, daemons: list[Measured]) -> None:
     def ms(values: list[tuple[float, int, bytes]], q: float) -> str:
         times = sorted(v[0] for v in values)
         return f"{1000 * (statistics.median(times) if q == 0.5 else times[int(q * (len(times) - 1))]):.2f}"
 
-    series = sum(len(v) for v in metrics.values())
+    def row(measure: str, value: Callable[[Measured], str], target: str = "") -> None:
+        print(f"| {measure} | " + " | ".join(value(d) for d in daemons) + f" | {target} |")
+
     print(
         f"# govnet daemon bench, {datetime.date.today()}, {platform.node()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}"
     )
     print(
         f"units {args.units}; SNMP {args.snmp}; ICMP every {args.icmp_interval} s at {args.rate:g} pps; "
-        f"work dir {work}; daemon exit code {code}\n"
+        f"work dir {work}; daemon exit codes {[d.code for d in daemons]}\n"
     )
-    print("| measure | value | target |\n|---|---|---|")
-    print(f"| RSS after {args.cycles} ICMP cycles (VmRSS) | {memory['VmRSS'] / 1024:.0f} MB | ≤ 150 MB |")
-    print(f"| RSS one cycle later | {memory_after['VmRSS'] / 1024:.0f} MB | |")
-    print(f"| peak RSS (VmHWM, start-up included) | {memory_after['VmHWM'] / 1024:.0f} MB | |")
-    print(
-        f"| /metrics plain, median / p95 of {len(plain)} | {ms(plain, 0.5)} / {ms(plain, 0.95)} ms | ≤ 50 ms |"
+    heads = [f"shard {d.shard}" if d.shard else "value" for d in daemons]
+    print("| measure | " + " | ".join(heads) + " | target |\n|---|" + "---|" * len(daemons) + "---|")
+    row("units watched", lambda d: f"{d.metrics.get('govnet_units_watched', [({}, 0.0)])[0][1]:,.0f}")
+    row(
+        f"RSS after {args.cycles} ICMP cycles (VmRSS)",
+        lambda d: f"{d.memory['VmRSS'] / 1024:.0f} MB",
+        "≤ 150 MB",
     )
-    print(
-        f"| /metrics gzip, median / p95 of {len(zipped)} | {ms(zipped, 0.5)} / {ms(zipped, 0.95)} ms | ≤ 50 ms |"
+    row("RSS one cycle later", lambda d: f"{d.memory_after['VmRSS'] / 1024:.0f} MB")
+    row("peak RSS (VmHWM, start-up included)", lambda d: f"{d.memory_after['VmHWM'] / 1024:.0f} MB")
+    row(
+        f"/metrics plain, median / p95 of {args.scrapes}",
+        lambda d: f"{ms(d.plain, 0.5)} / {ms(d.plain, 0.95)} ms",
+        "≤ 50 ms",
     )
-    print(
-        f"| exposition size plain / gzip | {len(plain[0][2]) / 1e6:.1f} MB / {len(zipped[0][2]) / 1e6:.2f} MB | |"
+    row(
+        f"/metrics gzip, median / p95 of {args.scrapes}",
+        lambda d: f"{ms(d.zipped, 0.5)} / {ms(d.zipped, 0.95)} ms",
+        "≤ 50 ms",
     )
-    print(f"| series exposed | {series:,} | |")
-    render = metrics.get("govnet_exposition_render_seconds", [({}, float("nan"))])[0][1]
-    print(f"| render of the exposition (forked child, once per change) | {render:.2f} s | |")
-    print(f"| render child, most private memory (COW copies + its own) | {watch.peak_kb / 1024:.0f} MB | |")
-    for labels, value in sorted(metrics.get("govnet_probe_duration_seconds", []), key=lambda x: str(x[0])):
-        print(f"| cycle {labels['probe']}/{labels['segment']} | {value:.2f} s | |")
-    print(
-        f"| daemon CPU, steady state: itself / with its render children | {100 * cpu[0]:.0f} % / {100 * cpu[1]:.0f} % of one core | |"
+    row(
+        "exposition size plain / gzip",
+        lambda d: f"{len(d.plain[0][2]) / 1e6:.1f} MB / {len(d.zipped[0][2]) / 1e6:.2f} MB",
     )
-    print(f"| start to /healthz (inventory load) | {ready:.1f} s | |")
-    print(f"| start to every job's first cycle | {first:.1f} s | |")
+    row("series exposed", lambda d: f"{sum(len(v) for v in d.metrics.values()):,}")
+    row(
+        "render of the exposition (forked child, once per change)",
+        lambda d: f"{d.metrics.get('govnet_exposition_render_seconds', [({}, float('nan'))])[0][1]:.2f} s",
+    )
+    row("render child, most private memory", lambda d: f"{d.watch.peak_kb / 1024:.0f} MB")
+    for probe, segment in [("icmp", s) for s in ("intranet", "party", "extranet")] + [("snmp", "management")]:
+
+        def cycle(d: Measured, probe: str = probe, segment: str = segment) -> str:
+            found = [
+                v
+                for ls, v in d.metrics.get("govnet_probe_duration_seconds", [])
+                if ls["probe"] == probe and ls["segment"] == segment
+            ]
+            return f"{found[0]:.2f} s" if found else "—"
+
+        row(f"cycle {probe}/{segment}", cycle)
+    row(
+        "daemon CPU, steady state: itself / with its render children",
+        lambda d: f"{100 * d.cpu[0]:.0f} % / {100 * d.cpu[1]:.0f} % of one core",
+    )
+    row("start to /healthz (inventory load)", lambda d: f"{d.ready:.1f} s")
+    row("start to every job's first cycle", lambda d: f"{d.first:.1f} s")
 
 
 def main() -> None:
@@ -301,6 +350,7 @@ def main() -> None:
     parser.add_argument("--icmp-interval", type=float, default=10.0)
     parser.add_argument("--snmp-interval", type=float, default=30.0)
     parser.add_argument("--rate", type=float, default=20_000, help="ICMP packets/s per segment job")
+    parser.add_argument("--shards", type=int, default=1, help="N daemons, each --shard K/N, side by side")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (daemon log, config)")
     args = parser.parse_args()
     if os.geteuid() != 0:

@@ -14,6 +14,7 @@ from govnet.cli.export import export_group
 from govnet.cli.inventory import inventory_group
 from govnet.cli.lab import lab_group
 from govnet.cli.monitor import daemon_cmd, probe_cmd
+from govnet.cli.report import report_group
 from govnet.cli.rollout import config_group, rollout_group
 from govnet.errors import GovnetError
 
@@ -35,6 +36,7 @@ cli.add_command(audit_group)
 cli.add_command(export_group)
 cli.add_command(probe_cmd)
 cli.add_command(daemon_cmd)
+cli.add_command(report_group)
 
 
 def main(argv: list[str] | None = None) -> int:

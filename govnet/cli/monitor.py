@@ -14,8 +14,21 @@ from pydantic import ValidationError
 from govnet.cli.common import emit_json, inventory_option, json_option, load_inventory, table
 from govnet.errors import UsageError
 from govnet.inventory.models import SEGMENTS
+from govnet.inventory.select import Shard
 from govnet.monitor import once
 from govnet.monitor.config import DaemonConfig, load_config
+
+
+def _shard(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Shard | None:
+    return Shard.parse(value) if value else None
+
+
+shard_option = click.option(
+    "--shard",
+    metavar="K/N",
+    callback=_shard,
+    help="Only shard K of N's units (rendezvous hashing on the unit id; overrides the config's shard:).",
+)
 
 
 @click.command("probe")
@@ -34,19 +47,29 @@ from govnet.monitor.config import DaemonConfig, load_config
     metavar="CIDR",
     help="Networks that may be probed (default: the lab's, 127.0.0.0/8 and 198.18.0.0/15).",
 )
+@shard_option
 @json_option
 def probe_cmd(
-    inventory_path: Path, segment: str | None, config_path: Path | None, allow: tuple[str, ...], as_json: bool
+    inventory_path: Path,
+    segment: str | None,
+    config_path: Path | None,
+    allow: tuple[str, ...],
+    shard: Shard | None,
+    as_json: bool,
 ) -> None:
     """Run one ICMP cycle and print every unit's state (up, down, unreachable, unknown)."""
     if config_path is not None:
-        config = load_config(config_path)
+        config = load_config(config_path, shard)
         inventory = load_inventory(config.inventory).inventory
     else:
         inventory = load_inventory(inventory_path).inventory
         try:
             config = DaemonConfig.model_validate(
-                {"inventory": str(inventory_path), "allowed_networks": list(allow) or once.LAB_NETWORKS}
+                {
+                    "inventory": str(inventory_path),
+                    "allowed_networks": list(allow) or once.LAB_NETWORKS,
+                    "shard": str(shard) if shard else None,
+                }
             )
         except ValidationError as exc:
             first = exc.errors()[0]
@@ -92,7 +115,8 @@ def probe_cmd(
 @click.option(
     "--check", is_flag=True, help="Validate the config, inventory, secrets and probe settings, then exit."
 )
-def daemon_cmd(config_path: Path, log_level: str, check: bool) -> None:
+@shard_option
+def daemon_cmd(config_path: Path, log_level: str, check: bool, shard: Shard | None) -> None:
     """Probe on a schedule and export metrics (/metrics), health (/healthz) and a status page (/)."""
     if not check:
         # The long-running daemon becomes `python -m govnet.monitor` (same PID): it must not carry
@@ -107,6 +131,7 @@ def daemon_cmd(config_path: Path, log_level: str, check: bool) -> None:
             str(config_path),
             "--log-level",
             log_level,
+            *(["--shard", str(shard)] if shard else []),
         ]
         os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter, a fixed argv
     from govnet.monitor.daemon import Daemon  # noqa: PLC0415 (APScheduler only when needed)
@@ -115,7 +140,7 @@ def daemon_cmd(config_path: Path, log_level: str, check: bool) -> None:
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("apscheduler", "pysnmp", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    daemon = Daemon(config_path, SecretResolver().resolve)
+    daemon = Daemon(config_path, SecretResolver().resolve, shard)
     refused = asyncio.run(daemon.check())
     for job, addresses in refused.items():
         click.echo(
@@ -124,6 +149,7 @@ def daemon_cmd(config_path: Path, log_level: str, check: bool) -> None:
             + (" …" if len(addresses) > 5 else ""),
             err=True,
         )
+    shown = daemon.config.shard_spec
     click.echo(
-        f"{config_path}: valid: {len(daemon.owned)} units, jobs {', '.join('/'.join(j) for j in daemon.jobs())}"
+        f"{config_path}: valid: {len(daemon.owned)} units{f' (shard {shown})' if shown else ''}, jobs {', '.join('/'.join(j) for j in daemon.jobs())}"
     )

@@ -16,7 +16,8 @@ import os
 import sys
 from pathlib import Path
 
-from govnet.errors import GovnetError
+from govnet.errors import GovnetError, UsageError
+from govnet.inventory.select import Shard
 from govnet.monitor.daemon import Daemon, run_forever
 from govnet.secrets import SecretResolver, mask_logs
 
@@ -39,14 +40,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="govnet daemon", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, type=Path, help="Daemon config (YAML).")
     parser.add_argument("--log-level", default="INFO", choices=LEVELS)
+    parser.add_argument("--shard", metavar="K/N", help="Watch shard K of N (overrides the config's shard:).")
     args = parser.parse_args(argv)
+    try:
+        shard = Shard.parse(args.shard) if args.shard else None
+    except UsageError as exc:
+        print(f"govnet: {exc}", file=sys.stderr)
+        return exc.exit_code
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("apscheduler", "pysnmp", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     resolver = SecretResolver()
     try:
         with mask_logs(resolver, LOGGERS):
-            asyncio.run(run_forever(Daemon(args.config, resolver.resolve)))
+            asyncio.run(run_forever(Daemon(args.config, resolver.resolve, shard)))
     except GovnetError as exc:
         for line in exc.lines():
             print(line if has_place(line) else f"govnet: {line}", file=sys.stderr)

@@ -212,8 +212,11 @@ class DaemonConfig(Strict):
         return any(ip in net for net in self.allowed_networks)
 
 
-def load_config(path: Path) -> DaemonConfig:
-    """Read and validate a daemon config; relative paths become relative to the file."""
+def load_config(path: Path, shard: Shard | None = None) -> DaemonConfig:
+    """Read and validate a daemon config; relative paths become relative to the file.
+
+    ``shard`` (``govnet daemon --shard K/N``) overrides the file's ``shard:``.
+    """
     shown = str(path)
     try:
         raw = load_yaml(read_text(path, shown), shown)
@@ -225,6 +228,8 @@ def load_config(path: Path) -> DaemonConfig:
         raise ConfigError([_named_key(p) for p in from_pydantic(exc, raw, DaemonConfig)]) from None
     base = path.parent
     updates: dict[str, Any] = {"inventory": base / config.inventory, "state": base / config.state}
+    if shard is not None:
+        updates["shard"] = str(shard)
     if config.known_hosts is not None:
         updates["known_hosts"] = base / config.known_hosts
     if config.compliance is not None:

@@ -26,6 +26,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from govnet.compliance.job import DriftJob
 from govnet.errors import ConfigError, GovnetError
+from govnet.inventory.select import Shard
 from govnet.metrics.http import Exporter
 from govnet.metrics.view import View
 from govnet.monitor.config import DaemonConfig
@@ -43,8 +44,10 @@ NAMED = 5
 
 
 class Daemon:
-    def __init__(self, config_path: Path, resolve: Callable[[str], str]) -> None:
+    def __init__(self, config_path: Path, resolve: Callable[[str], str], shard: Shard | None = None) -> None:
         self.config_path = config_path
+        self.shard = shard
+        """``--shard K/N``: overrides the config's ``shard:``, at start and at every reload."""
         self.resolve = resolve
         self._setup: Setup | None = None
         self._view: View | None = None
@@ -86,7 +89,7 @@ class Daemon:
 
     async def open(self, *, warn: bool = True) -> None:
         """Load and check everything `start` needs; a ``ConfigError`` names ``FILE:LINE``."""
-        setup = await Setup.open(self.config_path, self.resolve)
+        setup = await Setup.open(self.config_path, self.resolve, self.shard)
         try:
             self._check_secrets(setup)
             if warn:
@@ -278,7 +281,7 @@ class Daemon:
         """SIGHUP: new config and inventory, or keep the old ones and say why."""
         async with self._reloading:
             try:
-                new = await Setup.open(self.config_path, self.resolve)
+                new = await Setup.open(self.config_path, self.resolve, self.shard)
                 try:
                     self._check_secrets(new)
                 except GovnetError:

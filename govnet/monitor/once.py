@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from govnet.inventory.models import Inventory
+from govnet.inventory.select import select
 from govnet.monitor.config import DaemonConfig
 from govnet.monitor.site import Site
 from govnet.monitor.state import Tracker
@@ -22,9 +23,10 @@ async def probe_once(
     """(rows for the units and nodes on ``segments``, how many were refused by allowed_networks)."""
     import govnet.probes.icmp  # noqa: F401, PLC0415  (registers the probe)
 
-    site = Site.from_inventory(inventory)
+    owned_units = select(inventory, shard=config.shard_spec)  # every unit without a shard
+    site = Site.from_inventory(inventory, [u.id for u in owned_units])
     owned = site.owned
-    tracker = Tracker(site, 1)
+    tracker = Tracker(site, 1, owned)
     results: dict[tuple[str, str], ProbeResult] = {}
     refused = 0
     block = config.block("icmp")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from govnet.errors import ConfigError, GovnetError
+from govnet.inventory.select import Shard
 from govnet.monitor.config import DaemonConfig, load_config
 from govnet.monitor.forked import in_child
 from govnet.monitor.site import Site, load_site_bytes, site_from_bytes
@@ -62,10 +63,10 @@ def make_probe(config: DaemonConfig, kind: str, segment: str | None) -> Probe:
         raise config.settings_error(kind, segment, exc, settings) from None
 
 
-async def load_site(path: Path) -> Site:
+async def load_site(path: Path, shard: Shard | None = None) -> Site:
     """The config's site, loaded and validated in a forked child (its memory peak stays there)."""
     return site_from_bytes(
-        await in_child(lambda: load_site_bytes(path), LOAD_TIMEOUT, "loading the inventory")
+        await in_child(lambda: load_site_bytes(path, shard), LOAD_TIMEOUT, "loading the inventory")
     )
 
 
@@ -81,10 +82,13 @@ class Setup:
     _targets: dict[tuple[str, str], TargetSet] = field(default_factory=dict)
 
     @classmethod
-    async def open(cls, path: Path, resolve: Callable[[str], str]) -> Setup:
-        """Config, site, every job's probe and targets; nothing is left open on error."""
-        config = load_config(path)
-        site = await load_site(path)
+    async def open(cls, path: Path, resolve: Callable[[str], str], shard: Shard | None = None) -> Setup:
+        """Config, site, every job's probe and targets; nothing is left open on error.
+
+        ``shard`` overrides the config's ``shard:`` (``govnet daemon --shard``), reloads included.
+        """
+        config = load_config(path, shard)
+        site = await load_site(path, shard)
         setup = cls(config, site, plan_jobs(config, site), resolve)
         for element in (*site.nodes, *site.units):
             for host in element.hosts:

@@ -172,8 +172,8 @@ class Response:
 class DaemonProcess:
     """``govnet daemon --config FILE`` as a child process, stopped with SIGTERM."""
 
-    def __init__(self, config: Path, log: Path) -> None:
-        self.config, self.log = config, log
+    def __init__(self, config: Path, log: Path, *args: str) -> None:
+        self.config, self.log, self.args = config, log, args
         listen = yaml.safe_load(config.read_text())["listen"]
         self.base = f"http://{listen}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -181,12 +181,12 @@ class DaemonProcess:
     def start(self) -> DaemonProcess:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "govnet", "daemon", "--config", str(self.config)],
+                [sys.executable, "-m", "govnet", "daemon", "--config", str(self.config), *self.args],
                 cwd=ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        until(lambda: self.alive() and self.request("/healthz").status, 30, "daemon serves HTTP", self.log)
+        until(lambda: self.alive() and self.request("/healthz").status, 90, "daemon serves HTTP", self.log)
         return self
 
     def alive(self) -> bool:

@@ -1,0 +1,1 @@
+"""Availability and construction reports, read from Prometheus (and the rollout state store)."""

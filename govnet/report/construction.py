@@ -1,0 +1,111 @@
+"""``govnet report construction``: how far the rollout has come, per segment and extranet wave.
+
+Three counts per row, against the inventory's totals:
+
+* **units** — the inventory's units on the segment (for a wave: its extranet units of that wave);
+* **configured** — units whose configuration a rollout put in place, from the state store
+  (``govnet rollout apply`` runs, replayed oldest first: a unit is configured on a segment once an
+  apply run of that segment ended ``ok`` or ``changed`` on every device of it; a rollback that
+  restored it takes it out again);
+* **verified up** — units Prometheus last saw up on that segment (``govnet_unit_up`` 1 in the
+  10 minutes before the report's time, any shard).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from govnet.inventory.models import SEGMENTS, Inventory
+from govnet.report.prometheus import Prometheus
+from govnet.rollout import runs
+from govnet.state.db import connect, db_path
+
+FRESH = "10m"
+"""How recent a ``govnet_unit_up`` sample must be to count."""
+
+
+@dataclass(frozen=True)
+class Row:
+    segment: str
+    wave: int | None
+    units: int
+    configured: int
+    verified_up: int
+
+    @property
+    def label(self) -> str:
+        return self.segment if self.wave is None else f"{self.segment} wave {self.wave}"
+
+
+@dataclass(frozen=True)
+class ConstructionReport:
+    prometheus: str
+    state: str
+    at: float
+    rows: list[Row]
+    state_found: bool
+
+
+def configured_units(state_dir: Path) -> dict[str, set[str]] | None:
+    """segment → units configured on it by rollouts; None when there is no state store."""
+    if not db_path(state_dir).exists():
+        return None
+    done: dict[str, set[str]] = {s: set() for s in SEGMENTS}
+    with connect(state_dir, create=False) as conn:
+        for run in reversed(runs.recent(conn, limit=1_000_000)):
+            segment = str(run.scope.get("segment", ""))
+            if segment not in done:
+                continue
+            for unit, results in _results(conn, run.id).items():
+                if run.kind == "apply" and all(r in ("ok", "changed") for r in results):
+                    done[segment].add(unit)
+                elif run.kind == "rollback" and any(r in ("ok", "changed", "restored") for r in results):
+                    done[segment].discard(unit)
+    return done
+
+
+def _results(conn: sqlite3.Connection, run_id: str) -> dict[str, list[str | None]]:
+    out: dict[str, list[str | None]] = {}
+    for record in runs.units(conn, run_id):
+        out.setdefault(record.unit, []).append(record.result)
+    return out
+
+
+def verified_up(prom: Prometheus, at: float) -> dict[str, set[str]]:
+    """segment → units whose newest govnet_unit_up (within `FRESH`) is 1."""
+    found = prom.query(f"max by (segment, unit) (last_over_time(govnet_unit_up[{FRESH}])) == 1", at)
+    out: dict[str, set[str]] = {}
+    for series in found:
+        out.setdefault(series.labels.get("segment", ""), set()).add(series.labels.get("unit", ""))
+    return out
+
+
+def build(inventory: Inventory, state_dir: Path, prom: Prometheus, at: float) -> ConstructionReport:
+    configured = configured_units(state_dir)
+    up = verified_up(prom, at)
+    rows: list[Row] = []
+    for segment in SEGMENTS:
+        members = [u for u in inventory.units if segment in u.segments]
+        if not members and segment not in inventory.segments:
+            continue
+        rows.append(_row(segment, None, [u.id for u in members], configured, up))
+        if segment == "extranet":
+            wave_of = {u.id: u.segments["extranet"].wave for u in members}
+            for wave in sorted({w for w in wave_of.values() if w is not None}):
+                ids = [i for i, w in wave_of.items() if w == wave]
+                rows.append(_row(segment, wave, ids, configured, up))
+    return ConstructionReport(prom.url, str(state_dir), at, rows, configured is not None)
+
+
+def _row(
+    segment: str,
+    wave: int | None,
+    ids: list[str],
+    configured: dict[str, set[str]] | None,
+    up: dict[str, set[str]],
+) -> Row:
+    done = (configured or {}).get(segment, set())
+    seen = up.get(segment, set())
+    return Row(segment, wave, len(ids), sum(1 for i in ids if i in done), sum(1 for i in ids if i in seen))
