@@ -43,6 +43,20 @@ class SnmpSeen:
 
 
 @dataclass(frozen=True, slots=True)
+class RolloutSeen:
+    """The newest rollout run of one kind (apply / rollback) on one segment, from the state store."""
+
+    segment: str
+    kind: str
+    run: str
+    started: float
+    ended: float | None
+    running: bool
+    units: tuple[tuple[str, int], ...]
+    """(result, count) of its units; ``pending`` for units not finished."""
+
+
+@dataclass(frozen=True, slots=True)
 class EntryState:
     """One tracker entry as it was when the snapshot was taken."""
 
@@ -77,6 +91,7 @@ class Snapshot:
     refused: dict[tuple[str, str], int]
     reboots: dict[str, int]
     render_seconds: float
+    rollouts: tuple[RolloutSeen, ...] = ()
 
     def counts(self, segment: str) -> dict[State, int]:
         out: dict[State, int] = dict.fromkeys(STATES, 0)
@@ -111,6 +126,8 @@ class View:
     listeners: list[Callable[[], None]] = field(default_factory=list)
     render_seconds: float = 0.0
     """How long the last render of the exposition took (set by the exporter; not a change)."""
+    rollouts: tuple[RolloutSeen, ...] = ()
+    """The newest rollout runs per segment and kind (read from the state store, if configured)."""
 
     def touch(self) -> None:
         self.version += 1
@@ -170,6 +187,7 @@ class View:
             refused=dict(self.refused),
             reboots=dict(self.reboots),
             render_seconds=self.render_seconds,
+            rollouts=self.rollouts,
         )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from govnet.devices.session import Session
 from govnet.errors import GovnetError, StateError
+from govnet.export.silences import Silencer
 from govnet.inventory.models import Device, Node, Unit
 from govnet.probes import base, icmp  # noqa: F401  (icmp registers itself)
 from govnet.probes.base import Target
@@ -86,10 +87,21 @@ class Applier:
         segment: str,
         options: Options,
         on_done: Callable[[Outcome], None] | None = None,
+        silencer: Silencer | None = None,
     ) -> None:
         self.ctx, self.run_id, self.segment, self.options = ctx, run_id, segment, options
         self.on_done = on_done
+        self.silencer = silencer
         self.lock = threading.Lock()
+
+    def silenced(self, wave: Sequence[PlanUnit], what: str) -> contextlib.AbstractContextManager[object]:
+        """Alertmanager silence over a wave's units (and the units behind them) while it runs."""
+        ids = {u.id for u in wave if u.status != "refused"}
+        ids |= {u.id for u in self.ctx.inventory.units if u.parent in ids and self.segment in u.segments}
+        if self.silencer is None or not ids:
+            return contextlib.nullcontext()
+        self.silencer.run_id = self.run_id
+        return self.silencer.wave(sorted(ids), what)
 
     # -- records ----------------------------------------------------------------------------
     def _phase(self, unit: str, device: str, phase: str, **extra: Any) -> None:
@@ -166,11 +178,11 @@ class Applier:
         if fix.empty:  # resumed after the push reached the device: finish what was interrupted
             try:
                 session.save()
-                self._verify(session, element, device, intended, set())
+                shown = self._verify(session, element, device, intended, set())
             except (GovnetError, UnitFailed) as exc:
                 reason = next(iter(exc.lines())) if isinstance(exc, GovnetError) else str(exc)
                 return self._restore(session, element, device, before, intended, reason)
-            return self._verified(session, element, device)
+            return self._verified(element, device, shown)
         baseline = self._reachable(element, device) if self.options.verify_reachability else set()
         try:
             self._audit("push", unit, {"device": device.name, "commands": fix.commands, "backup": before})
@@ -179,22 +191,25 @@ class Applier:
             self._phase(unit, device.name, "pushed")
             session.save()
             self._phase(unit, device.name, "saved")
-            self._verify(session, element, device, intended, baseline)
+            shown = self._verify(session, element, device, intended, baseline)
         except (GovnetError, UnitFailed) as exc:
             reason = next(iter(exc.lines())) if isinstance(exc, GovnetError) else str(exc)
             return self._restore(session, element, device, before, intended, reason)
-        return self._verified(session, element, device)
+        return self._verified(element, device, shown)
 
-    def _verified(self, session: Session, element: Unit | Node, device: Device) -> Outcome:
-        after = self._backup(element, device, session.running_config(), "post-change")
+    def _verified(self, element: Unit | Node, device: Device, shown: str) -> Outcome:
+        """Record the verified config (the text verify read, after the save) as the post-change backup."""
+        after = self._backup(element, device, shown, "post-change")
         self._phase(element.id, device.name, "verified", after_hash=after)
         self._audit("verified", element.id, {"device": device.name, "after": after})
         return self._finish(element.id, device.name, "changed")
 
     def _verify(
         self, session: Session, element: Unit | Node, device: Device, intended: str, baseline: set[str]
-    ) -> None:
-        left = remediate(device.platform, session.running_config(), intended)
+    ) -> str:
+        """The running config read after the save, once it holds the intent and reachability held."""
+        shown = session.running_config()
+        left = remediate(device.platform, shown, intended)
         if not left.empty:
             raise UnitFailed(
                 f"verify: {len(left.missing)} intended line(s) missing after the push, e.g. {left.missing[:1]}"
@@ -203,6 +218,7 @@ class Applier:
             lost = baseline - self._reachable(element, device)
             if lost:
                 raise UnitFailed(f"verify: {', '.join(sorted(lost))} stopped answering ICMP after the change")
+        return shown
 
     def _reachable(self, element: Unit | Node, device: Device) -> set[str]:
         """Addresses of the element (and the units behind it, on this segment) that answer now."""
@@ -281,13 +297,17 @@ def run_units(
         return sum(1 for o in outcomes if o.result in ("failed", "restored"))
 
     canary, rest = todo[: options.canary], todo[options.canary :]
-    for planned, phase in canary:
-        outcomes.append(applier.apply_unit(planned, resume_phase=phase))
-        if failed() > limit:
-            return outcomes, True
+    with applier.silenced([u for u, _ in canary], "canary wave"):
+        for planned, phase in canary:
+            outcomes.append(applier.apply_unit(planned, resume_phase=phase))
+            if failed() > limit:
+                return outcomes, True
     pending = list(rest)
     stopped = False
-    with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+    with (
+        applier.silenced([u for u, _ in rest], "main wave"),
+        ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool,
+    ):
         running: set[Future[Outcome]] = set()
         while pending or running:
             while pending and len(running) < options.concurrency and not stopped:
@@ -316,6 +336,7 @@ def start(
     plan_hash: str,
     options: Options,
     on_done: Callable[[Outcome], None] | None = None,
+    silencer: Silencer | None = None,
 ) -> Report:
     """Record the run (all units pending), then apply it."""
     ordered = sorted(plan.units, key=lambda u: u.status == "refused")  # refused units are skipped last
@@ -332,7 +353,7 @@ def start(
         audit.append(
             conn, ctx.state_dir, "run-start", {"plan": plan_path, "units": len(ordered)}, run_id=run_id
         )
-    applier = Applier(ctx, run_id, plan.scope.segment, options, on_done)
+    applier = Applier(ctx, run_id, plan.scope.segment, options, on_done, silencer)
     outcomes, stopped = run_units(applier, [(u, "pending") for u in ordered], options, len(ordered))
     with connect(ctx.state_dir) as conn:
         runs.finish(conn, run_id, "stopped" if stopped else "done")
@@ -350,7 +371,12 @@ def _counts(outcomes: list[Outcome]) -> dict[str, int]:
 
 
 def resume(
-    ctx: Context, plan: Plan, run_id: str, options: Options, on_done: Callable[[Outcome], None] | None = None
+    ctx: Context,
+    plan: Plan,
+    run_id: str,
+    options: Options,
+    on_done: Callable[[Outcome], None] | None = None,
+    silencer: Silencer | None = None,
 ) -> Report:
     """Finish a run: units never started run normally; units caught mid-change are completed
     from their recorded backup (never pushed twice: the remediation is recomputed); done units
@@ -374,7 +400,7 @@ def resume(
         if record is None or record.finished:
             continue
         todo.append((planned, "pending" if record.phase in ("pending",) else record.phase))
-    applier = Applier(ctx, run.id, plan.scope.segment, options, on_done)
+    applier = Applier(ctx, run.id, plan.scope.segment, options, on_done, silencer)
     outcomes, stopped = run_units(applier, todo, options, len(records))
     with connect(ctx.state_dir) as conn:
         runs.finish(conn, run.id, "stopped" if stopped else "done")

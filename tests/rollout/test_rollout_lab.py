@@ -6,6 +6,7 @@ SSH inside network namespaces.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import shutil
@@ -22,6 +23,8 @@ from typing import Any
 import pytest
 
 from govnet.rollout.lock import exclusive
+from govnet.state import backups
+from govnet.state.db import connect
 from tests.helpers import ROOT, need
 
 NETWORK = "198.18.0.0/17"
@@ -107,17 +110,26 @@ def apply(lab: Lab, path: str, *args: str, check: bool = True) -> dict[str, Any]
     )
 
 
-def test_plan_apply_idempotent_rollback_on_every_platform(lab: Lab) -> None:
-    first = plan(lab, "--segment", "party")
-    assert {u["status"] for u in first["units"]} == {"change"}
-    platforms = {u["platform"] for u in lab.info["units"] if "party" in u["segments"]}
+def running_configs(lab: Lab, segment: str) -> dict[str, str]:
+    """Each device's running config as it shows it now (read through ``config backup``)."""
+    rows = lab.json("config", "backup", "--segment", segment)
+    assert all(r["ok"] for r in rows), rows
+    with connect(lab.root / "state") as conn:
+        return {r["device"]: backups.get_blob(conn, r["hash"]) for r in rows}
+
+
+@pytest.mark.parametrize("segment", ["party", "intranet", "extranet"])
+def test_plan_apply_idempotent_rollback_on_every_platform(lab: Lab, segment: str) -> None:
+    first = plan(lab, "--segment", segment)
+    assert {u["status"] for u in first["units"]} == {"change"}, first["units"]
+    platforms = {u["platform"] for u in lab.info["units"] if segment in u["segments"]}
     assert platforms == {"huawei_vrp", "h3c_comware", "cisco_ios"}
     for unit in first["units"]:
         assert not any("<<secret" not in c and "cipher" in c for c in unit["commands"])
     report = apply(lab, first["path"], "--concurrency", "20")
     assert report["code"] == 0
     assert {u["result"] for u in report["units"]} == {"changed"}
-    again = plan(lab, "--segment", "party")
+    again = plan(lab, "--segment", segment)
     assert {u["status"] for u in again["units"]} == {"nochange"}  # idempotent
     assert lab.run("audit", "verify").returncode == 0
     # the secrets went to the devices, never into the plan, the state store's audit or the output
@@ -128,12 +140,26 @@ def test_plan_apply_idempotent_rollback_on_every_platform(lab: Lab) -> None:
     assert not any(s in t for s in secrets for t in texts)
     back = lab.json("rollout", "rollback", report["run"], "--yes")
     assert {u["result"] for u in back["units"]} == {"ok"}
-    after = plan(lab, "--segment", "party")
-    assert {u["status"] for u in after["units"]} == {"change"}  # back where it started
-    for was, now in zip(first["units"], after["units"], strict=True):
-        # the same change again, except disabling lines the rollback keeps (never re-enables telnet)
-        assert set(now["commands"]) <= set(was["commands"])
-        assert all(c.startswith(("undo ", "no ")) for c in set(was["commands"]) - set(now["commands"]))
+    assert {u["reason"] for u in back["units"]} == {"rolled back to the pre-change backup"}
+    # byte for byte: every device shows exactly the config backed up before the change
+    status = lab.json("rollout", "status", report["run"])
+    with connect(lab.root / "state") as conn:
+        before = {u["device"]: backups.get_blob(conn, u["backup"]) for u in status["units"]}
+    now = running_configs(lab, segment)
+    assert set(before) <= set(now)
+    platform_of = {u["id"]: u["platform"] for u in lab.info["units"]}
+    seen = set()
+    for record in status["units"]:
+        device, text = record["device"], before[record["device"]]
+        assert now[device] == text, "\n".join(
+            difflib.unified_diff(text.splitlines(), now[device].splitlines(), "backup", device, lineterm="")
+        )
+        seen.add(platform_of.get(record["id"]))
+    assert {"huawei_vrp", "h3c_comware", "cisco_ios"} <= seen
+    after = plan(lab, "--segment", segment)
+    assert [(u["id"], u["commands"]) for u in after["units"]] == [
+        (u["id"], u["commands"]) for u in first["units"]
+    ]  # back where it started: the same change again
 
 
 def test_policy_gate_refuses_units_without_paperwork(lab: Lab) -> None:
