@@ -172,10 +172,13 @@ class Applier:
                 )
         if resume_phase == "restoring":
             return self._restore(session, element, device, before, intended, "govnet stopped while restoring")
-        fix = remediate(device.platform, running, intended)
-        if fix.empty and resume_phase in ("pending", "backed_up"):
+        if planned.running_hash == backups.text_hash(running):  # as planned: the plan's commands
+            commands = planned.commands
+        else:
+            commands = remediate(device.platform, running, intended).commands
+        if not commands and resume_phase in ("pending", "backed_up"):
             return self._finish(unit, device.name, "ok")
-        if fix.empty:  # resumed after the push reached the device: finish what was interrupted
+        if not commands:  # resumed after the push reached the device: finish what was interrupted
             try:
                 session.save()
                 shown = self._verify(session, element, device, intended, set())
@@ -185,9 +188,9 @@ class Applier:
             return self._verified(element, device, shown)
         baseline = self._reachable(element, device) if self.options.verify_reachability else set()
         try:
-            self._audit("push", unit, {"device": device.name, "commands": fix.commands, "backup": before})
+            self._audit("push", unit, {"device": device.name, "commands": commands, "backup": before})
             self._phase(unit, device.name, "pushing")
-            session.push(substitute(fix.commands, self.ctx.resolver.resolve))
+            session.push(substitute(commands, self.ctx.resolver.resolve))
             self._phase(unit, device.name, "pushed")
             session.save()
             self._phase(unit, device.name, "saved")

@@ -24,7 +24,9 @@ import pytest
 
 from govnet.rollout.lock import exclusive
 from govnet.state import backups
+from govnet.state.audit import current_user
 from govnet.state.db import connect
+from tests.export.amkit import Alertmanager
 from tests.helpers import ROOT, need
 
 NETWORK = "198.18.0.0/17"
@@ -309,3 +311,68 @@ def test_sigkill_mid_apply_then_resume_never_pushes_twice(healed: Lab) -> None:
         assert pushes_after.get(unit, 0) == pushes_before.get(unit, 0)  # never pushed twice
     assert lab.run("audit", "verify").returncode == 0
     assert {u["status"] for u in plan(lab, "--segment", "extranet")["units"]} == {"nochange"}
+
+
+def test_each_wave_is_silenced_on_alertmanager_while_it_changes(healed: Lab, tmp_path: Path) -> None:
+    """A real Alertmanager: the canary wave's silence is active while the canary changes and
+    expired before the main wave's starts; every silence names the run and the OS user and is
+    expired at the end; rollback silences its units too; Alertmanager down is only a warning."""
+    lab = healed
+    units = {u["id"] for u in lab.info["units"]}
+    chosen = [u["id"] for u in plan(lab, "--segment", "party")["units"] if u["status"] == "change"]
+    chosen = [u for u in chosen if u in units][:3]  # units other tests left unchanged
+    assert len(chosen) == 3
+    data = plan(lab, "--segment", "party", *(a for u in chosen for a in ("--unit", u)))
+    changing = [u["id"] for u in data["units"] if u["status"] == "change"]
+    assert sorted(changing) == sorted(chosen), data["units"]
+    for unit in chosen:
+        lab.run("lab", "fault", unit, "slow=60")  # a wave lasts seconds: long enough to watch
+    config = tmp_path / "alertmanager.yml"
+    config.write_text('route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n')
+    am = Alertmanager(config, tmp_path)
+    try:
+        env = dict(os.environ, GOVNET_LAB_STATE=str(lab.root / "lab"), GOVNET_STATE=str(lab.root / "state"))
+        options = ["--canary", "1", "--concurrency", "5", "--alertmanager", am.base]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "govnet", "rollout", "apply", data["path"], "--yes", "--json", *options],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        seen: list[list[dict[str, Any]]] = []  # Alertmanager's silences, polled during the run
+        while proc.poll() is None:
+            seen.append(am.call("/api/v2/silences"))
+            time.sleep(0.1)
+        out, err = proc.communicate()
+        assert proc.returncode == 0, err
+        report = json.loads(out)
+        assert {u["result"] for u in report["units"]} == {"changed"}
+        ours = [s for s in am.call("/api/v2/silences") if report["run"] in s["comment"]]
+        assert len(ours) == 2 and {s["status"]["state"] for s in ours} == {"expired"}, ours
+        assert {s["createdBy"] for s in ours} == {current_user()}
+        by_comment = {s["comment"].rsplit(": ", 1)[1]: s for s in ours}
+        canary, main = by_comment["canary wave"], by_comment["main wave"]
+        first = report["units"][0]["id"]
+        assert canary["matchers"] == [{"name": "unit", "value": first, "isRegex": True, "isEqual": True}]
+        assert set(main["matchers"][0]["value"].split("|")) == set(changing) - {first}
+
+        def state(poll: list[dict[str, Any]], ident: str) -> str | None:
+            return next((s["status"]["state"] for s in poll if s["id"] == ident), None)
+
+        during_canary = [p for p in seen if state(p, canary["id"]) == "active"]
+        during_main = [p for p in seen if state(p, main["id"]) == "active"]
+        assert during_canary and during_main, "each wave's silence was seen active during the run"
+        assert all(state(p, canary["id"]) == "expired" for p in during_main)  # one wave at a time
+        assert all(state(p, main["id"]) is None for p in during_canary)
+    finally:
+        am.stop()
+        for unit in chosen:
+            lab.run("lab", "heal", unit)
+    # Alertmanager gone: a warning naming it, and the rollback goes on
+    back = lab.run("rollout", "rollback", report["run"], "--yes", "--json", "--alertmanager", am.base)
+    assert back.returncode == 0, back.stderr
+    assert f"warning: alertmanager {am.base}: cannot create the silence for rollback" in back.stderr
+    assert "Traceback" not in back.stderr
+    assert {u["result"] for u in json.loads(back.stdout)["units"]} == {"ok"}
