@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,6 +94,26 @@ class Applier:
         self.on_done = on_done
         self.silencer = silencer
         self.lock = threading.Lock()
+        self._open = contextlib.ExitStack()
+        self._conn: sqlite3.Connection | None = None
+
+    def close(self) -> None:
+        """Close the state store connection the records share."""
+        with self.lock:
+            self._open.close()
+            self._conn = None
+
+    @contextlib.contextmanager
+    def _store(self) -> Iterator[sqlite3.Connection]:
+        """The one connection every record of this run is written on, one writer at a time:
+        a connection per record cost more than the record at concurrency 50."""
+        with self.lock:
+            if self._conn is None:
+                self._conn = self._open.enter_context(connect(self.ctx.state_dir, threads=True))
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise StateError(f"{self.ctx.state_dir}: state store error: {exc}") from None
 
     def silenced(self, wave: Sequence[PlanUnit], what: str) -> contextlib.AbstractContextManager[object]:
         """Alertmanager silence over a wave's units (and the units behind them) while it runs."""
@@ -105,15 +126,15 @@ class Applier:
 
     # -- records ----------------------------------------------------------------------------
     def _phase(self, unit: str, device: str, phase: str, **extra: Any) -> None:
-        with self.lock, connect(self.ctx.state_dir) as conn:
+        with self._store() as conn:
             runs.set_phase(conn, self.run_id, unit, device, phase, **extra)
 
     def _audit(self, action: str, unit: str, detail: dict[str, Any]) -> None:
-        with self.lock, connect(self.ctx.state_dir) as conn:
+        with self._store() as conn:
             audit.append(conn, self.ctx.state_dir, action, detail, run_id=self.run_id, unit=unit)
 
     def _backup(self, element: Unit | Node, device: Device, text: str, reason: str) -> str:
-        with self.lock, connect(self.ctx.state_dir) as conn, transaction(conn):
+        with self._store() as conn, transaction(conn):
             return backups.save(conn, element.id, device.name, text, reason, self.run_id).hash
 
     def _finish(self, unit: str, device: str, result: str, reason: str = "") -> Outcome:
@@ -357,7 +378,10 @@ def start(
             conn, ctx.state_dir, "run-start", {"plan": plan_path, "units": len(ordered)}, run_id=run_id
         )
     applier = Applier(ctx, run_id, plan.scope.segment, options, on_done, silencer)
-    outcomes, stopped = run_units(applier, [(u, "pending") for u in ordered], options, len(ordered))
+    try:
+        outcomes, stopped = run_units(applier, [(u, "pending") for u in ordered], options, len(ordered))
+    finally:
+        applier.close()
     with connect(ctx.state_dir) as conn:
         runs.finish(conn, run_id, "stopped" if stopped else "done")
         audit.append(
@@ -404,7 +428,10 @@ def resume(
             continue
         todo.append((planned, "pending" if record.phase in ("pending",) else record.phase))
     applier = Applier(ctx, run.id, plan.scope.segment, options, on_done, silencer)
-    outcomes, stopped = run_units(applier, todo, options, len(records))
+    try:
+        outcomes, stopped = run_units(applier, todo, options, len(records))
+    finally:
+        applier.close()
     with connect(ctx.state_dir) as conn:
         runs.finish(conn, run.id, "stopped" if stopped else "done")
         audit.append(
