@@ -65,7 +65,25 @@ class Board:
                 "options": [],
             }
         ]
+        self.annotations: list[dict[str, Any]] = []
         self.x = self.y = self.row_h = 0
+
+    def annotation(self, name: str, expr: str, title: str, *, color: str, tags: str) -> None:
+        """A Prometheus annotation whose series value is the event's time in milliseconds
+        (``useValueForTime``): one mark per event, however many samples repeat it."""
+        self.annotations.append(
+            {
+                "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                "enable": True,
+                "expr": expr,
+                "iconColor": color,
+                "name": name,
+                "step": "30s",
+                "titleFormat": title,
+                "tagKeys": tags,
+                "useValueForTime": True,
+            }
+        )
 
     def variable(self, name: str, label: str, query: str, *, include_all: bool = False) -> None:
         self.variables.append(
@@ -257,7 +275,8 @@ class Board:
                         "iconColor": "rgba(0, 211, 255, 1)",
                         "name": "Annotations & Alerts",
                         "type": "dashboard",
-                    }
+                    },
+                    *self.annotations,
                 ]
             },
             "templating": {"list": self.variables},

@@ -306,11 +306,23 @@ def rollout() -> Board:
         "govnet-rollout",
         "govnet — rollout progress (extranet waves)",
         "Progress of the extranet migration, wave by wave: how many of each wave's units answer on the "
-        "extranet. The daemon exports no rollout-run metrics (runs live in the state store, "
-        "`govnet rollout status`); this dashboard follows the waves of the inventory (govnet_unit_info's "
-        "`wave` label) and what the probes see.",
+        "extranet, following the waves of the inventory (govnet_unit_info's `wave` label) and what the "
+        "probes see. Rollout runs (`govnet rollout apply` / `rollback`, read by the daemon from its state "
+        "store) are marked on the graphs when they start and end; the newest run per segment is "
+        "summarised below.",
         ["rollout"],
     )
+    for name, metric, color in (
+        ("Rollout started", "govnet_rollout_last_start_timestamp_seconds", "rgba(255, 152, 48, 1)"),
+        ("Rollout ended", "govnet_rollout_last_end_timestamp_seconds", "rgba(115, 191, 105, 1)"),
+    ):
+        b.annotation(
+            name,
+            f"max by (segment, kind, run) ({metric}) * 1000",
+            "{{kind}} {{run}} on {{segment}}: " + name.split()[1],
+            color=color,
+            tags="segment,kind",
+        )
     b.variable("wave", "Wave", 'label_values(govnet_unit_info{wave!=""}, wave)')
     in_wave = 'max by (unit, wave) (govnet_unit_info{wave!=""})'
     up_ext = 'max by (unit) (govnet_unit_up{segment="extranet"})'
@@ -336,6 +348,18 @@ def rollout() -> Board:
             target('sum(govnet_segment_units{segment="extranet"})', "watched"),
         ],
         w=24,
+    )
+    b.bargauge(
+        "Newest rollout run: units per result",
+        [target("max by (segment, kind, result) (govnet_rollout_units)", "{{segment}} {{kind}}: {{result}}")],
+        w=12,
+    )
+    b.stat(
+        "Rollout running now",
+        [target("max by (segment, kind) (govnet_rollout_running)", "{{segment}} {{kind}}")],
+        w=12,
+        steps=thresholds((None, "green"), (1, "orange")),
+        description="1 while govnet rollout apply / rollback is changing units of the segment.",
     )
     units = f'{up_ext} * on (unit) group_left (name, parent, wave) max by (unit, name, parent, wave) (govnet_unit_info{{wave="$wave"}})'
     b.table(

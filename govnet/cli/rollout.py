@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from govnet.cli.common import emit_json, inventory_option, json_option, load_inventory, state_option, table
 from govnet.devices.session import Timeouts
 from govnet.errors import GovnetError, UsageError
+from govnet.export import silences
 from govnet.inventory.models import SEGMENTS
 from govnet.rollout import apply as applying
 from govnet.rollout import planfile, runs
@@ -205,6 +206,19 @@ def _report(
         sys.exit(EXIT_UNITS_FAILED)
 
 
+alertmanager_option = click.option(
+    "--alertmanager",
+    "alertmanager",
+    metavar="URL",
+    help="Silence each wave's units on this Alertmanager while they change "
+    "(default: $GOVNET_ALERTMANAGER_URL; unreachable: a warning, the rollout goes on).",
+)
+
+
+def _silencer(url: str | None) -> silences.Silencer | None:
+    return silences.from_option(url, lambda message: click.echo(f"govnet: warning: {message}", err=True))
+
+
 def apply_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(
         [
@@ -234,6 +248,7 @@ def apply_options(func: Callable[..., Any]) -> Callable[..., Any]:
                 "a slower device fails its unit with a timeout (saving may take longer).",
             ),
             click.option("--yes", is_flag=True, help="Do not ask; required when not on a terminal."),
+            alertmanager_option,
         ]
     ):
         func = option(func)
@@ -257,10 +272,12 @@ def apply_cmd(
     no_reachability: bool,
     timeout: float,
     yes: bool,
+    alertmanager: str | None,
     as_json: bool,
 ) -> None:
     """Apply a plan: back up, push, save, verify each unit; restore on failure."""
     options = _options(concurrency, canary, max_failures, no_reachability)
+    silencer = _silencer(alertmanager)
     plan, plan_hash = planfile.read(plan_path)
     ctx = (
         context(Path(plan.inventory), Path(plan.templates), state_dir, known_hosts)
@@ -273,7 +290,9 @@ def apply_cmd(
     with exclusive(state_dir, f"rollout apply {plan_path}"), on_signals(StopRequest()) as stop:
         bar, tick = progress_bar(len(plan.units), "applying")
         with bar or _null():
-            report = applying.start(ctx, plan, str(plan_path), plan_hash, options, tick, stop)
+            report = applying.start(
+                ctx, plan, str(plan_path), plan_hash, options, tick, stop=stop, silencer=silencer
+            )
     _report(report, as_json)
 
 
@@ -372,10 +391,12 @@ def resume_cmd(
     no_reachability: bool,
     timeout: float,
     yes: bool,
+    alertmanager: str | None,
     as_json: bool,
 ) -> None:
     """Finish a run that was stopped or killed; units recorded done are never pushed again."""
     options = _options(concurrency, canary, max_failures, no_reachability)
+    silencer = _silencer(alertmanager)
     with connect(state_dir, create=False) as conn:
         run = runs.get(conn, run_id)
     if run.kind != "apply" or not run.plan_path:
@@ -386,7 +407,7 @@ def resume_cmd(
     _check_fresh(plan, ctx, Path(run.plan_path))
     _confirm(yes, f"resume run {run.id}?")
     with exclusive(state_dir, f"rollout resume {run.id}"), on_signals(StopRequest()) as stop:
-        report = applying.resume(ctx, plan, run.id, options, stop=stop)
+        report = applying.resume(ctx, plan, run.id, options, stop=stop, silencer=silencer)
     _report(report, as_json)
 
 
@@ -394,6 +415,7 @@ def resume_cmd(
 @click.argument("run_id", metavar="RUN")
 @common
 @click.option("--yes", is_flag=True, help="Do not ask; required when not on a terminal.")
+@alertmanager_option
 @json_option
 def rollback_cmd(
     run_id: str,
@@ -402,9 +424,11 @@ def rollback_cmd(
     state_dir: Path,
     known_hosts: Path | None,
     yes: bool,
+    alertmanager: str | None,
     as_json: bool,
 ) -> None:
     """Restore the pre-change backups of every unit a run changed."""
+    silencer = _silencer(alertmanager)
     with connect(state_dir, create=False) as conn:
         run = runs.get(conn, run_id)
     plan_inventory = inventory_path
@@ -414,7 +438,7 @@ def rollback_cmd(
     ctx = context(plan_inventory, templates, state_dir, known_hosts)
     _confirm(yes, f"roll back run {run.id}?")
     with exclusive(state_dir, f"rollout rollback {run.id}"):
-        report = rollback(ctx, run.id)
+        report = rollback(ctx, run.id, silencer=silencer)
     _report(report, as_json, ("failed",))
 
 

@@ -44,6 +44,7 @@ SECRET_NAMES = ("ssh-password", "enable-secret", "snmp-community", "snmp-auth", 
 KERNEL_KINDS = ("link-down", "device-down", "loss", "latency", "isolation-leak")
 DEVICE_KINDS = ("ssh-drop", "reject", "auth-fail", "slow")
 READY_TIMEOUT = 60.0
+DEVICES_PER_PROCESS = 100
 
 
 @dataclass(frozen=True)
@@ -232,23 +233,34 @@ def _start_devices(
         }
         for entry in [*record["nodes"], *record["units"]]
     ]
-    _write_private(devices / "spec.json", json.dumps({"devices": specs}, indent=1))
-    ready = devices / "ready.json"
-    if procs.process_pid("devsim", sdir) is None:
-        ready.unlink(missing_ok=True)
-    argv = [
-        sys.executable,
-        "-m",
-        "govnet.lab.devsim",
-        "--spec",
-        str(devices / "spec.json"),
-        "--ready-file",
-        str(ready),
-        "--known-hosts",
-        str(sdir / "known_hosts"),
-    ]
-    procs.start_process("devsim", topology.netns(topology.prober), argv, sdir)
-    _wait_for(ready, "devsim", sdir)
+    # One asyncio process serves a device's SSH on one core: a big lab is split over several
+    # (one per core, at most one per DEVICES_PER_PROCESS devices) so a rollout at concurrency
+    # 50 is not bound by one simulator process. Each writes its own ready and known_hosts file.
+    shares = max(1, min(os.cpu_count() or 1, -(-len(specs) // DEVICES_PER_PROCESS)))
+    names = ["devsim"] + [f"devsim-{k}" for k in range(2, shares + 1)]
+    for index, process in enumerate(names):
+        share = specs[index::shares]
+        spec = devices / f"{process}.json"
+        _write_private(spec, json.dumps({"devices": share}, indent=1))
+        ready = devices / f"{process}.ready.json"
+        if procs.process_pid(process, sdir) is None:
+            ready.unlink(missing_ok=True)
+        argv = [
+            sys.executable,
+            "-m",
+            "govnet.lab.devsim",
+            "--spec",
+            str(spec),
+            "--ready-file",
+            str(ready),
+            "--known-hosts",
+            str(devices / f"{process}.known_hosts"),
+        ]
+        procs.start_process(process, topology.netns(topology.prober), argv, sdir)
+    for process in names:
+        _wait_for(devices / f"{process}.ready.json", process, sdir)
+    hosts = "".join((devices / f"{process}.known_hosts").read_text() for process in names)
+    (sdir / "known_hosts").write_text(hosts)
 
 
 def _start_services(

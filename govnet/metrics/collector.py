@@ -58,6 +58,7 @@ class ViewCollector(Collector):
         for build in builders:
             yield build()
         yield from self._segments()
+        yield from self._rollouts()
         yield from self._daemon()  # a few samples each
 
     def _build(self) -> Family:
@@ -339,6 +340,41 @@ class ViewCollector(Collector):
             for state, count in counts.items():
                 units.add_metric([segment, state], count)
         return ratio, units
+
+    def _rollouts(self) -> tuple[Family, ...]:
+        """The newest rollout run per segment and kind (apply / rollback): Grafana annotations.
+
+        At most 3 segments × 2 kinds series each (× the unit results): the ``run`` label names
+        the run the timestamps belong to, so an annotation can say which run it marks.
+        """
+        start = GaugeMetricFamily(
+            "govnet_rollout_last_start_timestamp_seconds",
+            "When the newest rollout run of this segment and kind started",
+            labels=["segment", "kind", "run"],
+        )
+        end = GaugeMetricFamily(
+            "govnet_rollout_last_end_timestamp_seconds",
+            "When the newest rollout run of this segment and kind ended (absent while it runs)",
+            labels=["segment", "kind", "run"],
+        )
+        running = GaugeMetricFamily(
+            "govnet_rollout_running",
+            "1 while a rollout run of this segment and kind is changing units",
+            labels=["segment", "kind"],
+        )
+        units = GaugeMetricFamily(
+            "govnet_rollout_units",
+            "Units of the newest rollout run per result (pending: not finished)",
+            labels=["segment", "kind", "result"],
+        )
+        for seen in self.snapshot.rollouts:
+            start.add_metric([seen.segment, seen.kind, seen.run], seen.started)
+            if seen.ended is not None:
+                end.add_metric([seen.segment, seen.kind, seen.run], seen.ended)
+            running.add_metric([seen.segment, seen.kind], 1.0 if seen.running else 0.0)
+            for result, count in seen.units:
+                units.add_metric([seen.segment, seen.kind, result], count)
+        return start, end, running, units
 
     def _daemon(self) -> tuple[Family, ...]:
         snap = self.snapshot

@@ -44,6 +44,20 @@ class SnmpSeen:
 
 
 @dataclass(frozen=True, slots=True)
+class RolloutSeen:
+    """The newest rollout run of one kind (apply / rollback) on one segment, from the state store."""
+
+    segment: str
+    kind: str
+    run: str
+    started: float
+    ended: float | None
+    running: bool
+    units: tuple[tuple[str, int], ...]
+    """(result, count) of its units; ``pending`` for units not finished."""
+
+
+@dataclass(frozen=True, slots=True)
 class EntryState:
     """One tracker entry as it was when the snapshot was taken."""
 
@@ -80,6 +94,7 @@ class Snapshot:
     render_seconds: float
     compliance: dict[str, UnitReport] = field(default_factory=dict)
     compliance_ok: dict[str, float] = field(default_factory=dict)
+    rollouts: tuple[RolloutSeen, ...] = ()
 
     def counts(self, segment: str) -> dict[State, int]:
         out: dict[State, int] = dict.fromkeys(STATES, 0)
@@ -118,6 +133,8 @@ class View:
     """The last drift check's report per unit (govnet.compliance)."""
     compliance_ok: dict[str, float] = field(default_factory=dict)
     """When each unit's config was last read and compared (an unreachable unit keeps the old time)."""
+    rollouts: tuple[RolloutSeen, ...] = ()
+    """The newest rollout runs per segment and kind (read from the state store, if configured)."""
 
     def touch(self) -> None:
         self.version += 1
@@ -181,6 +198,7 @@ class View:
             render_seconds=self.render_seconds,
             compliance=dict(self.compliance),
             compliance_ok=dict(self.compliance_ok),
+            rollouts=self.rollouts,
         )
 
 

@@ -32,6 +32,7 @@ from govnet.metrics.view import View
 from govnet.monitor.config import DaemonConfig
 from govnet.monitor.record import record
 from govnet.monitor.renewal import SnmpRenewal
+from govnet.monitor.rollouts import read_rollouts
 from govnet.monitor.setup import Setup, make_probe
 from govnet.monitor.state import Tracker, Transition
 from govnet.monitor.traphandler import TrapHandler
@@ -40,6 +41,8 @@ from govnet.probes.base import Probe
 
 log = logging.getLogger("govnet.daemon")
 NAMED = 5
+ROLLOUT_REFRESH = 5.0
+"""Seconds between reads of the rollout runs in the state store (for Grafana annotations)."""
 """Refused targets, or state changes of one kind, named one by one in the log; beyond, a count."""
 
 
@@ -270,10 +273,27 @@ class Daemon:
                 misfire_grace_time=None,
             )
         self.drift.schedule(self.scheduler, self.config)
+        self.scheduler.add_job(
+            self.refresh_rollouts,
+            "interval",
+            seconds=ROLLOUT_REFRESH,
+            id="rollouts",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+            misfire_grace_time=None,
+        )
+
+    async def refresh_rollouts(self) -> None:
+        """Read the newest rollout runs from the state store (in a thread: SQLite blocks)."""
+        seen = await asyncio.to_thread(read_rollouts, self.config.state)
+        if seen != self.view.rollouts:
+            self.view.rollouts = seen
+            self.view.touch()
 
     def _on_skipped(self, event: JobExecutionEvent) -> None:
-        if "/" not in str(event.job_id):  # the drift check: one at a time, a late one is no news
-            return
+        if "/" not in str(event.job_id):
+            return  # not a probe job (the drift check, the rollout reader): a late one is no news
         kind, _, segment = str(event.job_id).partition("/")
         self.view.cycle(kind, segment).overruns += 1
 

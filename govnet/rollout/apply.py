@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 from govnet.devices.session import Session
 from govnet.errors import GovnetError, StateError
+from govnet.export.silences import Silencer
 from govnet.inventory.models import Device, Node, Unit
 from govnet.probes import base, icmp  # noqa: F401  (icmp registers itself)
 from govnet.probes.base import Target
@@ -94,23 +96,54 @@ class Applier:
         options: Options,
         on_done: Callable[[Outcome], None] | None = None,
         stop: StopRequest | None = None,
+        silencer: Silencer | None = None,
     ) -> None:
         self.ctx, self.run_id, self.segment, self.options = ctx, run_id, segment, options
         self.on_done = on_done
         self.stop = stop or StopRequest()
+        self.silencer = silencer
         self.lock = threading.Lock()
+        self._open = contextlib.ExitStack()
+        self._conn: sqlite3.Connection | None = None
+
+    def close(self) -> None:
+        """Close the state store connection the records share."""
+        with self.lock:
+            self._open.close()
+            self._conn = None
+
+    @contextlib.contextmanager
+    def _store(self) -> Iterator[sqlite3.Connection]:
+        """The one connection every record of this run is written on, one writer at a time:
+        a connection per record cost more than the record at concurrency 50."""
+        with self.lock:
+            if self._conn is None:
+                self._conn = self._open.enter_context(connect(self.ctx.state_dir, threads=True))
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise StateError(f"{self.ctx.state_dir}: state store error: {exc}") from None
+
+    def silenced(self, wave: Sequence[PlanUnit], what: str) -> contextlib.AbstractContextManager[object]:
+        """Alertmanager silence over a wave's units (and the units behind them) while it runs."""
+        ids = {u.id for u in wave if u.status != "refused"}
+        ids |= {u.id for u in self.ctx.inventory.units if u.parent in ids and self.segment in u.segments}
+        if self.silencer is None or not ids:
+            return contextlib.nullcontext()
+        self.silencer.run_id = self.run_id
+        return self.silencer.wave(sorted(ids), what)
 
     # -- records ----------------------------------------------------------------------------
     def _phase(self, unit: str, device: str, phase: str, **extra: Any) -> None:
-        with self.lock, connect(self.ctx.state_dir) as conn:
+        with self._store() as conn:
             runs.set_phase(conn, self.run_id, unit, device, phase, **extra)
 
     def _audit(self, action: str, unit: str, detail: dict[str, Any]) -> None:
-        with self.lock, connect(self.ctx.state_dir) as conn:
+        with self._store() as conn:
             audit.append(conn, self.ctx.state_dir, action, detail, run_id=self.run_id, unit=unit)
 
     def _backup(self, element: Unit | Node, device: Device, text: str, reason: str) -> str:
-        with self.lock, connect(self.ctx.state_dir) as conn, transaction(conn):
+        with self._store() as conn, transaction(conn):
             return backups.save(conn, element.id, device.name, text, reason, self.run_id).hash
 
     def _finish(self, unit: str, device: str, result: str, reason: str = "") -> Outcome:
@@ -169,45 +202,51 @@ class Applier:
                 )
         if resume_phase == "restoring":
             return self._restore(session, element, device, before, intended, "govnet stopped while restoring")
-        fix = remediate(device.platform, running, intended)
-        if fix.empty and resume_phase in ("pending", "backed_up"):
+        if planned.running_hash == backups.text_hash(running):  # as planned: the plan's commands
+            commands = planned.commands
+        else:
+            commands = remediate(device.platform, running, intended).commands
+        if not commands and resume_phase in ("pending", "backed_up"):
             return self._finish(unit, device.name, "ok")
-        if fix.empty:  # resumed after the push reached the device: finish what was interrupted
+        if not commands:  # resumed after the push reached the device: finish what was interrupted
             try:
                 session.save()
-                self._verify(session, element, device, intended, set())
-                return self._verified(session, element, device)
+                shown = self._verify(session, element, device, intended, set())
             except StateError:
                 raise
             except (GovnetError, UnitFailed) as exc:
                 reason = next(iter(exc.lines())) if isinstance(exc, GovnetError) else str(exc)
                 return self._restore(session, element, device, before, intended, reason)
+            return self._verified(element, device, shown)
         baseline = self._reachable(element, device) if self.options.verify_reachability else set()
         try:
-            self._audit("push", unit, {"device": device.name, "commands": fix.commands, "backup": before})
+            self._audit("push", unit, {"device": device.name, "commands": commands, "backup": before})
             self._phase(unit, device.name, "pushing")
-            session.push(substitute(fix.commands, self.ctx.resolver.resolve))
+            session.push(substitute(commands, self.ctx.resolver.resolve))
             self._phase(unit, device.name, "pushed")
             session.save()
             self._phase(unit, device.name, "saved")
-            self._verify(session, element, device, intended, baseline)
-            return self._verified(session, element, device)  # its read back can fail too
+            shown = self._verify(session, element, device, intended, baseline)
         except StateError:
             raise  # the store cannot record anything more: stop; the record says where this unit stood
         except (GovnetError, UnitFailed) as exc:
             reason = next(iter(exc.lines())) if isinstance(exc, GovnetError) else str(exc)
             return self._restore(session, element, device, before, intended, reason)
+        return self._verified(element, device, shown)
 
-    def _verified(self, session: Session, element: Unit | Node, device: Device) -> Outcome:
-        after = self._backup(element, device, session.running_config(), "post-change")
+    def _verified(self, element: Unit | Node, device: Device, shown: str) -> Outcome:
+        """Record the verified config (the text verify read, after the save) as the post-change backup."""
+        after = self._backup(element, device, shown, "post-change")
         self._phase(element.id, device.name, "verified", after_hash=after)
         self._audit("verified", element.id, {"device": device.name, "after": after})
         return self._finish(element.id, device.name, "changed")
 
     def _verify(
         self, session: Session, element: Unit | Node, device: Device, intended: str, baseline: set[str]
-    ) -> None:
-        left = remediate(device.platform, session.running_config(), intended)
+    ) -> str:
+        """The running config read after the save, once it holds the intent and reachability held."""
+        shown = session.running_config()
+        left = remediate(device.platform, shown, intended)
         if not left.empty:
             raise UnitFailed(
                 f"verify: {len(left.missing)} intended line(s) missing after the push, e.g. {left.missing[:1]}"
@@ -216,6 +255,7 @@ class Applier:
             lost = baseline - self._reachable(element, device)
             if lost:
                 raise UnitFailed(f"verify: {', '.join(sorted(lost))} stopped answering ICMP after the change")
+        return shown
 
     def _reachable(self, element: Unit | Node, device: Device) -> set[str]:
         """Addresses of the element (and the units behind it, on this segment) that answer now."""
@@ -306,14 +346,19 @@ def run_units(
     def failed() -> int:
         return sum(1 for o in outcomes if o.result in ("failed", "restored"))
 
-    pending = list(todo)
+    canary, pending = list(todo[: options.canary]), list(todo[options.canary :])
     stopped = False
-    while pending and len(outcomes) < options.canary and not stopped and not stop.requested:
-        planned, phase = pending.pop(0)  # canary units: one at a time, in this thread
-        outcomes.append(applier.apply_unit(planned, resume_phase=phase))
-        stopped = failed() > limit
+    with applier.silenced([u for u, _ in canary], "canary wave"):
+        while canary and not stopped and not stop.requested:
+            planned, phase = canary.pop(0)  # canary units: one at a time, in this thread
+            outcomes.append(applier.apply_unit(planned, resume_phase=phase))
+            stopped = failed() > limit
+    pending = canary + pending  # canary units not started stay with the rest
     if not stopped and not stop.requested:
-        with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+        with (
+            applier.silenced([u for u, _ in pending], "main wave"),
+            ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool,
+        ):
             running: set[Future[Outcome]] = set()
             try:
                 while pending or running:
@@ -359,6 +404,7 @@ def start(
     options: Options,
     on_done: Callable[[Outcome], None] | None = None,
     stop: StopRequest | None = None,
+    silencer: Silencer | None = None,
 ) -> Report:
     """Record the run (all units pending), then apply it."""
     ordered = sorted(plan.units, key=lambda u: u.status == "refused")  # refused units are skipped last
@@ -375,7 +421,7 @@ def start(
         audit.append(
             conn, ctx.state_dir, "run-start", {"plan": plan_path, "units": len(ordered)}, run_id=run_id
         )
-    applier = Applier(ctx, run_id, plan.scope.segment, options, on_done, stop)
+    applier = Applier(ctx, run_id, plan.scope.segment, options, on_done, stop=stop, silencer=silencer)
     return _run(applier, [(u, "pending") for u in ordered], options, len(ordered))
 
 
@@ -389,6 +435,8 @@ def _run(applier: Applier, todo: list[tuple[PlanUnit, str]], options: Options, t
             f"{next(iter(exc.lines()))}; run {run_id} stopped: every unit's state up to here is recorded "
             f"(fix the store, then govnet rollout resume {run_id})"
         ) from None
+    finally:
+        applier.close()
     interrupted = applier.stop.reason if applier.stop.requested else ""
     status = "stopped" if stopped else "interrupted" if interrupted else "done"
     with connect(ctx.state_dir) as conn:
@@ -414,6 +462,7 @@ def resume(
     options: Options,
     on_done: Callable[[Outcome], None] | None = None,
     stop: StopRequest | None = None,
+    silencer: Silencer | None = None,
 ) -> Report:
     """Finish a run: units never started run normally; units caught mid-change are completed
     from their recorded backup (never pushed twice: the remediation is recomputed); done units
@@ -437,5 +486,5 @@ def resume(
         if record is None or record.finished:
             continue
         todo.append((planned, "pending" if record.phase in ("pending",) else record.phase))
-    applier = Applier(ctx, run.id, plan.scope.segment, options, on_done, stop)
+    applier = Applier(ctx, run.id, plan.scope.segment, options, on_done, stop=stop, silencer=silencer)
     return _run(applier, todo, options, len(records))

@@ -22,6 +22,8 @@ class Context:
     known_hosts: Path
     resolver: SecretResolver = field(default_factory=SecretResolver)
     timeouts: Timeouts = field(default_factory=Timeouts)
+    rendered: dict[tuple[str, str], Rendered] = field(default_factory=dict, repr=False)
+    """Intended configs rendered in this command (a plan checks them all first, then uses them)."""
 
     def session(self, device: Device) -> Session:
         return open_session(
@@ -29,7 +31,11 @@ class Context:
         )
 
     def render(self, element: Unit | Node, device: Device) -> Rendered:
-        return render_device(self.inventory, element, device, self.templates)
+        key = (element.id, device.name)
+        found = self.rendered.get(key)
+        if found is None:
+            found = self.rendered[key] = render_device(self.inventory, element, device, self.templates)
+        return found
 
     def element(self, ident: str) -> Unit | Node:
         found = self.inventory.element(ident)

@@ -1,24 +1,32 @@
 """``rollout rollback RUN``: put every unit a run changed back to its pre-change backup.
 
 It is a run of its own (kind ``rollback``), recorded and audited like an apply; the device's
-config afterwards is the backup taken just before the change.
+config afterwards is the backup taken just before the change, byte for byte (a unit whose
+running config still differs in its lines is reported failed).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from govnet.errors import GovnetError, StateError
+from govnet.export.silences import Silencer
 from govnet.render.secrets import substitute
 from govnet.rollout import runs
 from govnet.rollout.apply import Outcome, Report
 from govnet.rollout.context import Context
-from govnet.rollout.restore import differences, kept_negations, restore_commands
+from govnet.rollout.restore import differences, restore_commands
 from govnet.state import audit, backups
 from govnet.state.db import connect
 
 
-def rollback(ctx: Context, run_id: str, on_done: Callable[[Outcome], None] | None = None) -> Report:
+def rollback(
+    ctx: Context,
+    run_id: str,
+    on_done: Callable[[Outcome], None] | None = None,
+    silencer: Silencer | None = None,
+) -> Report:
     with connect(ctx.state_dir) as conn:
         run = runs.get(conn, run_id)
         if runs.alive(run):
@@ -44,15 +52,28 @@ def rollback(ctx: Context, run_id: str, on_done: Callable[[Outcome], None] | Non
             conn, ctx.state_dir, "rollback-start", {"of": run.id, "units": len(changed)}, run_id=back_id
         )
     outcomes = []
-    for record in changed:
-        outcome = _one(ctx, back_id, segment, record.unit, record.device, str(record.before_hash))
-        outcomes.append(outcome)
-        if on_done is not None:
-            on_done(outcome)
+    with _silenced(ctx, silencer, back_id, segment, [r.unit for r in changed]):
+        for record in changed:
+            outcome = _one(ctx, back_id, segment, record.unit, record.device, str(record.before_hash))
+            outcomes.append(outcome)
+            if on_done is not None:
+                on_done(outcome)
     with connect(ctx.state_dir) as conn:
         runs.finish(conn, back_id, "done")
         audit.append(conn, ctx.state_dir, "rollback-end", {"of": run.id}, run_id=back_id)
     return Report(back_id, outcomes, False)
+
+
+def _silenced(
+    ctx: Context, silencer: Silencer | None, run_id: str, segment: str, units: list[str]
+) -> contextlib.AbstractContextManager[object]:
+    """One silence over every unit being rolled back (and the units behind them)."""
+    if silencer is None:
+        return contextlib.nullcontext()
+    ids = set(units)
+    ids |= {u.id for u in ctx.inventory.units if u.parent in ids and segment in u.segments}
+    silencer.run_id = run_id
+    return silencer.wave(sorted(ids), "rollback")
 
 
 def _one(ctx: Context, run_id: str, segment: str, unit: str, device_name: str, before: str) -> Outcome:
@@ -92,7 +113,7 @@ def _one(ctx: Context, run_id: str, segment: str, unit: str, device_name: str, b
         differ = differences(device.platform, after, backup)
         if differ:
             return done("failed", f"rolled back, but {differ} line(s) still differ from backup {before[:12]}")
-        kept = kept_negations(device.platform, after, backup)
-        note = f"; kept {len(kept)} disabling line(s) such as '{kept[0]}'" if kept else ""
-        return done("ok", f"rolled back to the pre-change backup (same lines, device order may differ{note})")
+        return done(
+            "ok", "rolled back to the pre-change backup (same lines; the device shows them in another order)"
+        )
     return done("ok", "rolled back to the pre-change backup")

@@ -96,15 +96,19 @@ def _create_private(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def connect(state_dir: Path, *, create: bool = True) -> Iterator[sqlite3.Connection]:
-    """A connection to the store in ``state_dir``; commits on success, rolls back on error."""
+def connect(state_dir: Path, *, create: bool = True, threads: bool = False) -> Iterator[sqlite3.Connection]:
+    """A connection to the store in ``state_dir``; commits on success, rolls back on error.
+
+    ``threads``: the connection may be used from several threads (the caller serialises them,
+    e.g. with a lock), so that a rollout does not open one connection per record it writes.
+    """
     path = db_path(state_dir)
     try:
         if create:
             _create_private(path)
         elif not path.exists():
             raise StateError(f"{path}: no govnet state here (nothing has been run with --state {state_dir})")
-        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=not threads)
     except OSError as exc:
         raise StateError(f"{path}: cannot open the state store: {exc.strerror or exc}") from None
     except sqlite3.Error as exc:

@@ -68,6 +68,9 @@ def expressions() -> list[Expr]:
         for panel in board["panels"]:
             for t in panel.get("targets", []):
                 out.append(Expr(path.stem, panel["title"], t["refId"], t["expr"], bool(t.get("instant"))))
+        for note in board["annotations"]["list"]:
+            if "expr" in note:
+                out.append(Expr(path.stem, f"annotation {note['name']}", "A", note["expr"], False))
     return out
 
 
@@ -219,6 +222,19 @@ def prepare(lab: Lab, daemon: DaemonProcess, prom: Prometheus) -> Stack:
     )
     wait_for(prom, f'rate(govnet_snmp_if_in_octets_total{{unit="{unit}"}}[10s])', 30, "traffic of the unit")
     wait_for(prom, "segment_unit:govnet_unit_availability:ratio_30d", 30, "the 30-day record")
+
+    # a rollout run recorded in the daemon's state store: the rollout board marks it
+    rolled = next(u["id"] for u in lab.units({"extranet"}) if u["id"] != unit)
+    state = Path(yaml.safe_load(daemon.config.read_text())["state"])
+    planned = state.parent / "rollout-plan.json"
+    where = ["--inventory", str(lab.inventory), "--state", str(state)]
+    govnet(
+        lab.state, "rollout", "plan", "--segment", "extranet", "--unit", rolled, "--out", str(planned), *where
+    )
+    govnet(lab.state, "rollout", "apply", str(planned), "--yes", *where)
+    wait_for(
+        prom, 'govnet_rollout_last_end_timestamp_seconds{segment="extranet"}', 30, "the rollout run exported"
+    )
 
     # a reboot shows as sysUpTime falling by more than 10 s: let the young lab device age first
     wait_for(prom, f'govnet_snmp_uptime_seconds{{unit="{unit}"}} > 40', 60, "the device up for 40 s")

@@ -203,8 +203,45 @@ def test_negations_that_devices_display_are_kept_and_cleared() -> None:
     assert ed.root.find("no ip http server") is not None
     assert ed.apply("ip http server").changed
     assert ed.root.find("no ip http server") is None
-    assert ed.root.find("ip http server") is not None
+    assert ed.root.find("ip http server") is None  # back to the default, which is not displayed
     assert ed.apply("no shutdown").changed is False  # nothing to remove, not displayed
+    shown = _editor("huawei_vrp")  # a feature the device displays when on comes back displayed
+    assert shown.apply("stelnet server enable").changed
+    assert shown.apply("undo stelnet server enable").changed
+    assert [c.text for c in shown.root.children] == []
+    assert shown.apply("stelnet server enable").changed
+    assert [c.text for c in shown.root.children] == ["stelnet server enable"]
+
+
+def test_lines_typed_again_land_where_the_device_keeps_them() -> None:
+    ed = _editor("huawei_vrp")
+    for line in (
+        "sysname A",
+        "acl number 2990",
+        "interface LoopBack3",
+        "ntp-service unicast-server 10.0.0.1",
+    ):
+        ed.apply(line)
+        ed.reset()
+    ed.apply("interface LoopBack3")
+    ed.apply("description a")
+    ed.apply("ip address 10.1.1.1 32")
+    ed.reset()
+    before = [c.text for c in ed.root.children]
+    assert ed.apply("undo acl number 2990").changed
+    assert ed.apply("undo sysname A").changed
+    ed.apply("snmp-agent sys-info version v3")  # a line never seen goes after the others
+    ed.apply("acl number 2990")
+    ed.reset()
+    ed.apply("sysname A")
+    ed.apply("interface LoopBack3")
+    ed.apply("undo description")
+    ed.apply("description a")
+    assert [c.text for c in ed.root.children] == [*before, "snmp-agent sys-info version v3"]
+    assert [c.text for c in ed.root.find("interface LoopBack3").children] == [  # type: ignore[union-attr]
+        "description a",
+        "ip address 10.1.1.1 32",
+    ]
 
 
 def test_unknown_and_incomplete_lines_say_where() -> None:

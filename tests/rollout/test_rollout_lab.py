@@ -6,6 +6,7 @@ SSH inside network namespaces.
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import shutil
@@ -22,6 +23,10 @@ from typing import Any
 import pytest
 
 from govnet.rollout.lock import exclusive
+from govnet.state import backups
+from govnet.state.audit import current_user
+from govnet.state.db import connect
+from tests.export.amkit import Alertmanager
 from tests.helpers import ROOT, need
 from tests.rollout.invariants import check_run
 
@@ -109,17 +114,26 @@ def apply(lab: Lab, path: str, *args: str, check: bool = True) -> dict[str, Any]
     )
 
 
-def test_plan_apply_idempotent_rollback_on_every_platform(lab: Lab) -> None:
-    first = plan(lab, "--segment", "party")
-    assert {u["status"] for u in first["units"]} == {"change"}
-    platforms = {u["platform"] for u in lab.info["units"] if "party" in u["segments"]}
+def running_configs(lab: Lab, segment: str) -> dict[str, str]:
+    """Each device's running config as it shows it now (read through ``config backup``)."""
+    rows = lab.json("config", "backup", "--segment", segment)
+    assert all(r["ok"] for r in rows), rows
+    with connect(lab.root / "state") as conn:
+        return {r["device"]: backups.get_blob(conn, r["hash"]) for r in rows}
+
+
+@pytest.mark.parametrize("segment", ["party", "intranet", "extranet"])
+def test_plan_apply_idempotent_rollback_on_every_platform(lab: Lab, segment: str) -> None:
+    first = plan(lab, "--segment", segment)
+    assert {u["status"] for u in first["units"]} == {"change"}, first["units"]
+    platforms = {u["platform"] for u in lab.info["units"] if segment in u["segments"]}
     assert platforms == {"huawei_vrp", "h3c_comware", "cisco_ios"}
     for unit in first["units"]:
         assert not any("<<secret" not in c and "cipher" in c for c in unit["commands"])
     report = apply(lab, first["path"], "--concurrency", "20")
     assert report["code"] == 0
     assert {u["result"] for u in report["units"]} == {"changed"}
-    again = plan(lab, "--segment", "party")
+    again = plan(lab, "--segment", segment)
     assert {u["status"] for u in again["units"]} == {"nochange"}  # idempotent
     assert lab.run("audit", "verify").returncode == 0
     # the secrets went to the devices, never into the plan, the state store's audit or the output
@@ -130,12 +144,26 @@ def test_plan_apply_idempotent_rollback_on_every_platform(lab: Lab) -> None:
     assert not any(s in t for s in secrets for t in texts)
     back = lab.json("rollout", "rollback", report["run"], "--yes")
     assert {u["result"] for u in back["units"]} == {"ok"}
-    after = plan(lab, "--segment", "party")
-    assert {u["status"] for u in after["units"]} == {"change"}  # back where it started
-    for was, now in zip(first["units"], after["units"], strict=True):
-        # the same change again, except disabling lines the rollback keeps (never re-enables telnet)
-        assert set(now["commands"]) <= set(was["commands"])
-        assert all(c.startswith(("undo ", "no ")) for c in set(was["commands"]) - set(now["commands"]))
+    assert {u["reason"] for u in back["units"]} == {"rolled back to the pre-change backup"}
+    # byte for byte: every device shows exactly the config backed up before the change
+    status = lab.json("rollout", "status", report["run"])
+    with connect(lab.root / "state") as conn:
+        before = {u["device"]: backups.get_blob(conn, u["backup"]) for u in status["units"]}
+    now = running_configs(lab, segment)
+    assert set(before) <= set(now)
+    platform_of = {u["id"]: u["platform"] for u in lab.info["units"]}
+    seen = set()
+    for record in status["units"]:
+        device, text = record["device"], before[record["device"]]
+        assert now[device] == text, "\n".join(
+            difflib.unified_diff(text.splitlines(), now[device].splitlines(), "backup", device, lineterm="")
+        )
+        seen.add(platform_of.get(record["id"]))
+    assert {"huawei_vrp", "h3c_comware", "cisco_ios"} <= seen
+    after = plan(lab, "--segment", segment)
+    assert [(u["id"], u["commands"]) for u in after["units"]] == [
+        (u["id"], u["commands"]) for u in first["units"]
+    ]  # back where it started: the same change again
 
 
 def test_policy_gate_refuses_units_without_paperwork(lab: Lab) -> None:
@@ -286,3 +314,68 @@ def test_sigkill_mid_apply_then_resume_never_pushes_twice(healed: Lab) -> None:
         assert pushes_after.get(unit, 0) == pushes_before.get(unit, 0)  # never pushed twice
     check_run(lab, run_id, data["path"])
     assert {u["status"] for u in plan(lab, "--segment", "extranet")["units"]} == {"nochange"}
+
+
+def test_each_wave_is_silenced_on_alertmanager_while_it_changes(healed: Lab, tmp_path: Path) -> None:
+    """A real Alertmanager: the canary wave's silence is active while the canary changes and
+    expired before the main wave's starts; every silence names the run and the OS user and is
+    expired at the end; rollback silences its units too; Alertmanager down is only a warning."""
+    lab = healed
+    units = {u["id"] for u in lab.info["units"]}
+    chosen = [u["id"] for u in plan(lab, "--segment", "party")["units"] if u["status"] == "change"]
+    chosen = [u for u in chosen if u in units][:3]  # units other tests left unchanged
+    assert len(chosen) == 3
+    data = plan(lab, "--segment", "party", *(a for u in chosen for a in ("--unit", u)))
+    changing = [u["id"] for u in data["units"] if u["status"] == "change"]
+    assert sorted(changing) == sorted(chosen), data["units"]
+    for unit in chosen:
+        lab.run("lab", "fault", unit, "slow=60")  # a wave lasts seconds: long enough to watch
+    config = tmp_path / "alertmanager.yml"
+    config.write_text('route:\n  receiver: "null"\nreceivers:\n  - name: "null"\n')
+    am = Alertmanager(config, tmp_path)
+    try:
+        env = dict(os.environ, GOVNET_LAB_STATE=str(lab.root / "lab"), GOVNET_STATE=str(lab.root / "state"))
+        options = ["--canary", "1", "--concurrency", "5", "--alertmanager", am.base]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "govnet", "rollout", "apply", data["path"], "--yes", "--json", *options],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        seen: list[list[dict[str, Any]]] = []  # Alertmanager's silences, polled during the run
+        while proc.poll() is None:
+            seen.append(am.call("/api/v2/silences"))
+            time.sleep(0.1)
+        out, err = proc.communicate()
+        assert proc.returncode == 0, err
+        report = json.loads(out)
+        assert {u["result"] for u in report["units"]} == {"changed"}
+        ours = [s for s in am.call("/api/v2/silences") if report["run"] in s["comment"]]
+        assert len(ours) == 2 and {s["status"]["state"] for s in ours} == {"expired"}, ours
+        assert {s["createdBy"] for s in ours} == {current_user()}
+        by_comment = {s["comment"].rsplit(": ", 1)[1]: s for s in ours}
+        canary, main = by_comment["canary wave"], by_comment["main wave"]
+        first = report["units"][0]["id"]
+        assert canary["matchers"] == [{"name": "unit", "value": first, "isRegex": True, "isEqual": True}]
+        assert set(main["matchers"][0]["value"].split("|")) == set(changing) - {first}
+
+        def state(poll: list[dict[str, Any]], ident: str) -> str | None:
+            return next((s["status"]["state"] for s in poll if s["id"] == ident), None)
+
+        during_canary = [p for p in seen if state(p, canary["id"]) == "active"]
+        during_main = [p for p in seen if state(p, main["id"]) == "active"]
+        assert during_canary and during_main, "each wave's silence was seen active during the run"
+        assert all(state(p, canary["id"]) == "expired" for p in during_main)  # one wave at a time
+        assert all(state(p, main["id"]) is None for p in during_canary)
+    finally:
+        am.stop()
+        for unit in chosen:
+            lab.run("lab", "heal", unit)
+    # Alertmanager gone: a warning naming it, and the rollback goes on
+    back = lab.run("rollout", "rollback", report["run"], "--yes", "--json", "--alertmanager", am.base)
+    assert back.returncode == 0, back.stderr
+    assert f"warning: alertmanager {am.base}: cannot create the silence for rollback" in back.stderr
+    assert "Traceback" not in back.stderr
+    assert {u["result"] for u in json.loads(back.stdout)["units"]} == {"ok"}

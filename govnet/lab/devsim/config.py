@@ -26,6 +26,8 @@ class ConfigNode:
 
     text: str
     children: list[ConfigNode] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list, compare=False, repr=False)
+    """Every child line this section has held, in device order, removed ones included."""
 
     def find(self, text: str) -> ConfigNode | None:
         """The child whose line is exactly ``text``."""
@@ -35,12 +37,58 @@ class ConfigNode:
         return None
 
     def child(self, text: str) -> ConfigNode:
-        """The child whose line is ``text``, appended if absent (entering a section)."""
+        """The child whose line is ``text``, placed if absent (entering a section)."""
         found = self.find(text)
         if found is None:
             found = ConfigNode(text)
-            self.children.append(found)
+            self.place(found)
         return found
+
+    def place(self, node: ConfigNode) -> None:
+        """Add ``node`` where the device's ordering puts it, not simply at the end.
+
+        Real devices keep their configuration in a canonical order: a line removed and typed
+        again shows where it stood, not at the bottom. The simulator stands in for each
+        platform's ordering by remembering (``seen``) the order of every line a section has
+        held; a line it has never held goes after the others.
+
+        >>> root = ConfigNode("", [ConfigNode("a"), ConfigNode("b"), ConfigNode("c")])
+        >>> root.remove(root.children[1]); root.place(ConfigNode("d")); root.place(ConfigNode("b"))
+        >>> [c.text for c in root.children]
+        ['a', 'b', 'c', 'd']
+        """
+        order = self._order()
+        if node.text not in order:
+            order.append(node.text)
+            self.children.append(node)
+            return
+        later = set(order[order.index(node.text) + 1 :])
+        index = next((i for i, c in enumerate(self.children) if c.text in later), len(self.children))
+        self.children.insert(index, node)
+
+    def remove(self, node: ConfigNode) -> None:
+        """Remove a child line (its place is remembered for when it comes back)."""
+        self._order()
+        self.children.remove(node)
+
+    def rename(self, node: ConfigNode, text: str) -> None:
+        """Give a child a new value in place (``description``, ``ip address`` …)."""
+        order = self._order()
+        if text in order:
+            order.remove(text)
+        order.insert(order.index(node.text) + 1, text)
+        node.text = text
+
+    def _order(self) -> list[str]:
+        """``seen``, brought up to date with lines added without ``place`` (parsing, copies)."""
+        known = set(self.seen)
+        for index, child in enumerate(self.children):
+            if child.text not in known:
+                before = self.children[index - 1].text if index else None
+                at = self.seen.index(before) + 1 if before in known else len(self.seen)
+                self.seen.insert(at, child.text)
+                known.add(child.text)
+        return self.seen
 
     def walk(self) -> Iterator[tuple[int, ConfigNode]]:
         """Every descendant with its depth (1 for top-level lines), in display order."""
@@ -50,7 +98,7 @@ class ConfigNode:
                 yield depth + 1, node
 
     def copy(self) -> ConfigNode:
-        return ConfigNode(self.text, [c.copy() for c in self.children])
+        return ConfigNode(self.text, [c.copy() for c in self.children], list(self.seen))
 
 
 def block_delimiter(platform: Platform, line: str) -> str | None:

@@ -168,12 +168,23 @@ class ConfigEditor:
         return Outcome(Verdict.OK)
 
     def _add(self, section: ConfigNode, text: str) -> bool:
-        """Add a line to a section: no duplicate, undo its stored negation, replace a value."""
+        """Add a line to a section: no duplicate, undo its stored negation, replace a value.
+
+        Typing the positive form of a displayed negation (``telnet server enable`` over ``undo
+        telnet server enable``) puts the feature back to its default, which is not displayed:
+        the negation goes and nothing takes its place, unless this section displayed the
+        positive line before (then the feature is one shown when on, like ``stelnet server
+        enable``).
+        """
         if section.find(text) is not None:
             return False
-        negated = section.find(f"{self.platform.syntax.negation} {text}")
+        negation = f"{self.platform.syntax.negation} {text}"
+        negated = section.find(negation)
         if negated is not None:
-            section.children.remove(negated)
+            section.remove(negated)
+            kept = any(p.match(negation) for p in self.platform.syntax.kept_negations)
+            if kept and text not in section.seen:
+                return True
         for rule in self.platform.syntax.replace_rules:
             match = rule.match(text)
             if match is None:
@@ -181,10 +192,10 @@ class ConfigEditor:
             for child in section.children:
                 other = rule.match(child.text)
                 if other is not None and other.group(1) == match.group(1):
-                    child.text = text
+                    section.rename(child, text)
                     return True
             break
-        section.children.append(ConfigNode(text))
+        section.place(ConfigNode(text))
         return True
 
     def add_block(self, text: str) -> bool:
@@ -197,10 +208,10 @@ def _remove(section: ConfigNode, target: str) -> bool:
     """Remove the line ``target`` (and its section), else every line that begins with it."""
     exact = section.find(target)
     if exact is not None:
-        section.children.remove(exact)
+        section.remove(exact)
         return True
     prefix = target + " "
-    kept = [c for c in section.children if not c.text.startswith(prefix)]
-    removed = len(kept) != len(section.children)
-    section.children[:] = kept
-    return removed
+    gone = [c for c in section.children if c.text.startswith(prefix)]
+    for child in gone:
+        section.remove(child)
+    return bool(gone)
