@@ -77,6 +77,7 @@ class Snapshot:
     refused: dict[tuple[str, str], int]
     reboots: dict[str, int]
     render_seconds: float
+    tasks: int = 0
 
     def counts(self, segment: str) -> dict[State, int]:
         out: dict[State, int] = dict.fromkeys(STATES, 0)
@@ -111,6 +112,8 @@ class View:
     listeners: list[Callable[[], None]] = field(default_factory=list)
     render_seconds: float = 0.0
     """How long the last render of the exposition took (set by the exporter; not a change)."""
+    tasks: int = 0
+    """asyncio tasks alive in the daemon after the last cycle (a leak shows as growth)."""
 
     def touch(self) -> None:
         self.version += 1
@@ -129,6 +132,12 @@ class View:
     def availability(self, segment: str) -> float | None:
         """Share of the segment's units that are up; None before anything was measured."""
         return availability(self.tracker.counts(segment))
+
+    def expect_reboots(self, units: set[str]) -> None:
+        """Every device polled by SNMP has a reboot counter from the start, at 0 until one is seen
+        (an absent series makes ``increase()`` miss the first reboot)."""
+        for unit in units:
+            self.reboots.setdefault(unit, 0)
 
     def prune(self, keep: set[str]) -> None:
         """Forget what was measured of elements no longer watched (after a reload): their series go."""
@@ -170,6 +179,7 @@ class View:
             refused=dict(self.refused),
             reboots=dict(self.reboots),
             render_seconds=self.render_seconds,
+            tasks=self.tasks,
         )
 
 

@@ -95,7 +95,14 @@ class Daemon:
         tracker = Tracker(setup.site, setup.config.down_after, setup.owned)
         shard = str(setup.config.shard_spec or "1/1")
         self._view = View(setup.site, tracker, setup.site.name, shard)
+        self._view.expect_reboots(self._snmp_units(setup))
         self.exporter = Exporter(self._view, self.healthy)
+
+    @staticmethod
+    def _snmp_units(setup: Setup) -> set[str]:
+        if ("snmp", "management") not in setup.jobs:
+            return set()
+        return {target.unit for target in setup.targets("snmp", "management").targets}
 
     async def check(self) -> dict[str, list[str]]:
         """Everything ``start`` would refuse, without starting; the targets it would not probe."""
@@ -160,6 +167,7 @@ class Daemon:
         stat.started, stat.duration = started, time.monotonic() - clock
         stat.targets, stat.failures = len(results), sum(1 for r in results if not r.success)
         stat.cycles += 1
+        view.tasks = len(asyncio.all_tasks())
         if self.traps is not None:
             counts = self.traps.counts
             view.traps_dropped = counts["dropped_rate"] + counts["dropped_queue"] + counts["rejected"]
@@ -298,6 +306,7 @@ class Daemon:
             tracker.adopt(self.view.tracker)
             self.view.inventory, self.view.tracker = new.site, tracker
             self.view.prune({e for e, _ in tracker.entries})
+            self.view.expect_reboots(self._snmp_units(new))
             self.view.cycles = {k: v for k, v in self.view.cycles.items() if k in new.jobs}
             self.view.refused = {k: v for k, v in self.view.refused.items() if k in new.jobs}
             self.view.event("reloaded", units=len(new.owned))
@@ -353,8 +362,8 @@ class Daemon:
             await asyncio.wait(list(self._jobs_running), timeout=2.0)
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        # A probe may leave per-target tasks behind a cancelled run() (the snmp probe does):
-        # end them before the probes' sockets close under them.
+        # A safety net: no task (a probe's per-target work, a trap re-poll) may outlive the
+        # loop's probes and write into a socket closed under it.
         current = asyncio.current_task()
         others = [t for t in asyncio.all_tasks() if t is not current]
         for task in others:

@@ -175,11 +175,16 @@ class SnmpProbe:
         tasks = [asyncio.ensure_future(self._poll(target)) for target in targets]
         if not tasks:
             return []
-        _, pending = await asyncio.wait(tasks, timeout=max(0.0, timeout - 0.01))
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
+        try:
+            await asyncio.wait(tasks, timeout=max(0.0, timeout - 0.01))
+        finally:
+            # at the deadline, and also when run() itself is cancelled (a reload, SIGTERM): no
+            # per-target task may outlive the call and write into a socket closed under it
+            pending = [task for task in tasks if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
         return [
             task.result()
             if not task.cancelled()

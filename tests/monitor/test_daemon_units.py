@@ -183,3 +183,35 @@ def test_scrapes_never_render_and_a_change_renders_once() -> None:
     assert scraped == 0
     assert after_change == 1
     assert gzip.decompress(zipped) == plain
+
+
+def test_reboot_counters_start_at_zero_for_every_snmp_device() -> None:
+    """``increase(govnet_device_reboots_total[…])`` needs the series before the first reboot."""
+    v = view()
+    v.expect_reboots({"sz-caizheng", "zl-wanjin"})
+    exporter = Exporter(v, lambda: (True, "ok"))
+    m = Metrics.parse(exporter.render_now().plain().decode())
+    assert m.get1("govnet_device_reboots_total", unit="sz-caizheng") == 0.0
+    assert m.get1("govnet_device_reboots_total", unit="zl-wanjin") == 0.0
+    assert m.get1("govnet_device_reboots_total", unit="sz-fagaiwei") is None  # no SNMP: no counter
+    record(v, "snmp", "management", [snmp("sz-caizheng", 1000.0, 0.0)])
+    record(v, "snmp", "management", [snmp("sz-caizheng", 5.0, 60.0)])
+    v.expect_reboots({"sz-caizheng", "zl-wanjin"})  # a reload: counts kept, not reset
+    v.touch()
+    m = Metrics.parse(exporter.render_now().plain().decode())
+    assert m.get1("govnet_device_reboots_total", unit="sz-caizheng") == 1.0
+    assert m.get1("govnet_device_reboots_total", unit="zl-wanjin") == 0.0
+
+
+def test_snmp_success_is_a_probe_success_per_segment_and_tasks_are_exported() -> None:
+    v = filled()
+    v.tasks = 7
+    m = Metrics.parse(Exporter(v, lambda: (True, "ok")).render_now().plain().decode())
+    assert {
+        ls["segment"] for ls, _ in m.select("govnet_probe_success", probe="snmp", unit="sz-caizheng")
+    } == {
+        "intranet",
+        "party",
+    }
+    assert m.get1("govnet_probe_success", probe="snmp", segment="party", unit="sz-caizheng") == 1.0
+    assert m.get1("govnet_daemon_tasks") == 7.0

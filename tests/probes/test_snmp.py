@@ -9,6 +9,7 @@ agent and a restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -363,3 +364,33 @@ def test_a_source_address_that_is_not_ours_is_a_result_not_an_exception() -> Non
         assert not result.success and result.detail.startswith("cannot open UDP socket from 192.0.2.1"), (
             result.detail
         )
+
+
+def test_a_cancelled_run_leaves_no_task_behind() -> None:
+    """A reload or SIGTERM cancels the cycle inside ``run``: its per-target polls end with it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:  # receives, never answers
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        targets = [
+            Target(f"u{i}", "intranet", "127.0.0.1", port, params={"community": "x"}) for i in range(20)
+        ]
+        v3 = [Target("v3", "intranet", "127.0.0.1", port, params=V3)]
+
+        async def go() -> tuple[int, int]:
+            probe = SnmpProbe(SnmpSettings(timeout=5.0, retries=2))
+            before = asyncio.all_tasks()
+            try:
+                run = asyncio.ensure_future(probe.run(targets + v3, 30.0))
+                while len(asyncio.all_tasks() - before) < 1 + len(targets):  # bounded by wait_for
+                    await asyncio.sleep(0.01)
+                during = len(asyncio.all_tasks() - before)
+                run.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await run
+                return during, len(asyncio.all_tasks() - before)
+            finally:
+                await probe.close()
+
+        during, after = asyncio.run(asyncio.wait_for(go(), 10))
+    assert during > len(targets), "the per-target polls were running"
+    assert after == 0, f"{after} task(s) outlived the cancelled run"
