@@ -22,8 +22,9 @@ Target params: ``version`` (``v2c`` default, or ``v3``), ``community`` (v2c), ``
 (des, 3des, aes, aes192, aes256, aes192-blumenthal, aes256-blumenthal), ``priv_key`` (v3), and
 ``interfaces`` (names; empty = all). Settings: see ``SnmpSettings``. Result ``values``:
 ``pdus`` (GETs in this unit's plan) and ``discovered`` (1 when the plan was (re)built this cycle).
-Limits: v3 ignores ``Target.source``; pysnmp remembers an agent's engine ID for 300 s, so an
-agent whose engine ID *changes* (not a plain reboot) answers v3 again only after that.
+Limits: v3 ignores ``Target.source``. An agent whose engine ID *changes* (a replaced device, a
+reset agent) times out once: the timeout makes the engine forget the old ID and the next poll
+discovers the new one (`EngineClient.forget_agent`).
 """
 
 from __future__ import annotations
@@ -195,6 +196,11 @@ class SnmpProbe:
     async def close(self) -> None:
         self._v2c.close()
         self._v3.close()
+
+    def forget_agent(self, host: str, port: int = 161) -> None:
+        """An agent announced a restart: rediscover its SNMPv3 engine ID at the next request
+        (v2c has nothing to forget; the interface plan is rebuilt when sysUpTime goes back)."""
+        self._v3.forget_agent((host, port))
 
     def _forget_stale_units(self) -> None:
         now = time.monotonic()

@@ -117,6 +117,15 @@ class UsmCredentials:
         )
 
 
+def _same_address(key: Any, address: Address) -> bool:
+    """Whether an engine-ID cache key ``(transportDomain, transportAddress)`` is ``address``."""
+    try:
+        _, where = key
+        return (str(where[0]), int(where[1])) == (address[0], address[1])
+    except (TypeError, ValueError, IndexError):
+        return False
+
+
 def _value(value: Any) -> Value:
     """A pysnmp value as the plain Python value the fast path decodes to, told apart by its BER tag."""
     tag = value.tagSet[-1]
@@ -219,6 +228,7 @@ class EngineClient:
         indication, status, index, answered = reply
         if indication is not None:
             if isinstance(indication, errind.RequestTimedOut):
+                self.forget_agent(address)
                 raise SnmpTimeout(
                     f"timeout: no answer from {address[0]}:{address[1]} after {retries + 1} × {timeout:g} s"
                 )
@@ -227,6 +237,35 @@ class EngineClient:
             raise SnmpError(f"SNMP error: {indication}")
         result: list[VarBind] = [(tuple(oid), _value(value)) for oid, value in answered]
         return Response(0, int(status), int(index), result), rtt
+
+    def forget_agent(self, address: Address) -> int:
+        """Drop what the engine remembers of the agent at ``address`` (its snmpEngineID).
+
+        pysnmp caches each agent's engine ID for 300 s and never re-discovers it on its own: an
+        agent that comes back with another engine ID (a replaced device, a reset agent) answers
+        every request with a usmStatsUnknownEngineIDs report that the engine drops, so all polls
+        of it time out until the entry expires (and it is refreshed by any answer meanwhile).
+        After a timeout the next request discovers the agent afresh; that costs one extra round
+        trip for an agent that is merely down. pysnmp has no public call for this: the cache is
+        a private attribute of its SNMPv3 message processing model, looked up defensively (if a
+        pysnmp release renames it, nothing is forgotten and the daemon's probe renewal, see
+        `govnet.monitor.renewal`, still recovers). Returns how many entries were dropped.
+        """
+        if self._engine is None:
+            return 0
+        dropped = 0
+        for model in self._engine.message_processing_subsystems.values():
+            private = f"_{type(model).__name__}__engineIdCache"
+            cache, expiries = getattr(model, private, None), getattr(model, private + "ExpQueue", None)
+            if not isinstance(cache, dict) or not isinstance(expiries, dict):
+                continue
+            for key in [k for k in cache if _same_address(k, address)]:
+                del cache[key]
+                dropped += 1
+                for keys in expiries.values():  # its expiry would delete a key no longer there
+                    while key in keys:
+                        keys.remove(key)
+        return dropped
 
     def close(self) -> None:
         if self._engine is not None:

@@ -16,7 +16,7 @@ from govnet.monitor.renewal import STUCK_AFTER, SnmpRenewal
 from govnet.monitor.site import Site
 from govnet.monitor.state import Tracker
 from govnet.probes.base import InterfaceStatus, ProbeResult, Target
-from tests.helpers import DATA
+from tests.helpers import DATA, ROOT
 from tests.monitor.daemonkit import Metrics
 
 INVENTORY = load(DATA / "valid" / "minimal.yml").inventory
@@ -215,3 +215,18 @@ def test_snmp_success_is_a_probe_success_per_segment_and_tasks_are_exported() ->
     }
     assert m.get1("govnet_probe_success", probe="snmp", segment="party", unit="sz-caizheng") == 1.0
     assert m.get1("govnet_daemon_tasks") == 7.0
+
+
+def test_the_provincial_uplink_is_polled_on_the_core() -> None:
+    """GovnetProvincialUplinkDown reads core-city GigabitEthernet3/0/1: the daemon must poll it
+    although the core device lists only its trunks (the shipped inventory, built, never probed)."""
+    shipped = load(ROOT / "inventory").inventory
+    (uplink,) = [u for u in shipped.uplinks if u.id == "province-party"]
+    core = Site.from_inventory(shipped).element(uplink.node)
+    assert core is not None and uplink.node == "core-city"
+    assert "GigabitEthernet3/0/1" in core.interfaces
+    assert core.interfaces[: len(shipped.nodes[0].device.interfaces)] == tuple(
+        shipped.nodes[0].device.interfaces
+    )
+    rules = (ROOT / "exporters" / "prometheus" / "govnet.rules.yml").read_text()
+    assert 'unit="core-city", ifname="GigabitEthernet3/0/1"' in rules

@@ -394,3 +394,49 @@ def test_a_cancelled_run_leaves_no_task_behind() -> None:
         during, after = asyncio.run(asyncio.wait_for(go(), 10))
     assert during > len(targets), "the per-target polls were running"
     assert after == 0, f"{after} task(s) outlived the cancelled run"
+
+
+def test_an_agent_with_a_new_engine_id_answers_v3_again_at_the_next_poll(snmpd: Snmpd) -> None:
+    """A replaced device (or a reset agent) keeps its address but not its snmpEngineID: one
+    timeout, then the probe's shared engine discovers the new ID (it used to stay stuck)."""
+    target = snmpd.target("v3", **V3)
+
+    async def go() -> list[ProbeResult]:
+        probe = SnmpProbe(SnmpSettings(timeout=0.5, retries=1))
+        try:
+            results = [(await probe.run([target], 5))[0]]
+            snmpd.stop()
+            shutil.rmtree(snmpd.work / "persist")  # where snmpd keeps its engine ID
+            (snmpd.work / "persist").mkdir()
+            await asyncio.to_thread(snmpd.start)
+            for _ in range(3):
+                results.append((await probe.run([target], 5))[0])
+            return results
+        finally:
+            await probe.close()
+
+    first, *after = asyncio.run(go())
+    assert first.success, first.detail
+    assert any(r.success for r in after[:2]), [r.detail for r in after]
+    assert after[-1].success and after[-1].uptime_seconds is not None, after[-1].detail
+
+
+def test_a_restart_announced_by_trap_needs_no_timeout(snmpd: Snmpd) -> None:
+    """The trap handler calls ``forget_agent`` on coldStart: the very next poll rediscovers."""
+    target = snmpd.target("v3", **V3)
+
+    async def go() -> ProbeResult:
+        probe = SnmpProbe(SnmpSettings(timeout=0.5, retries=0))
+        try:
+            assert (await probe.run([target], 5))[0].success
+            snmpd.stop()
+            shutil.rmtree(snmpd.work / "persist")
+            (snmpd.work / "persist").mkdir()
+            await asyncio.to_thread(snmpd.start)
+            probe.forget_agent("127.0.0.1", snmpd.port)
+            return (await probe.run([target], 5))[0]
+        finally:
+            await probe.close()
+
+    result = asyncio.run(go())
+    assert result.success, result.detail
