@@ -343,4 +343,35 @@ class ViewCollector(Collector):
             "govnet_daemon_tasks", "asyncio tasks alive in the daemon after its last cycle (leak watch)"
         )
         tasks.add_metric([], snap.tasks)
-        return duration, last, targets, cycles, overruns, traps, dropped, polls, refused, render, units, tasks
+        lag = GaugeMetricFamily(
+            "govnet_daemon_loop_lag_seconds",
+            "Worst lateness of the daemon's event loop over the last minute (blocked: cycles and scrapes wait)",
+        )
+        lag.add_metric([], snap.loop_lag)
+        reload_ok = GaugeMetricFamily(
+            "govnet_config_last_reload_successful",
+            "0 when the last SIGHUP reload was refused (the daemon runs on its previous config)",
+        )
+        reload_ok.add_metric([], 1.0 if snap.reload_ok else 0.0)
+        reload_at = GaugeMetricFamily(
+            "govnet_config_last_reload_success_timestamp_seconds",
+            "When the running config was loaded (start or last applied reload)",
+        )
+        reload_at.add_metric([], snap.reload_at)
+        return (
+            duration,
+            last,
+            targets,
+            cycles,
+            overruns,
+            traps,
+            dropped,
+            polls,
+            refused,
+            render,
+            units,
+            tasks,
+            lag,
+            reload_ok,
+            reload_at,
+        )

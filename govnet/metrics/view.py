@@ -31,6 +31,8 @@ class CycleStat:
     cycles: int = 0
     overruns: int = 0
     """Cycles not started on time because the previous one was still running."""
+    finished_clock: float = 0.0
+    """When the last cycle ended, on the monotonic clock (health: immune to wall-clock steps)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,9 @@ class Snapshot:
     reboots: dict[str, int]
     render_seconds: float
     tasks: int = 0
+    loop_lag: float = 0.0
+    reload_ok: bool = True
+    reload_at: float = 0.0
 
     def counts(self, segment: str) -> dict[State, int]:
         out: dict[State, int] = dict.fromkeys(STATES, 0)
@@ -95,6 +100,11 @@ class View:
     shard: str = "1/1"
     version: int = 0
     started: float = field(default_factory=time.time)
+    started_clock: float = field(default_factory=time.monotonic)
+    reload_ok: bool = True
+    """Whether the last SIGHUP reload was applied (True until one is refused)."""
+    reload_at: float = field(default_factory=time.time)
+    """When the running config was loaded (start or last applied reload), wall clock."""
     snmp: dict[str, SnmpSeen] = field(default_factory=dict)
     tcp: dict[tuple[str, str, str], ProbeResult] = field(default_factory=dict)
     isolation: dict[tuple[str, str, str], ProbeResult] = field(default_factory=dict)
@@ -108,12 +118,14 @@ class View:
     events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
     reboots: Counter[str] = field(default_factory=Counter)
     uptimes: dict[str, tuple[float, float]] = field(default_factory=dict)
-    """Last known (sysUpTime, wall time it was true) per unit: reboot detection across outages."""
+    """Last known (sysUpTime, monotonic time it was true) per unit: reboot detection across outages."""
     listeners: list[Callable[[], None]] = field(default_factory=list)
     render_seconds: float = 0.0
     """How long the last render of the exposition took (set by the exporter; not a change)."""
     tasks: int = 0
     """asyncio tasks alive in the daemon after the last cycle (a leak shows as growth)."""
+    loop_lag: float = 0.0
+    """The worst lateness of the daemon's event loop over the last minute (a blocked loop)."""
 
     def touch(self) -> None:
         self.version += 1
@@ -180,6 +192,9 @@ class View:
             reboots=dict(self.reboots),
             render_seconds=self.render_seconds,
             tasks=self.tasks,
+            loop_lag=self.loop_lag,
+            reload_ok=self.reload_ok,
+            reload_at=self.reload_at,
         )
 
 

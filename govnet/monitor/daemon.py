@@ -16,6 +16,7 @@ import asyncio
 import logging
 import signal
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +39,10 @@ from govnet.probes.base import Probe
 
 log = logging.getLogger("govnet.daemon")
 NAMED = 5
+BLOCKED = 1.0
+"""Seconds of event-loop lag worth a warning in the log."""
+CLOCK_STEP = 2.0
+"""Seconds by which the wall clock must move apart from the monotonic one to count as a step."""
 """Refused targets, or state changes of one kind, named one by one in the log; beyond, a count."""
 
 
@@ -59,6 +64,7 @@ class Daemon:
         self.renewal = SnmpRenewal()
         self.trap_handler = TrapHandler(self)
         self.path_probe: Probe | None = None
+        self._watch: asyncio.Task[None] | None = None
 
     @property
     def setup(self) -> Setup:
@@ -165,6 +171,7 @@ class Daemon:
             log.exception("%s/%s cycle failed (a bug)", kind, segment)
             results = []
         stat.started, stat.duration = started, time.monotonic() - clock
+        stat.finished_clock = time.monotonic()
         stat.targets, stat.failures = len(results), sum(1 for r in results if not r.success)
         stat.cycles += 1
         view.tasks = len(asyncio.all_tasks())
@@ -241,16 +248,19 @@ class Daemon:
 
     # -- lifecycle -----------------------------------------------------------------------
     def healthy(self) -> tuple[bool, str]:
-        """Unhealthy when a probe kind has not finished a cycle for three intervals (blind)."""
-        now = time.time()
+        """Unhealthy when a probe kind has not finished a cycle for three intervals (blind).
+
+        Measured on the monotonic clock: a stepped wall clock neither hides nor fakes blindness.
+        """
+        now = time.monotonic()
         for kind, segment in self.jobs():
             stat = self.view.cycles.get((kind, segment))
             limit = 3 * self.config.interval(kind, segment) + 10
             if stat is None or not stat.cycles:
-                if now - self.view.started > limit:
+                if now - self.view.started_clock > limit:
                     return False, f"{kind}/{segment}: no cycle finished yet"
-            elif now - (stat.started + stat.duration) > limit:
-                return False, f"{kind}/{segment}: last cycle {now - stat.started:.0f} s ago"
+            elif now - stat.finished_clock > limit:
+                return False, f"{kind}/{segment}: last cycle {now - stat.finished_clock:.0f} s ago"
         return True, "ok"
 
     def _schedule(self) -> None:
@@ -272,6 +282,47 @@ class Daemon:
                 misfire_grace_time=None,
             )
 
+    async def _watch_loop(self) -> None:
+        """Measure how late a short timer fires: the event loop's lag, worst of the last minute.
+
+        A loop blocked by synchronous work delays every cycle and scrape at once (and the
+        scheduler then coalesces the cycles it missed); this makes that visible and logged.
+        """
+        recent: deque[tuple[float, float]] = deque()
+        tick = 0.25
+        while True:
+            # the wall clock as the scheduler reads it (datetime.now): that is the one that matters
+            before, wall_before = time.monotonic(), datetime.now(UTC).timestamp()
+            await asyncio.sleep(tick)
+            now, wall = time.monotonic(), datetime.now(UTC).timestamp()
+            lag = max(0.0, now - before - tick)
+            recent.append((now, lag))
+            while recent and recent[0][0] < now - 60:
+                recent.popleft()
+            self.view.loop_lag = max(late for _, late in recent)
+            if lag > BLOCKED:
+                log.warning("event loop blocked for %.1f s", lag)
+            step = (wall - wall_before) - (now - before)
+            if abs(step) > CLOCK_STEP:
+                self._rebase(step)
+
+    def _rebase(self, step: float) -> None:
+        """The wall clock was stepped: run every job now and go on from there.
+
+        APScheduler keeps its next run times on the wall clock: after a step back of an hour it
+        would wait that hour before the next cycle (the daemon blind, /healthz failing); after a
+        step forward it runs each job once (coalesced). Intervals, health and reboot detection
+        run on the monotonic clock and are not affected.
+        """
+        log.warning("wall clock stepped by %+.0f s: every job rescheduled from now", step)
+        self.view.event("clock-step", seconds=round(step))
+        if self.scheduler is None or not self.scheduler.running:
+            return
+        now = datetime.now(UTC)
+        for job in self.scheduler.get_jobs():
+            job.modify(next_run_time=now)
+        self.scheduler.wakeup()
+
     def _on_skipped(self, event: JobExecutionEvent) -> None:
         kind, _, segment = str(event.job_id).partition("/")
         self.view.cycle(kind, segment).overruns += 1
@@ -290,6 +341,7 @@ class Daemon:
                 why = "; ".join(exc.lines())
                 log.error("reload refused, keeping the running config: %s", why)
                 self.view.event("reload-refused", detail=why)
+                self.view.reload_ok = False
                 self.view.touch()
                 return
             self._warn_refused(new)
@@ -310,6 +362,7 @@ class Daemon:
             self.view.cycles = {k: v for k, v in self.view.cycles.items() if k in new.jobs}
             self.view.refused = {k: v for k, v in self.view.refused.items() if k in new.jobs}
             self.view.event("reloaded", units=len(new.owned))
+            self.view.reload_ok, self.view.reload_at = True, time.time()
             log.info("reloaded %s: watching %d units", self.config_path, len(new.owned))
             self._schedule()
             self.view.touch()
@@ -326,6 +379,7 @@ class Daemon:
             raise ConfigError(self.config.problem(("listen",), message)) from None
         if self.config.traps is not None:
             self._start_traps()
+        self._watch = asyncio.ensure_future(self._watch_loop())
         self.scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
         self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES)
         self.scheduler.start()
@@ -357,6 +411,8 @@ class Daemon:
         """Stop scheduling, cancel what runs and wait for it, close everything; idempotent."""
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.pause()  # no new cycle; shutdown would cancel the running jobs (logged as crashes)
+        if self._watch is not None:
+            self._watch.cancel()
         await self._cancel_tasks()
         if self._jobs_running:  # their cycle was cancelled above: they return at once
             await asyncio.wait(list(self._jobs_running), timeout=2.0)

@@ -7,6 +7,7 @@ The receiver (`govnet.probes.traps`) decodes and rate-limits on the event loop a
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from govnet.monitor.record import note_uptime, record
@@ -34,7 +35,7 @@ class TrapHandler:
             view.touch()
             return
         if kind in RESTARTS:
-            note_uptime(view, unit, event.uptime or 0.0, event.at, kind)
+            note_uptime(view, unit, event.uptime or 0.0, time.monotonic(), kind)
             self._forget_engine(unit)
         if kind == "linkDown" and self._is_uplink(unit, event.if_index):
             view.tracker.force_down(unit, f"linkDown trap for its uplink (ifIndex {event.if_index})")

@@ -172,8 +172,9 @@ class Response:
 class DaemonProcess:
     """``govnet daemon --config FILE`` as a child process, stopped with SIGTERM."""
 
-    def __init__(self, config: Path, log: Path) -> None:
-        self.config, self.log = config, log
+    def __init__(self, config: Path, log: Path, launcher: tuple[str, ...] = ("govnet", "daemon")) -> None:
+        """``launcher``: the module (and arguments) ``python -m`` runs before ``--config FILE``."""
+        self.config, self.log, self.launcher = config, log, launcher
         listen = yaml.safe_load(config.read_text())["listen"]
         self.base = f"http://{listen}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -181,7 +182,7 @@ class DaemonProcess:
     def start(self) -> DaemonProcess:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "govnet", "daemon", "--config", str(self.config)],
+                [sys.executable, "-m", *self.launcher, "--config", str(self.config)],
                 cwd=ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -67,11 +67,18 @@ def view() -> View:
     return View(site, Tracker(site, 2), site.name)
 
 
-def snmp(unit: str, uptime: float | None, at: float, oper: int = 1) -> ProbeResult:
+def snmp(unit: str, uptime: float | None, at: float, oper: int = 1, wall: float | None = None) -> ProbeResult:
+    """A poll result made ``at`` seconds on the monotonic clock (``wall``: the wall clock, if it differs)."""
     target = Target(unit, "management", "10.40.10.12", 161)
     interfaces = (InterfaceStatus(7, "GigabitEthernet0/0/24", oper, 1, 10, 20),) if uptime is not None else ()
     return ProbeResult(
-        "snmp", target, uptime is not None, uptime_seconds=uptime, interfaces=interfaces, at=at
+        "snmp",
+        target,
+        uptime is not None,
+        uptime_seconds=uptime,
+        interfaces=interfaces,
+        at=at if wall is None else wall,
+        clock=at,
     )
 
 
@@ -91,6 +98,15 @@ def test_a_cold_start_and_the_next_poll_count_one_reboot() -> None:
     record(v, "snmp", "management", [snmp("sz-caizheng", 3.0, 102.5)])
     assert v.reboots["sz-caizheng"] == 1
     assert [e["via"] for e in v.events if e["kind"] == "reboot"] == ["coldStart"]
+
+
+def test_a_stepped_wall_clock_is_no_reboot() -> None:
+    """NTP stepping the wall clock an hour forward (or back) between two polls changes nothing."""
+    v = view()
+    record(v, "snmp", "management", [snmp("sz-caizheng", 1000.0, 0.0, wall=1.7e9)])
+    record(v, "snmp", "management", [snmp("sz-caizheng", 1030.0, 30.0, wall=1.7e9 + 3630)])
+    record(v, "snmp", "management", [snmp("sz-caizheng", 1060.0, 60.0, wall=1.7e9 - 3540)])
+    assert not v.reboots and not [e for e in v.events if e["kind"] == "reboot"]
 
 
 def test_the_first_poll_is_no_reboot() -> None:
