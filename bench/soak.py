@@ -329,6 +329,9 @@ class Soak:
                 }
             )
         final_up, entries = after[-1].up, after[-1].entries
+        not_up = [
+            f"{u['unit']}/{u['segment']}={u['state']}" for u in self.status_units() if u["state"] != "up"
+        ]
         checks = {
             f"RSS growth {rss_growth:+.1f} MiB <= {a.rss_bound} MiB": rss_growth <= a.rss_bound,
             f"fds growth {fds_growth:+.1f} <= {a.fd_bound}": fds_growth <= a.fd_bound,
@@ -336,9 +339,8 @@ class Soak:
                 task_floor_last - task_floor_first <= a.task_bound
             ),
             f"task peak {task_max:.0f} <= {a.task_peak}": task_max <= a.task_peak,
-            "no missed cycles (<= 1 per job for the edges of the window), none skipped": all(
-                j["missed"] <= 1.0 and j["skipped"] == 0 for j in jobs
-            ),
+            "no missed cycles (<= 2 per job: a counter read at each edge of the window may be one "
+            "cycle short), none skipped": all(j["missed"] <= 2.0 and j["skipped"] == 0 for j in jobs),
             f"every unit and node up on every segment at the end ({final_up}/{entries})": final_up == entries,
             "daemon alive all along": self.daemon is not None and self.daemon.poll() is None,
         }
@@ -350,6 +352,7 @@ class Soak:
             "units": total,
             "minutes": round((time.monotonic() - started) / 60, 1),
             "faults_applied": applied,
+            "not_up_at_end": not_up,
             "fault_kinds": sorted({str(e["kind"]).split("=")[0] for e in self.events if "fault" in e}),
             "samples": len(self.samples),
             "rss_mib": {
@@ -397,6 +400,8 @@ def table(result: dict[str, Any]) -> str:
         lines.append(
             f"| {j['job']} | {j['interval']:g} | {j['expected']} | {j['ran']:.0f} | {j['skipped']:.0f} | {j['missed']} |"
         )
+    if result["not_up_at_end"]:
+        lines.append(f"\nnot up at the end: {', '.join(result['not_up_at_end'])}")
     lines.append("")
     for check, ok in result["checks"].items():
         lines.append(f"{'PASS' if ok else 'FAIL'}  {check}")
