@@ -41,6 +41,11 @@ log = logging.getLogger("govnet.daemon")
 NAMED = 5
 BLOCKED = 1.0
 """Seconds of event-loop lag worth a warning in the log."""
+LOCALISE_AT_ONCE = 2
+LOCALISE_WAITING = 16
+"""Path localisations run (scapy, in worker threads) and queued at most: when hundreds of units go
+down at once (a core failure, or a starved daemon), localising them all would hold the GIL against
+the probes' event loop and make things worse; the first ones still say where the break is."""
 CLOCK_STEP = 2.0
 """Seconds by which the wall clock must move apart from the monotonic one to count as a step."""
 """Refused targets, or state changes of one kind, named one by one in the log; beyond, a count."""
@@ -65,6 +70,8 @@ class Daemon:
         self.trap_handler = TrapHandler(self)
         self.path_probe: Probe | None = None
         self._watch: asyncio.Task[None] | None = None
+        self._localising = 0
+        self._localise_gate: asyncio.Semaphore | None = None
 
     @property
     def setup(self) -> Setup:
@@ -189,13 +196,24 @@ class Daemon:
         thousands of units behind it) is one log line with a count, not thousands.
         """
         groups: dict[tuple[str, str], list[Transition]] = {}
+        skipped = 0
         for change in changes:
             self.view.event(
                 "state", unit=change.element, segment=change.segment, old=change.old, new=change.new
             )
             groups.setdefault((change.old, change.new), []).append(change)
             if change.new == "down" and self.config.path.enabled:
-                self.spawn(self._localise(change.element, change.segment))
+                if self._localising < LOCALISE_WAITING:
+                    self._localising += 1
+                    self.spawn(self._localise(change.element, change.segment))
+                else:
+                    skipped += 1
+        if skipped:
+            log.info(
+                "path localisation skipped for %d unit-segments (%d already queued)",
+                skipped,
+                self._localising,
+            )
         for (old, new), group in groups.items():
             if len(group) <= NAMED:
                 for change in group:
@@ -218,8 +236,17 @@ class Daemon:
 
     async def _localise(self, element: str, segment: str) -> None:
         """Find where the path breaks (scapy, in a worker thread: off the probe hot path)."""
+        try:
+            if self._localise_gate is None:
+                self._localise_gate = asyncio.Semaphore(LOCALISE_AT_ONCE)
+            async with self._localise_gate:
+                await self._locate(element, segment)
+        finally:
+            self._localising -= 1
+
+    async def _locate(self, element: str, segment: str) -> None:
         entry = self.view.tracker.get(element, segment)
-        if entry is None or not entry.address:
+        if entry is None or not entry.address or entry.state != "down":
             return
         if self.path_probe is None:
             self.path_probe = make_probe(self.config, "path", None)

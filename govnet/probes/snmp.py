@@ -40,7 +40,7 @@ from typing import Any
 from govnet.probes.base import ProbeResult, Target, register
 from govnet.probes.snmp_ber import GET, GETBULK, Missing, Oid, Response, Value, request_template
 from govnet.probes.snmp_config import Access, SnmpSettings
-from govnet.probes.snmp_engine import EngineClient, UsmCredentials
+from govnet.probes.snmp_engine import V3_IN_FLIGHT, EngineClient, UsmCredentials
 from govnet.probes.snmp_fast import Address, SnmpError, V2cClient
 from govnet.probes.snmp_plan import (
     COLUMNS,
@@ -166,7 +166,7 @@ class SnmpProbe:
     def __init__(self, settings: SnmpSettings | None = None) -> None:
         self.settings = settings or SnmpSettings()
         self._v2c = V2cClient(self.settings.max_in_flight)
-        self._v3 = EngineClient()
+        self._v3 = EngineClient(min(self.settings.max_in_flight, V3_IN_FLIGHT))
         self._units: dict[tuple[str, str, str, int | None], _Unit] = {}
         self._pruned = time.monotonic()
 
