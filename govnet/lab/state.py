@@ -26,7 +26,7 @@ def state_dir(lab: str, root: Path | None = None) -> Path:
 def _read(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
 
 
@@ -61,8 +61,11 @@ def other_labs(sdir: Path) -> list[dict[str, Any]]:
     out = []
     if sdir.parent.is_dir():
         for entry in sorted(sdir.parent.iterdir()):
-            if entry != sdir:
-                data = read_lab(entry)
+            if entry != sdir and entry.is_dir():  # a plain file there is not a lab
+                try:
+                    data = read_lab(entry)
+                except (OSError, ValueError):  # unreadable or half-written: not ours to judge
+                    continue
                 if data is not None:
                     out.append(data)
     return out

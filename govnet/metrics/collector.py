@@ -141,6 +141,10 @@ class ViewCollector(Collector):
             every[(unit, segment)] = every.get((unit, segment), True) and result.success
         for (unit, segment), ok in every.items():
             success.add_metric(["tcp", segment, unit], 1.0 if ok else 0.0)
+        for unit, seen in self.snapshot.snmp.items():  # a device's agent, per segment it serves
+            element = self.snapshot.inventory.element(unit)
+            for segment in element.segments if element is not None else ():
+                success.add_metric(["snmp", segment, unit], 1.0 if seen.success else 0.0)
         return success
 
     def _icmp_rtt(self) -> Family:
@@ -424,4 +428,39 @@ class ViewCollector(Collector):
         render.add_metric([], snap.render_seconds)
         units = GaugeMetricFamily("govnet_units_watched", "Units this daemon (shard) watches")
         units.add_metric([], len({e.element for e in snap.entries if e.is_unit}))
-        return duration, last, targets, cycles, overruns, traps, dropped, polls, refused, render, units
+        tasks = GaugeMetricFamily(
+            "govnet_daemon_tasks", "asyncio tasks alive in the daemon after its last cycle (leak watch)"
+        )
+        tasks.add_metric([], snap.tasks)
+        lag = GaugeMetricFamily(
+            "govnet_daemon_loop_lag_seconds",
+            "Worst lateness of the daemon's event loop over the last minute (blocked: cycles and scrapes wait)",
+        )
+        lag.add_metric([], snap.loop_lag)
+        reload_ok = GaugeMetricFamily(
+            "govnet_config_last_reload_successful",
+            "0 when the last SIGHUP reload was refused (the daemon runs on its previous config)",
+        )
+        reload_ok.add_metric([], 1.0 if snap.reload_ok else 0.0)
+        reload_at = GaugeMetricFamily(
+            "govnet_config_last_reload_success_timestamp_seconds",
+            "When the running config was loaded (start or last applied reload)",
+        )
+        reload_at.add_metric([], snap.reload_at)
+        return (
+            duration,
+            last,
+            targets,
+            cycles,
+            overruns,
+            traps,
+            dropped,
+            polls,
+            refused,
+            render,
+            units,
+            tasks,
+            lag,
+            reload_ok,
+            reload_at,
+        )

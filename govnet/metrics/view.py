@@ -32,6 +32,8 @@ class CycleStat:
     cycles: int = 0
     overruns: int = 0
     """Cycles not started on time because the previous one was still running."""
+    finished_clock: float = 0.0
+    """When the last cycle ended, on the monotonic clock (health: immune to wall-clock steps)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,10 @@ class Snapshot:
     compliance: dict[str, UnitReport] = field(default_factory=dict)
     compliance_ok: dict[str, float] = field(default_factory=dict)
     rollouts: tuple[RolloutSeen, ...] = ()
+    tasks: int = 0
+    loop_lag: float = 0.0
+    reload_ok: bool = True
+    reload_at: float = 0.0
 
     def counts(self, segment: str) -> dict[State, int]:
         out: dict[State, int] = dict.fromkeys(STATES, 0)
@@ -112,6 +118,11 @@ class View:
     shard: str = "1/1"
     version: int = 0
     started: float = field(default_factory=time.time)
+    started_clock: float = field(default_factory=time.monotonic)
+    reload_ok: bool = True
+    """Whether the last SIGHUP reload was applied (True until one is refused)."""
+    reload_at: float = field(default_factory=time.time)
+    """When the running config was loaded (start or last applied reload), wall clock."""
     snmp: dict[str, SnmpSeen] = field(default_factory=dict)
     tcp: dict[tuple[str, str, str], ProbeResult] = field(default_factory=dict)
     isolation: dict[tuple[str, str, str], ProbeResult] = field(default_factory=dict)
@@ -125,7 +136,7 @@ class View:
     events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
     reboots: Counter[str] = field(default_factory=Counter)
     uptimes: dict[str, tuple[float, float]] = field(default_factory=dict)
-    """Last known (sysUpTime, wall time it was true) per unit: reboot detection across outages."""
+    """Last known (sysUpTime, monotonic time it was true) per unit: reboot detection across outages."""
     listeners: list[Callable[[], None]] = field(default_factory=list)
     render_seconds: float = 0.0
     """How long the last render of the exposition took (set by the exporter; not a change)."""
@@ -135,6 +146,10 @@ class View:
     """When each unit's config was last read and compared (an unreachable unit keeps the old time)."""
     rollouts: tuple[RolloutSeen, ...] = ()
     """The newest rollout runs per segment and kind (read from the state store, if configured)."""
+    tasks: int = 0
+    """asyncio tasks alive in the daemon after the last cycle (a leak shows as growth)."""
+    loop_lag: float = 0.0
+    """The worst lateness of the daemon's event loop over the last minute (a blocked loop)."""
 
     def touch(self) -> None:
         self.version += 1
@@ -153,6 +168,12 @@ class View:
     def availability(self, segment: str) -> float | None:
         """Share of the segment's units that are up; None before anything was measured."""
         return availability(self.tracker.counts(segment))
+
+    def expect_reboots(self, units: set[str]) -> None:
+        """Every device polled by SNMP has a reboot counter from the start, at 0 until one is seen
+        (an absent series makes ``increase()`` miss the first reboot)."""
+        for unit in units:
+            self.reboots.setdefault(unit, 0)
 
     def prune(self, keep: set[str]) -> None:
         """Forget what was measured of elements no longer watched (after a reload): their series go."""
@@ -199,6 +220,10 @@ class View:
             compliance=dict(self.compliance),
             compliance_ok=dict(self.compliance_ok),
             rollouts=self.rollouts,
+            tasks=self.tasks,
+            loop_lag=self.loop_lag,
+            reload_ok=self.reload_ok,
+            reload_at=self.reload_at,
         )
 
 

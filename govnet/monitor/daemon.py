@@ -16,6 +16,7 @@ import asyncio
 import logging
 import signal
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,9 +42,18 @@ from govnet.probes.base import Probe
 
 log = logging.getLogger("govnet.daemon")
 NAMED = 5
+"""Refused targets, or state changes of one kind, named one by one in the log; beyond, a count."""
 ROLLOUT_REFRESH = 5.0
 """Seconds between reads of the rollout runs in the state store (for Grafana annotations)."""
-"""Refused targets, or state changes of one kind, named one by one in the log; beyond, a count."""
+BLOCKED = 1.0
+"""Seconds of event-loop lag worth a warning in the log."""
+LOCALISE_AT_ONCE = 2
+LOCALISE_WAITING = 16
+"""Path localisations run (scapy, in worker threads) and queued at most: when hundreds of units go
+down at once (a core failure, or a starved daemon), localising them all would hold the GIL against
+the probes' event loop and make things worse; the first ones still say where the break is."""
+CLOCK_STEP = 2.0
+"""Seconds by which the wall clock must move apart from the monotonic one to count as a step."""
 
 
 class Daemon:
@@ -68,6 +78,9 @@ class Daemon:
         self.path_probe: Probe | None = None
         self.drift = DriftJob(self)
         """The scheduled drift check (govnet.compliance): its own job, in its own thread."""
+        self._watch: asyncio.Task[None] | None = None
+        self._localising = 0
+        self._localise_gate: asyncio.Semaphore | None = None
 
     @property
     def setup(self) -> Setup:
@@ -104,7 +117,14 @@ class Daemon:
         tracker = Tracker(setup.site, setup.config.down_after, setup.owned)
         shard = str(setup.config.shard_spec or "1/1")
         self._view = View(setup.site, tracker, setup.site.name, shard)
+        self._view.expect_reboots(self._snmp_units(setup))
         self.exporter = Exporter(self._view, self.healthy)
+
+    @staticmethod
+    def _snmp_units(setup: Setup) -> set[str]:
+        if ("snmp", "management") not in setup.jobs:
+            return set()
+        return {target.unit for target in setup.targets("snmp", "management").targets}
 
     async def check(self) -> dict[str, list[str]]:
         """Everything ``start`` would refuse, without starting; the targets it would not probe."""
@@ -167,8 +187,10 @@ class Daemon:
             log.exception("%s/%s cycle failed (a bug)", kind, segment)
             results = []
         stat.started, stat.duration = started, time.monotonic() - clock
+        stat.finished_clock = time.monotonic()
         stat.targets, stat.failures = len(results), sum(1 for r in results if not r.success)
         stat.cycles += 1
+        view.tasks = len(asyncio.all_tasks())
         if self.traps is not None:
             counts = self.traps.counts
             view.traps_dropped = counts["dropped_rate"] + counts["dropped_queue"] + counts["rejected"]
@@ -183,13 +205,24 @@ class Daemon:
         thousands of units behind it) is one log line with a count, not thousands.
         """
         groups: dict[tuple[str, str], list[Transition]] = {}
+        skipped = 0
         for change in changes:
             self.view.event(
                 "state", unit=change.element, segment=change.segment, old=change.old, new=change.new
             )
             groups.setdefault((change.old, change.new), []).append(change)
             if change.new == "down" and self.config.path.enabled:
-                self.spawn(self._localise(change.element, change.segment))
+                if self._localising < LOCALISE_WAITING:
+                    self._localising += 1
+                    self.spawn(self._localise(change.element, change.segment))
+                else:
+                    skipped += 1
+        if skipped:
+            log.info(
+                "path localisation skipped for %d unit-segments (%d already queued)",
+                skipped,
+                self._localising,
+            )
         for (old, new), group in groups.items():
             if len(group) <= NAMED:
                 for change in group:
@@ -212,8 +245,17 @@ class Daemon:
 
     async def _localise(self, element: str, segment: str) -> None:
         """Find where the path breaks (scapy, in a worker thread: off the probe hot path)."""
+        try:
+            if self._localise_gate is None:
+                self._localise_gate = asyncio.Semaphore(LOCALISE_AT_ONCE)
+            async with self._localise_gate:
+                await self._locate(element, segment)
+        finally:
+            self._localising -= 1
+
+    async def _locate(self, element: str, segment: str) -> None:
         entry = self.view.tracker.get(element, segment)
-        if entry is None or not entry.address:
+        if entry is None or not entry.address or entry.state != "down":
             return
         if self.path_probe is None:
             self.path_probe = make_probe(self.config, "path", None)
@@ -242,16 +284,19 @@ class Daemon:
 
     # -- lifecycle -----------------------------------------------------------------------
     def healthy(self) -> tuple[bool, str]:
-        """Unhealthy when a probe kind has not finished a cycle for three intervals (blind)."""
-        now = time.time()
+        """Unhealthy when a probe kind has not finished a cycle for three intervals (blind).
+
+        Measured on the monotonic clock: a stepped wall clock neither hides nor fakes blindness.
+        """
+        now = time.monotonic()
         for kind, segment in self.jobs():
             stat = self.view.cycles.get((kind, segment))
             limit = 3 * self.config.interval(kind, segment) + 10
             if stat is None or not stat.cycles:
-                if now - self.view.started > limit:
+                if now - self.view.started_clock > limit:
                     return False, f"{kind}/{segment}: no cycle finished yet"
-            elif now - (stat.started + stat.duration) > limit:
-                return False, f"{kind}/{segment}: last cycle {now - stat.started:.0f} s ago"
+            elif now - stat.finished_clock > limit:
+                return False, f"{kind}/{segment}: last cycle {now - stat.finished_clock:.0f} s ago"
         return True, "ok"
 
     def _schedule(self) -> None:
@@ -291,6 +336,47 @@ class Daemon:
             self.view.rollouts = seen
             self.view.touch()
 
+    async def _watch_loop(self) -> None:
+        """Measure how late a short timer fires: the event loop's lag, worst of the last minute.
+
+        A loop blocked by synchronous work delays every cycle and scrape at once (and the
+        scheduler then coalesces the cycles it missed); this makes that visible and logged.
+        """
+        recent: deque[tuple[float, float]] = deque()
+        tick = 0.25
+        while True:
+            # the wall clock as the scheduler reads it (datetime.now): that is the one that matters
+            before, wall_before = time.monotonic(), datetime.now(UTC).timestamp()
+            await asyncio.sleep(tick)
+            now, wall = time.monotonic(), datetime.now(UTC).timestamp()
+            lag = max(0.0, now - before - tick)
+            recent.append((now, lag))
+            while recent and recent[0][0] < now - 60:
+                recent.popleft()
+            self.view.loop_lag = max(late for _, late in recent)
+            if lag > BLOCKED:
+                log.warning("event loop blocked for %.1f s", lag)
+            step = (wall - wall_before) - (now - before)
+            if abs(step) > CLOCK_STEP:
+                self._rebase(step)
+
+    def _rebase(self, step: float) -> None:
+        """The wall clock was stepped: run every job now and go on from there.
+
+        APScheduler keeps its next run times on the wall clock: after a step back of an hour it
+        would wait that hour before the next cycle (the daemon blind, /healthz failing); after a
+        step forward it runs each job once (coalesced). Intervals, health and reboot detection
+        run on the monotonic clock and are not affected.
+        """
+        log.warning("wall clock stepped by %+.0f s: every job rescheduled from now", step)
+        self.view.event("clock-step", seconds=round(step))
+        if self.scheduler is None or not self.scheduler.running:
+            return
+        now = datetime.now(UTC)
+        for job in self.scheduler.get_jobs():
+            job.modify(next_run_time=now)
+        self.scheduler.wakeup()
+
     def _on_skipped(self, event: JobExecutionEvent) -> None:
         if "/" not in str(event.job_id):
             return  # not a probe job (the drift check, the rollout reader): a late one is no news
@@ -311,6 +397,7 @@ class Daemon:
                 why = "; ".join(exc.lines())
                 log.error("reload refused, keeping the running config: %s", why)
                 self.view.event("reload-refused", detail=why)
+                self.view.reload_ok = False
                 self.view.touch()
                 return
             self._warn_refused(new)
@@ -327,9 +414,11 @@ class Daemon:
             tracker.adopt(self.view.tracker)
             self.view.inventory, self.view.tracker = new.site, tracker
             self.view.prune({e for e, _ in tracker.entries})
+            self.view.expect_reboots(self._snmp_units(new))
             self.view.cycles = {k: v for k, v in self.view.cycles.items() if k in new.jobs}
             self.view.refused = {k: v for k, v in self.view.refused.items() if k in new.jobs}
             self.view.event("reloaded", units=len(new.owned))
+            self.view.reload_ok, self.view.reload_at = True, time.time()
             log.info("reloaded %s: watching %d units", self.config_path, len(new.owned))
             self._schedule()
             self.view.touch()
@@ -346,6 +435,7 @@ class Daemon:
             raise ConfigError(self.config.problem(("listen",), message)) from None
         if self.config.traps is not None:
             self._start_traps()
+        self._watch = asyncio.ensure_future(self._watch_loop())
         self.scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
         self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES)
         self.scheduler.start()
@@ -378,13 +468,15 @@ class Daemon:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.pause()  # no new cycle; shutdown would cancel the running jobs (logged as crashes)
         self.drift.stop()
+        if self._watch is not None:
+            self._watch.cancel()
         await self._cancel_tasks()
         if self._jobs_running:  # their cycle was cancelled above: they return at once
             await asyncio.wait(list(self._jobs_running), timeout=2.0)
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        # A probe may leave per-target tasks behind a cancelled run() (the snmp probe does):
-        # end them before the probes' sockets close under them.
+        # A safety net: no task (a probe's per-target work, a trap re-poll) may outlive the
+        # loop's probes and write into a socket closed under it.
         current = asyncio.current_task()
         others = [t for t in asyncio.all_tasks() if t is not current]
         for task in others:

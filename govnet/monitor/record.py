@@ -41,7 +41,11 @@ def rebooted(last_uptime: float, last_at: float, uptime: float, at: float) -> bo
 
 
 def note_uptime(view: View, unit: str, uptime: float, at: float, via: str) -> bool:
-    """Remember a device's uptime; count (and tell) a reboot when it went back. True if it did."""
+    """Remember a device's uptime; count (and tell) a reboot when it went back. True if it did.
+
+    ``at`` is on the monotonic clock: a wall clock stepped forward by an hour would otherwise
+    make every device look rebooted (its uptime did not grow by that hour).
+    """
     last = view.uptimes.get(unit)
     view.uptimes[unit] = (uptime, at)
     if last is not None and not rebooted(last[0], last[1], uptime, at):
@@ -68,7 +72,7 @@ def record(view: View, kind: str, segment: str, results: list[ProbeResult]) -> l
         for result in results:
             unit = result.target.unit
             if result.uptime_seconds is not None:
-                note_uptime(view, unit, result.uptime_seconds, result.at, "sysUpTime")
+                note_uptime(view, unit, result.uptime_seconds, result.clock, "sysUpTime")
             view.snmp[unit] = SnmpSeen(result.success, result.uptime_seconds, result.interfaces)
     elif kind == "tcp":
         for result in results:

@@ -1,13 +1,19 @@
-"""When to give the SNMP probe a fresh engine: after a device restarts, or when SNMPv3 polls of
-devices that answer ping keep timing out.
+"""When to give the SNMP probe a fresh engine: a backstop for SNMPv3 polls of devices that
+answer ping but keep timing out.
 
-Why this exists (a workaround, see the report of issue #6): the ``snmp`` probe keeps one pysnmp
-engine for all SNMPv3 targets, and that engine caches each agent's snmpEngineID. An agent that
-comes back with another engine ID (a replaced device; the lab's snmpd after every restart)
-answers with a usmStatsUnknownEngineIDs report, which the engine drops: every later poll of that
-device times out, for ever. A new probe instance discovers the agent afresh. Renewing costs one
-interface rediscovery per device at the next cycle, so it happens at most once per ``gap``
-seconds unless a device announced its restart (coldStart / warmStart trap).
+The ``snmp`` probe keeps one pysnmp engine for all SNMPv3 targets, and that engine caches each
+agent's snmpEngineID. An agent that comes back with another engine ID (a replaced device; the
+lab's snmpd after every restart) answers with a usmStatsUnknownEngineIDs report, which the
+engine drops. The fix is per agent and lives in the probe: a v3 timeout makes the engine forget
+that agent's engine ID (`govnet.probes.snmp_engine.EngineClient.forget_agent`), and a
+coldStart / warmStart trap does the same before the device is re-polled; the next request
+discovers the agent afresh and no other device is touched.
+
+What is left here is the backstop for an engine that stays stuck anyway (a pysnmp release whose
+private cache the probe cannot reach): three failed cycles of one device that answers ping
+renew the whole probe, which costs one interface rediscovery per device at the next cycle, so it
+happens at most once per ``gap`` seconds. ``restarted`` forces a renewal (kept for callers that
+know better; the trap handler no longer needs it).
 """
 
 from __future__ import annotations

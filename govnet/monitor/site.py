@@ -13,7 +13,7 @@ since it needs the inventory's address plans.
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -113,19 +113,28 @@ class Site:
     ) -> Site:
         wanted = frozenset(u.id for u in inventory.units) if owned is None else frozenset(owned)
         shared: dict[object, object] = {}
+        uplinks: dict[str, list[str]] = {}
+        for uplink in inventory.uplinks:
+            uplinks.setdefault(uplink.node, []).append(uplink.interface)
         return cls(
             inventory.site.name,
             tuple(inventory.segments),
-            tuple(_element(n, shared) for n in inventory.nodes),
-            tuple(_element(u, shared) for u in inventory.units),
+            tuple(_element(n, shared, uplinks.get(n.id, ())) for n in inventory.nodes),
+            tuple(_element(u, shared, uplinks.get(u.id, ())) for u in inventory.units),
             wanted,
             tuple(isolation),
         )
 
 
-def _element(source: Node | Unit, shared: dict[object, object]) -> Element:
+def _element(source: Node | Unit, shared: dict[object, object], uplinks: Sequence[str] = ()) -> Element:
     """The compact element; values repeated across elements are one object (``shared``), so the
-    pickle that carries the site to the daemon holds them once, and so does the daemon."""
+    pickle that carries the site to the daemon holds them once, and so does the daemon.
+
+    The interfaces of the inventory's ``uplinks`` on this element (the provincial interconnect
+    on the core) are always monitored: the uplink alert reads their ifOperStatus, and a device
+    listing only its trunks would otherwise never be asked about them. An empty list already
+    means every interface.
+    """
 
     def one(value: _T) -> _T:
         return shared.setdefault(value, value)  # type: ignore[return-value]
@@ -154,10 +163,22 @@ def _element(source: Node | Unit, shared: dict[object, object]) -> Element:
         host=str(device.host),
         hosts=tuple(str(d.host) for d in source.devices),
         uplink=None if device.uplink is None else one(device.uplink),
-        interfaces=one(tuple(one(i) for i in device.interfaces)),
+        interfaces=one(tuple(one(i) for i in _monitored(device.interfaces, uplinks))),
         snmp=snmp,
         services=one(services),
     )
+
+
+def _monitored(listed: Sequence[str], uplinks: Sequence[str]) -> list[str]:
+    """
+    >>> _monitored(["Eth-Trunk1"], ["GigabitEthernet3/0/1"])
+    ['Eth-Trunk1', 'GigabitEthernet3/0/1']
+    >>> _monitored([], ["GigabitEthernet3/0/1"])   # nothing listed: every interface already
+    []
+    """
+    if not listed:
+        return []
+    return [*listed, *(name for name in uplinks if name not in listed)]
 
 
 def build_site(config: DaemonConfig) -> Site:

@@ -7,10 +7,11 @@ The receiver (`govnet.probes.traps`) decodes and rate-limits on the event loop a
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from govnet.monitor.record import note_uptime, record
-from govnet.monitor.setup import make_probe
+from govnet.probes.snmp import SnmpProbe
 
 if TYPE_CHECKING:
     from govnet.monitor.daemon import Daemon
@@ -34,8 +35,8 @@ class TrapHandler:
             view.touch()
             return
         if kind in RESTARTS:
-            note_uptime(view, unit, event.uptime or 0.0, event.at, kind)
-            daemon.renewal.restarted()
+            note_uptime(view, unit, event.uptime or 0.0, time.monotonic(), kind)
+            self._forget_engine(unit)
         if kind == "linkDown" and self._is_uplink(unit, event.if_index):
             view.tracker.force_down(unit, f"linkDown trap for its uplink (ifIndex {event.if_index})")
             daemon.transitions(view.tracker.resolve())
@@ -50,27 +51,26 @@ class TrapHandler:
             return False
         return any(i.index == if_index and i.name == element.uplink for i in result.interfaces)
 
-    async def repoll(self, unit: str, why: str) -> None:
-        """Poll one device's SNMP right away (interface states after a trap).
+    def _forget_engine(self, unit: str) -> None:
+        """A restarted agent may come back with another SNMPv3 engine ID: the shared probe
+        rediscovers it at the next request instead of a whole new probe (and engine) that would
+        rediscover every device (see `govnet.monitor.renewal` for the backstop)."""
+        setup = self.daemon.setup
+        probe = setup.probes.get(("snmp", "management"))
+        if isinstance(probe, SnmpProbe):
+            for target in setup.targets("snmp", "management").targets:
+                if target.unit == unit:
+                    probe.forget_agent(target.address, target.port or 161)
 
-        After a restart with a probe of its own: the shared one may not know the agent any more
-        (see `govnet.monitor.renewal`); it is renewed before its next cycle.
-        """
+    async def repoll(self, unit: str, why: str) -> None:
+        """Poll one device's SNMP right away (interface states after a trap), with the job's probe."""
         setup, view = self.daemon.setup, self.daemon.view
         if ("snmp", "management") not in setup.probes or unit not in setup.owned:
             return
         targets = [t for t in setup.targets("snmp", "management").targets if t.unit == unit]
         if not targets:
             return
-        restarted = why in RESTARTS
-        probe = (
-            make_probe(setup.config, "snmp", "management") if restarted else setup.probe("snmp", "management")
-        )
-        try:
-            results = await probe.run(targets, 5.0)
-        finally:
-            if restarted:
-                await probe.close()
+        results = await setup.probe("snmp", "management").run(targets, 5.0)
         record(view, "snmp", "management", results)
         view.trap_polls += 1
         interfaces = {i.name: i.oper_status for r in results for i in r.interfaces}

@@ -66,6 +66,9 @@ class ProbeResult:
     interfaces: tuple[InterfaceStatus, ...] = ()
     values: Mapping[str, float] = field(default_factory=dict)
     at: float = field(default_factory=time.time)
+    clock: float = field(default_factory=time.monotonic)
+    """When the result was made on the monotonic clock: for intervals (reboot detection), which
+    a step of the wall clock (NTP, an operator) must not distort."""
 
 
 class Probe(Protocol):

@@ -22,8 +22,9 @@ Target params: ``version`` (``v2c`` default, or ``v3``), ``community`` (v2c), ``
 (des, 3des, aes, aes192, aes256, aes192-blumenthal, aes256-blumenthal), ``priv_key`` (v3), and
 ``interfaces`` (names; empty = all). Settings: see ``SnmpSettings``. Result ``values``:
 ``pdus`` (GETs in this unit's plan) and ``discovered`` (1 when the plan was (re)built this cycle).
-Limits: v3 ignores ``Target.source``; pysnmp remembers an agent's engine ID for 300 s, so an
-agent whose engine ID *changes* (not a plain reboot) answers v3 again only after that.
+Limits: v3 ignores ``Target.source``. An agent whose engine ID *changes* (a replaced device, a
+reset agent) times out once: the timeout makes the engine forget the old ID and the next poll
+discovers the new one (`EngineClient.forget_agent`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from typing import Any
 from govnet.probes.base import ProbeResult, Target, register
 from govnet.probes.snmp_ber import GET, GETBULK, Missing, Oid, Response, Value, request_template
 from govnet.probes.snmp_config import Access, SnmpSettings
-from govnet.probes.snmp_engine import EngineClient, UsmCredentials
+from govnet.probes.snmp_engine import V3_IN_FLIGHT, EngineClient, UsmCredentials
 from govnet.probes.snmp_fast import Address, SnmpError, V2cClient
 from govnet.probes.snmp_plan import (
     COLUMNS,
@@ -165,7 +166,7 @@ class SnmpProbe:
     def __init__(self, settings: SnmpSettings | None = None) -> None:
         self.settings = settings or SnmpSettings()
         self._v2c = V2cClient(self.settings.max_in_flight)
-        self._v3 = EngineClient()
+        self._v3 = EngineClient(min(self.settings.max_in_flight, V3_IN_FLIGHT))
         self._units: dict[tuple[str, str, str, int | None], _Unit] = {}
         self._pruned = time.monotonic()
 
@@ -175,11 +176,16 @@ class SnmpProbe:
         tasks = [asyncio.ensure_future(self._poll(target)) for target in targets]
         if not tasks:
             return []
-        _, pending = await asyncio.wait(tasks, timeout=max(0.0, timeout - 0.01))
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
+        try:
+            await asyncio.wait(tasks, timeout=max(0.0, timeout - 0.01))
+        finally:
+            # at the deadline, and also when run() itself is cancelled (a reload, SIGTERM): no
+            # per-target task may outlive the call and write into a socket closed under it
+            pending = [task for task in tasks if not task.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
         return [
             task.result()
             if not task.cancelled()
@@ -190,6 +196,11 @@ class SnmpProbe:
     async def close(self) -> None:
         self._v2c.close()
         self._v3.close()
+
+    def forget_agent(self, host: str, port: int = 161) -> None:
+        """An agent announced a restart: rediscover its SNMPv3 engine ID at the next request
+        (v2c has nothing to forget; the interface plan is rebuilt when sysUpTime goes back)."""
+        self._v3.forget_agent((host, port))
 
     def _forget_stale_units(self) -> None:
         now = time.monotonic()

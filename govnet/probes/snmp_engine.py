@@ -117,6 +117,15 @@ class UsmCredentials:
         )
 
 
+def _same_address(key: Any, address: Address) -> bool:
+    """Whether an engine-ID cache key ``(transportDomain, transportAddress)`` is ``address``."""
+    try:
+        _, where = key
+        return (str(where[0]), int(where[1])) == (address[0], address[1])
+    except (TypeError, ValueError, IndexError):
+        return False
+
+
 def _value(value: Any) -> Value:
     """A pysnmp value as the plain Python value the fast path decodes to, told apart by its BER tag."""
     tag = value.tagSet[-1]
@@ -162,10 +171,18 @@ class _UserGate:
                 self._changed.notify_all()
 
 
+V3_IN_FLIGHT = 32
+"""SNMPv3 requests in flight at once. Each costs ~1.4 ms of pysnmp CPU on the event loop; a few
+hundred started together (a first cycle's discovery of a city) make one loop turn of seconds,
+during which ICMP replies wait unread and count as lost (seen in the soak on a busy machine)."""
+
+
 class EngineClient:
     """GET and GETBULK for v3 targets over one lazily created pysnmp ``SnmpEngine``."""
 
-    def __init__(self) -> None:
+    def __init__(self, in_flight: int = V3_IN_FLIGHT) -> None:
+        self.in_flight = in_flight
+        self._slots: asyncio.Semaphore | None = None
         self._engine: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._gate = _UserGate()
@@ -180,6 +197,7 @@ class EngineClient:
             self._loop = loop
             self._engine = SnmpEngine()
             self._gate = _UserGate()
+            self._slots = asyncio.Semaphore(self.in_flight)
         return self._engine
 
     async def _transport(self, address: Address, timeout: float, retries: int) -> Any:
@@ -207,7 +225,8 @@ class EngineClient:
         if user is None:
             user = self._users[creds] = creds.usm_user()
         varbinds = [ObjectType(ObjectIdentity(format_oid(oid))) for oid in oids]
-        async with self._gate.use(creds):
+        assert self._slots is not None
+        async with self._slots, self._gate.use(creds):
             started = asyncio.get_running_loop().time()
             if max_repetitions:
                 reply = await bulk_cmd(
@@ -219,6 +238,7 @@ class EngineClient:
         indication, status, index, answered = reply
         if indication is not None:
             if isinstance(indication, errind.RequestTimedOut):
+                self.forget_agent(address)
                 raise SnmpTimeout(
                     f"timeout: no answer from {address[0]}:{address[1]} after {retries + 1} × {timeout:g} s"
                 )
@@ -227,6 +247,35 @@ class EngineClient:
             raise SnmpError(f"SNMP error: {indication}")
         result: list[VarBind] = [(tuple(oid), _value(value)) for oid, value in answered]
         return Response(0, int(status), int(index), result), rtt
+
+    def forget_agent(self, address: Address) -> int:
+        """Drop what the engine remembers of the agent at ``address`` (its snmpEngineID).
+
+        pysnmp caches each agent's engine ID for 300 s and never re-discovers it on its own: an
+        agent that comes back with another engine ID (a replaced device, a reset agent) answers
+        every request with a usmStatsUnknownEngineIDs report that the engine drops, so all polls
+        of it time out until the entry expires (and it is refreshed by any answer meanwhile).
+        After a timeout the next request discovers the agent afresh; that costs one extra round
+        trip for an agent that is merely down. pysnmp has no public call for this: the cache is
+        a private attribute of its SNMPv3 message processing model, looked up defensively (if a
+        pysnmp release renames it, nothing is forgotten and the daemon's probe renewal, see
+        `govnet.monitor.renewal`, still recovers). Returns how many entries were dropped.
+        """
+        if self._engine is None:
+            return 0
+        dropped = 0
+        for model in self._engine.message_processing_subsystems.values():
+            private = f"_{type(model).__name__}__engineIdCache"
+            cache, expiries = getattr(model, private, None), getattr(model, private + "ExpQueue", None)
+            if not isinstance(cache, dict) or not isinstance(expiries, dict):
+                continue
+            for key in [k for k in cache if _same_address(k, address)]:
+                del cache[key]
+                dropped += 1
+                for keys in expiries.values():  # its expiry would delete a key no longer there
+                    while key in keys:
+                        keys.remove(key)
+        return dropped
 
     def close(self) -> None:
         if self._engine is not None:

@@ -172,8 +172,12 @@ class Response:
 class DaemonProcess:
     """``govnet daemon --config FILE`` as a child process, stopped with SIGTERM."""
 
-    def __init__(self, config: Path, log: Path, *args: str) -> None:
-        self.config, self.log, self.args = config, log, args
+    def __init__(
+        self, config: Path, log: Path, *args: str, launcher: tuple[str, ...] = ("govnet", "daemon")
+    ) -> None:
+        """``args`` follow ``--config FILE``; ``launcher``: the module (and arguments) ``python -m``
+        runs before it."""
+        self.config, self.log, self.args, self.launcher = config, log, args, launcher
         listen = yaml.safe_load(config.read_text())["listen"]
         self.base = f"http://{listen}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -181,7 +185,7 @@ class DaemonProcess:
     def start(self) -> DaemonProcess:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "govnet", "daemon", "--config", str(self.config), *self.args],
+                [sys.executable, "-m", *self.launcher, "--config", str(self.config), *self.args],
                 cwd=ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -16,7 +16,7 @@ from govnet.monitor.renewal import STUCK_AFTER, SnmpRenewal
 from govnet.monitor.site import Site
 from govnet.monitor.state import Tracker
 from govnet.probes.base import InterfaceStatus, ProbeResult, Target
-from tests.helpers import DATA
+from tests.helpers import DATA, ROOT
 from tests.monitor.daemonkit import Metrics
 
 INVENTORY = load(DATA / "valid" / "minimal.yml").inventory
@@ -67,11 +67,18 @@ def view() -> View:
     return View(site, Tracker(site, 2), site.name)
 
 
-def snmp(unit: str, uptime: float | None, at: float, oper: int = 1) -> ProbeResult:
+def snmp(unit: str, uptime: float | None, at: float, oper: int = 1, wall: float | None = None) -> ProbeResult:
+    """A poll result made ``at`` seconds on the monotonic clock (``wall``: the wall clock, if it differs)."""
     target = Target(unit, "management", "10.40.10.12", 161)
     interfaces = (InterfaceStatus(7, "GigabitEthernet0/0/24", oper, 1, 10, 20),) if uptime is not None else ()
     return ProbeResult(
-        "snmp", target, uptime is not None, uptime_seconds=uptime, interfaces=interfaces, at=at
+        "snmp",
+        target,
+        uptime is not None,
+        uptime_seconds=uptime,
+        interfaces=interfaces,
+        at=at if wall is None else wall,
+        clock=at,
     )
 
 
@@ -91,6 +98,15 @@ def test_a_cold_start_and_the_next_poll_count_one_reboot() -> None:
     record(v, "snmp", "management", [snmp("sz-caizheng", 3.0, 102.5)])
     assert v.reboots["sz-caizheng"] == 1
     assert [e["via"] for e in v.events if e["kind"] == "reboot"] == ["coldStart"]
+
+
+def test_a_stepped_wall_clock_is_no_reboot() -> None:
+    """NTP stepping the wall clock an hour forward (or back) between two polls changes nothing."""
+    v = view()
+    record(v, "snmp", "management", [snmp("sz-caizheng", 1000.0, 0.0, wall=1.7e9)])
+    record(v, "snmp", "management", [snmp("sz-caizheng", 1030.0, 30.0, wall=1.7e9 + 3630)])
+    record(v, "snmp", "management", [snmp("sz-caizheng", 1060.0, 60.0, wall=1.7e9 - 3540)])
+    assert not v.reboots and not [e for e in v.events if e["kind"] == "reboot"]
 
 
 def test_the_first_poll_is_no_reboot() -> None:
@@ -183,3 +199,50 @@ def test_scrapes_never_render_and_a_change_renders_once() -> None:
     assert scraped == 0
     assert after_change == 1
     assert gzip.decompress(zipped) == plain
+
+
+def test_reboot_counters_start_at_zero_for_every_snmp_device() -> None:
+    """``increase(govnet_device_reboots_total[…])`` needs the series before the first reboot."""
+    v = view()
+    v.expect_reboots({"sz-caizheng", "zl-wanjin"})
+    exporter = Exporter(v, lambda: (True, "ok"))
+    m = Metrics.parse(exporter.render_now().plain().decode())
+    assert m.get1("govnet_device_reboots_total", unit="sz-caizheng") == 0.0
+    assert m.get1("govnet_device_reboots_total", unit="zl-wanjin") == 0.0
+    assert m.get1("govnet_device_reboots_total", unit="sz-fagaiwei") is None  # no SNMP: no counter
+    record(v, "snmp", "management", [snmp("sz-caizheng", 1000.0, 0.0)])
+    record(v, "snmp", "management", [snmp("sz-caizheng", 5.0, 60.0)])
+    v.expect_reboots({"sz-caizheng", "zl-wanjin"})  # a reload: counts kept, not reset
+    v.touch()
+    m = Metrics.parse(exporter.render_now().plain().decode())
+    assert m.get1("govnet_device_reboots_total", unit="sz-caizheng") == 1.0
+    assert m.get1("govnet_device_reboots_total", unit="zl-wanjin") == 0.0
+
+
+def test_snmp_success_is_a_probe_success_per_segment_and_tasks_are_exported() -> None:
+    v = filled()
+    v.tasks = 7
+    m = Metrics.parse(Exporter(v, lambda: (True, "ok")).render_now().plain().decode())
+    assert {
+        ls["segment"] for ls, _ in m.select("govnet_probe_success", probe="snmp", unit="sz-caizheng")
+    } == {
+        "intranet",
+        "party",
+    }
+    assert m.get1("govnet_probe_success", probe="snmp", segment="party", unit="sz-caizheng") == 1.0
+    assert m.get1("govnet_daemon_tasks") == 7.0
+
+
+def test_the_provincial_uplink_is_polled_on_the_core() -> None:
+    """GovnetProvincialUplinkDown reads core-city GigabitEthernet3/0/1: the daemon must poll it
+    although the core device lists only its trunks (the shipped inventory, built, never probed)."""
+    shipped = load(ROOT / "inventory").inventory
+    (uplink,) = [u for u in shipped.uplinks if u.id == "province-party"]
+    core = Site.from_inventory(shipped).element(uplink.node)
+    assert core is not None and uplink.node == "core-city"
+    assert "GigabitEthernet3/0/1" in core.interfaces
+    assert core.interfaces[: len(shipped.nodes[0].device.interfaces)] == tuple(
+        shipped.nodes[0].device.interfaces
+    )
+    rules = (ROOT / "exporters" / "prometheus" / "govnet.rules.yml").read_text()
+    assert 'unit="core-city", ifname="GigabitEthernet3/0/1"' in rules

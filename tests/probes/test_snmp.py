@@ -9,6 +9,7 @@ agent and a restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -363,3 +364,79 @@ def test_a_source_address_that_is_not_ours_is_a_result_not_an_exception() -> Non
         assert not result.success and result.detail.startswith("cannot open UDP socket from 192.0.2.1"), (
             result.detail
         )
+
+
+def test_a_cancelled_run_leaves_no_task_behind() -> None:
+    """A reload or SIGTERM cancels the cycle inside ``run``: its per-target polls end with it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:  # receives, never answers
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        targets = [
+            Target(f"u{i}", "intranet", "127.0.0.1", port, params={"community": "x"}) for i in range(20)
+        ]
+        v3 = [Target("v3", "intranet", "127.0.0.1", port, params=V3)]
+
+        async def go() -> tuple[int, int]:
+            probe = SnmpProbe(SnmpSettings(timeout=5.0, retries=2))
+            before = asyncio.all_tasks()
+            try:
+                run = asyncio.ensure_future(probe.run(targets + v3, 30.0))
+                while len(asyncio.all_tasks() - before) < 1 + len(targets):  # bounded by wait_for
+                    await asyncio.sleep(0.01)
+                during = len(asyncio.all_tasks() - before)
+                run.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await run
+                return during, len(asyncio.all_tasks() - before)
+            finally:
+                await probe.close()
+
+        during, after = asyncio.run(asyncio.wait_for(go(), 10))
+    assert during > len(targets), "the per-target polls were running"
+    assert after == 0, f"{after} task(s) outlived the cancelled run"
+
+
+def test_an_agent_with_a_new_engine_id_answers_v3_again_at_the_next_poll(snmpd: Snmpd) -> None:
+    """A replaced device (or a reset agent) keeps its address but not its snmpEngineID: one
+    timeout, then the probe's shared engine discovers the new ID (it used to stay stuck)."""
+    target = snmpd.target("v3", **V3)
+
+    async def go() -> list[ProbeResult]:
+        probe = SnmpProbe(SnmpSettings(timeout=0.5, retries=1))
+        try:
+            results = [(await probe.run([target], 5))[0]]
+            snmpd.stop()
+            shutil.rmtree(snmpd.work / "persist")  # where snmpd keeps its engine ID
+            (snmpd.work / "persist").mkdir()
+            await asyncio.to_thread(snmpd.start)
+            for _ in range(3):
+                results.append((await probe.run([target], 5))[0])
+            return results
+        finally:
+            await probe.close()
+
+    first, *after = asyncio.run(go())
+    assert first.success, first.detail
+    assert any(r.success for r in after[:2]), [r.detail for r in after]
+    assert after[-1].success and after[-1].uptime_seconds is not None, after[-1].detail
+
+
+def test_a_restart_announced_by_trap_needs_no_timeout(snmpd: Snmpd) -> None:
+    """The trap handler calls ``forget_agent`` on coldStart: the very next poll rediscovers."""
+    target = snmpd.target("v3", **V3)
+
+    async def go() -> ProbeResult:
+        probe = SnmpProbe(SnmpSettings(timeout=0.5, retries=0))
+        try:
+            assert (await probe.run([target], 5))[0].success
+            snmpd.stop()
+            shutil.rmtree(snmpd.work / "persist")
+            (snmpd.work / "persist").mkdir()
+            await asyncio.to_thread(snmpd.start)
+            probe.forget_agent("127.0.0.1", snmpd.port)
+            return (await probe.run([target], 5))[0]
+        finally:
+            await probe.close()
+
+    result = asyncio.run(go())
+    assert result.success, result.detail
