@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from govnet.cli.common import emit_json, json_option, table
-from govnet.cli.rollout import EXIT_UNITS_FAILED, common, context, progress_bar
+from govnet.cli.rollout import EXIT_UNITS_FAILED, common, config_group, context, progress_bar
 from govnet.compliance.check import UnitReport, check, targets
 from govnet.inventory.models import SEGMENTS
 
@@ -85,3 +85,10 @@ def _print(reports: list[UnitReport]) -> None:
             )
     if any(r.remediation() for r in reports):
         click.echo("")
+
+
+def config_with_drift() -> click.Group:
+    """The ``config`` group (govnet.cli.rollout) with ``drift`` added."""
+    if "drift" not in config_group.commands:
+        config_group.add_command(drift_cmd)
+    return config_group

@@ -2,41 +2,54 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from typing import Any
 
 import click
 
 from govnet import __version__
-from govnet.cli.audit import audit_group
-from govnet.cli.drift import drift_cmd
-from govnet.cli.export import export_group
-from govnet.cli.inventory import inventory_group
-from govnet.cli.lab import lab_group
-from govnet.cli.monitor import daemon_cmd, probe_cmd
-from govnet.cli.report import report_group
-from govnet.cli.rollout import config_group, rollout_group
 from govnet.errors import GovnetError
 
 EXIT_INTERNAL = 70
 
+COMMANDS = {
+    "inventory": "govnet.cli.inventory:inventory_group",
+    "lab": "govnet.cli.lab:lab_group",
+    "rollout": "govnet.cli.rollout:rollout_group",
+    "config": "govnet.cli.drift:config_with_drift",
+    "audit": "govnet.cli.audit:audit_group",
+    "export": "govnet.cli.export:export_group",
+    "probe": "govnet.cli.monitor:probe_cmd",
+    "daemon": "govnet.cli.monitor:daemon_cmd",
+    "report": "govnet.cli.report:report_group",
+}
+"""Each command and where it lives: imported when it runs, so that `govnet inventory …` does not
+pay for netmiko, the device simulator or pysnmp (the whole CLI takes seconds to import)."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    """The top-level group: its commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        module, _, attr = where.partition(":")
+        command: Any = getattr(importlib.import_module(module), attr)
+        return command() if attr == "config_with_drift" else command  # type: ignore[no-any-return]
+
+
+@click.group(
+    cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="govnet")
 def cli() -> None:
     """govnet: roll out and watch a city's government networks from one YAML inventory."""
-
-
-cli.add_command(inventory_group)
-cli.add_command(lab_group)
-cli.add_command(rollout_group)
-cli.add_command(config_group)
-config_group.add_command(drift_cmd)
-cli.add_command(audit_group)
-cli.add_command(export_group)
-cli.add_command(probe_cmd)
-cli.add_command(daemon_cmd)
-cli.add_command(report_group)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 import yaml
 
-from govnet.cli import main
-from govnet.cli.export import export_group
 from govnet.export import alertmanager
 from govnet.inventory.loader import load
 from govnet.lab.site import choose_units, lab_inventory, lab_units
@@ -27,9 +25,6 @@ TEMPLATES = ROOT / "exporters" / "alertmanager"
 DEPLOYED = ROOT / "deploy" / "alertmanager.yml"
 DEPLOY_WEBHOOK = "http://127.0.0.1:5001/govnet"
 TEMPLATE_NAMES = ("govnet.email.subject", "govnet.email.text", "govnet.email.html")
-
-if "export" not in main.cli.commands:  # until govnet/cli/main.py registers the group
-    main.cli.add_command(export_group)
 
 
 def amtool() -> str:
