@@ -17,14 +17,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from govnet.compliance.check import UnitReport, check, targets
 from govnet.errors import GovnetError
-from govnet.inventory.loader import load
 from govnet.metrics.view import View
 from govnet.monitor.config import DaemonConfig
-from govnet.rollout.context import Context, default_known_hosts
+
+if TYPE_CHECKING:
+    from govnet.compliance.check import UnitReport
 
 log = logging.getLogger("govnet.compliance")
 JOB_ID = "compliance"
@@ -44,7 +44,14 @@ class Host(Protocol):
 
 
 def run_check(config: DaemonConfig, owned: frozenset[str], stop: threading.Event) -> list[UnitReport]:
-    """One check of every unit this daemon (shard) owns; blocking, for a worker thread."""
+    """One check of every unit this daemon (shard) owns; blocking, for a worker thread.
+
+    Imported here: the check pulls in netmiko and hier_config (~1 s, more on a loaded host), which
+    a daemon without a ``compliance:`` block never needs, and one with it only after it started."""
+    from govnet.compliance.check import check, targets  # noqa: PLC0415
+    from govnet.inventory.loader import load  # noqa: PLC0415
+    from govnet.rollout.context import Context, default_known_hosts  # noqa: PLC0415
+
     settings = config.compliance
     assert settings is not None
     inventory = load(config.inventory).inventory

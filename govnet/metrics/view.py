@@ -13,12 +13,14 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from govnet.compliance.check import UnitReport
 from govnet.monitor.site import Element, Site
 from govnet.monitor.state import STATES, State, Tracker
 from govnet.probes.base import InterfaceStatus, ProbeResult
+
+if TYPE_CHECKING:  # the drift check pulls in netmiko and hier_config: not at daemon start
+    from govnet.compliance.check import UnitReport
 
 
 @dataclass
