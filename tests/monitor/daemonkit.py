@@ -190,7 +190,15 @@ class DaemonProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        until(lambda: self.alive() and self.request("/healthz").status, 90, "daemon serves HTTP", self.log)
+        try:
+            until(
+                lambda: self.alive() and self.request("/healthz").status, 90, "daemon serves HTTP", self.log
+            )
+        except AssertionError:
+            if self.alive():  # never leave a daemon behind a failed start
+                self.proc.kill()
+                self.proc.wait()
+            raise
         return self
 
     def alive(self) -> bool:

@@ -9,6 +9,7 @@ it owns. The 2-shard run also shows the flag overriding the config's own ``shard
 from __future__ import annotations
 
 import json
+import signal
 from collections import Counter
 from collections.abc import Iterator
 from functools import partial
@@ -41,6 +42,11 @@ def measured(daemon: DaemonProcess) -> Metrics | None:
     return metrics if len(metrics.select("govnet_unit_up")) == len(units) else None
 
 
+def reloaded(daemon: DaemonProcess) -> str | None:
+    lines = [line for line in daemon.log_text().splitlines() if "reloaded" in line]
+    return lines[-1] if lines else None
+
+
 @pytest.mark.parametrize("count", [2, 3])
 def test_shards_cover_the_inventory_exactly_once(lab: Lab, tmp_path: Path, count: int) -> None:
     expected = inventory_pairs(lab)
@@ -55,7 +61,7 @@ def test_shards_cover_the_inventory_exactly_once(lab: Lab, tmp_path: Path, count
             daemons.append(DaemonProcess(config, directory / "daemon.log", "--shard", f"{k}/{count}").start())
         seen: Counter[tuple[str, str]] = Counter()
         for k, daemon in enumerate(daemons, start=1):
-            metrics = daemon.until(partial(measured, daemon), 60, f"shard {k}/{count} measured all it owns")
+            metrics = daemon.until(partial(measured, daemon), 180, f"shard {k}/{count} measured all it owns")
             assert metrics.select("govnet_build_info")[0][0]["shard"] == f"{k}/{count}"
             pairs = {(ls["unit"], ls["segment"]) for ls, _ in metrics.select("govnet_unit_up")}
             own = {p for p in pairs if p[0] in unit_ids}
@@ -64,6 +70,13 @@ def test_shards_cover_the_inventory_exactly_once(lab: Lab, tmp_path: Path, count
             seen.update(own)
         assert set(seen) == expected
         assert [p for p, n in seen.items() if n != 1] == []
+        # SIGHUP reloads the config (whose shard: says N/N): the flag still wins
+        first = daemons[0]
+        watched = first.metrics().get1("govnet_units_watched")
+        first.signal(signal.SIGHUP)
+        line = first.until(partial(reloaded, first), 60, "shard 1 reloaded")
+        assert f"watching {watched:.0f} units" in line
+        assert first.metrics().select("govnet_build_info")[0][0]["shard"] == f"1/{count}"
     finally:
         for daemon in daemons:
             if daemon.alive():
