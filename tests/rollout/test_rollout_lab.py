@@ -161,8 +161,8 @@ def test_plan_apply_idempotent_rollback_on_every_platform(lab: Lab, segment: str
         seen.add(platform_of.get(record["id"]))
     assert {"huawei_vrp", "h3c_comware", "cisco_ios"} <= seen
     after = plan(lab, "--segment", segment)
-    assert [(u["id"], u["commands"]) for u in after["units"]] == [
-        (u["id"], u["commands"]) for u in first["units"]
+    assert [(u["id"], u["status"], u["reason"], u["commands"]) for u in after["units"]] == [
+        (u["id"], u["status"], u["reason"], u["commands"]) for u in first["units"]
     ]  # back where it started: the same change again
 
 
