@@ -81,8 +81,17 @@ def unit_on(lab: Lab, index: int) -> dict[str, Any]:
     return units[index % len(units)]
 
 
+def value(daemon: DaemonProcess, name: str, **labels: str) -> float | None:
+    """One sample from /metrics, None when absent or when the daemon did not answer in time
+    (a loaded machine): for bounded polls, which then simply ask again."""
+    try:
+        return daemon.metrics().get1(name, **labels)
+    except AssertionError:
+        return None
+
+
 def cycles(daemon: DaemonProcess, probe: str, segment: str) -> float:
-    return daemon.metrics().get1("govnet_probe_cycles_total", probe=probe, segment=segment) or 0.0
+    return value(daemon, "govnet_probe_cycles_total", probe=probe, segment=segment) or 0.0
 
 
 def wait_cycles(daemon: DaemonProcess, probe: str, segment: str, more: int, bound: float = 30) -> None:
@@ -175,7 +184,7 @@ def test_loss_shows_as_a_loss_ratio_between_0_and_1(healed: DaemonProcess, lab: 
     segment = unit["segments"][0]
 
     def loss() -> float | None:
-        return daemon.metrics().get1("govnet_icmp_packet_loss_ratio", segment=segment, unit=unit["id"])
+        return value(daemon, "govnet_icmp_packet_loss_ratio", segment=segment, unit=unit["id"])
 
     lab.cli("fault", unit["id"], "loss=30")
     seen: set[float] = set()
@@ -186,7 +195,10 @@ def test_loss_shows_as_a_loss_ratio_between_0_and_1(healed: DaemonProcess, lab: 
             seen.add(round(value, 3))
         return any(0 < v < 1 for v in seen)
 
-    daemon.until(partial, 60, "a cycle with some, not all, echoes lost")
+    try:
+        daemon.until(partial, 90, "a cycle with some, not all, echoes lost")
+    finally:
+        print(f"\nloss=30: loss ratios seen {sorted(seen)}")
     assert all(0 <= v <= 1 for v in seen)
     lab.cli("heal", unit["id"])
     daemon.until(lambda: loss() == 0.0, 20, "no loss after heal")
@@ -264,7 +276,16 @@ def test_a_trap_storm_is_bounded_counted_and_the_daemon_stays_responsive(
         time.sleep(0.05)
     assert blast.wait() == 0
     elapsed = time.monotonic() - started
-    daemon.until(lambda: count(daemon.metrics()) - count(before) == sent, 30, "every trap counted once")
+    counted: list[float] = []
+
+    def all_counted() -> bool:
+        counted.append(count(daemon.metrics()) - count(before))
+        return counted[-1] == sent
+
+    try:
+        daemon.until(all_counted, 60, "every trap counted once")
+    finally:
+        print(f"\ntrap storm: {sent} sent, counted (delivered + dropped) {counted[-1:]}")
     after = daemon.metrics()
     delivered = sum(
         (after.get1("govnet_traps_received_total", kind=k) or 0.0)
@@ -329,9 +350,7 @@ def test_a_refused_reload_shows_in_a_metric_and_probing_goes_on(
     daemon.config.write_text(good + "bogus: 1\n")
     try:
         daemon.signal(signal.SIGHUP)
-        daemon.until(
-            lambda: daemon.metrics().get1("govnet_config_last_reload_successful") == 0.0, 20, "reload 0"
-        )
+        daemon.until(lambda: value(daemon, "govnet_config_last_reload_successful") == 0.0, 30, "reload 0")
         assert "reload refused, keeping the running config" in daemon.log_text()
         lab.cli("fault", unit["id"], "link-down")
         daemon.until(lambda: set(daemon.states(unit["id"]).values()) == {"down"}, 20, "still probing")
@@ -339,7 +358,7 @@ def test_a_refused_reload_shows_in_a_metric_and_probing_goes_on(
     finally:
         daemon.config.write_text(good)
     daemon.signal(signal.SIGHUP)
-    daemon.until(lambda: daemon.metrics().get1("govnet_config_last_reload_successful") == 1.0, 60, "reload 1")
+    daemon.until(lambda: value(daemon, "govnet_config_last_reload_successful") == 1.0, 60, "reload 1")
     daemon.until(lambda: set(daemon.states(unit["id"]).values()) == {"up"}, 30, f"{unit['id']} up")
 
 
@@ -356,8 +375,8 @@ def test_inventory_removed_while_running(healed: DaemonProcess, lab: Lab, work: 
         daemon.until(
             lambda: f"inventory: no such file or folder: {inventory}" in daemon.log_text(), 20, "the refusal"
         )
-        assert daemon.metrics().get1("govnet_config_last_reload_successful") == 0.0
-        assert daemon.metrics().get1("govnet_units_watched") == watched
+        daemon.until(lambda: value(daemon, "govnet_config_last_reload_successful") == 0.0, 30, "reload 0")
+        assert value(daemon, "govnet_units_watched") == watched
         lab.cli("fault", unit["id"], "link-down")
         daemon.until(lambda: set(daemon.states(unit["id"]).values()) == {"down"}, 20, "old inventory probed")
         lab.cli("heal", unit["id"])
@@ -365,7 +384,7 @@ def test_inventory_removed_while_running(healed: DaemonProcess, lab: Lab, work: 
     finally:
         inventory.write_bytes(kept)
     daemon.signal(signal.SIGHUP)
-    daemon.until(lambda: daemon.metrics().get1("govnet_config_last_reload_successful") == 1.0, 60, "reload 1")
+    daemon.until(lambda: value(daemon, "govnet_config_last_reload_successful") == 1.0, 60, "reload 1")
 
 
 # -- clock jumps -----------------------------------------------------------------------------------
