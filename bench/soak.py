@@ -2,9 +2,9 @@
 
 Issue #8 asks for no growth in RSS, file descriptors or asyncio tasks beyond a small bound and
 no missed cycles over 30 minutes on a 255-unit lab. This brings up ``govnet lab up --units N``
-(its state in a temporary folder), runs ``govnet daemon`` on the lab's own daemon config (lab
-speed: ICMP every 5 s, SNMP/TCP/isolation every 10 s; only the listen port and state folder
-changed) and, seeded and bounded, puts faults on random units (link-down, device-down, loss,
+(its state in a temporary folder), runs ``govnet daemon`` on the lab's own daemon config (its
+intervals, ICMP 5 s and SNMP/TCP/isolation 10 s, times ``--interval-scale``, default 3; the listen
+port and state folder changed) and, seeded and bounded, puts faults on random units (link-down, device-down, loss,
 latency, isolation-leak; sometimes an aggregation node's link) and heals each after a while. Every
 ``--sample`` seconds it records the daemon's RSS and open file descriptors (/proc) and scrapes
 ``/metrics`` for ``govnet_daemon_tasks`` and every job's cycle counters.
@@ -124,6 +124,8 @@ class Soak:
             port = sock.getsockname()[1]
         config["listen"] = f"127.0.0.1:{port}"
         config["state"] = str(self.work / "daemon-state")
+        for block in config["probes"].values():  # lab speed × scale (see --interval-scale)
+            block["interval"] = block["interval"] * self.args.interval_scale
         self.intervals = {kind: float(block["interval"]) for kind, block in config["probes"].items()}
         path = self.work / "daemon.yml"
         path.write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
@@ -415,6 +417,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=30.0)
     p.add_argument("--units", type=int, default=255)
     p.add_argument("--seed", type=int, default=8)
+    p.add_argument(
+        "--interval-scale",
+        type=float,
+        default=3.0,
+        help="the lab's daemon intervals (ICMP 5 s, SNMP/TCP/isolation 10 s) times this",
+    )
     p.add_argument("--faults", type=int, default=120, help="at most this many faults in the run")
     p.add_argument("--concurrent", type=int, default=6, help="at most this many faults at once")
     p.add_argument("--gap-min", type=float, default=8.0, help="seconds between two faults (min)")

@@ -465,6 +465,8 @@ class Daemon:
 
     async def stop(self) -> None:
         """Stop scheduling, cancel what runs and wait for it, close everything; idempotent."""
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(_quiet_late_answers)
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.pause()  # no new cycle; shutdown would cancel the running jobs (logged as crashes)
         self.drift.stop()
@@ -494,6 +496,16 @@ class Daemon:
             await self.path_probe.close()
         if self._setup is not None:
             await self._setup.close()
+
+
+def _quiet_late_answers(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """While stopping: an SNMP answer read after its engine closed (pysnmp raises CarrierError
+    "Unregistered transport" from the socket callback) is not an error worth a traceback."""
+    error = context.get("exception")
+    if type(error).__name__ == "CarrierError" and "Unregistered transport" in str(error):
+        log.debug("an SNMP answer arrived after its engine closed: dropped")
+        return
+    loop.default_exception_handler(context)
 
 
 async def run_forever(daemon: Daemon, stop: asyncio.Event | None = None) -> None:

@@ -57,11 +57,21 @@ def note_uptime(view: View, unit: str, uptime: float, at: float, via: str) -> bo
     return True
 
 
+def unmeasured(result: ProbeResult) -> bool:
+    """An ICMP result for a target the cycle never sent an echo to (its deadline came first: a
+    starved daemon, a cycle cut short). Not evidence that the unit is down: counting it as a
+    failure turned a daemon that fell behind into hundreds of false "down" (seen in the soak).
+    A send that failed (network unreachable) is measured: it has a loss ratio."""
+    return not result.success and result.sent == 0 and result.loss_ratio is None
+
+
 def record(view: View, kind: str, segment: str, results: list[ProbeResult]) -> list[Transition]:
     """Apply one cycle's results to the view; the state transitions it caused (ICMP only)."""
     if kind == "icmp":
         tracker = view.tracker
         for result in results:
+            if unmeasured(result):
+                continue  # no echo went out: no verdict, the unit keeps its state
             entry = tracker.get(result.target.unit, segment)
             if entry is not None:
                 entry.address, entry.answered = result.target.address, result.success

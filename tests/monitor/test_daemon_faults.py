@@ -1,8 +1,8 @@
 """The monitoring fault matrix (issue #8): the daemon against the lab twin while things break.
 
-One lab (8 units) and one daemon for the module, at lab speed (ICMP every 2 s, SNMP every 3 s,
-1 s timeouts, down after 2 failed cycles). The daemon runs through `tests.monitor.clockshim`
-so that the clock test can step its wall clock; with the offset at 0 it is ``govnet daemon``.
+One lab (8 units) and one daemon (``govnet daemon``) for the module, at lab speed (ICMP every
+2 s, SNMP every 3 s, 1 s timeouts, down after 2 failed cycles). The clock test runs a second
+daemon through `tests.monitor.clockshim`, whose wall clock it can step.
 
 What each fault must do (README "Monitoring", fault behaviour):
 
@@ -58,12 +58,10 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def daemon(lab: Lab, work: Path) -> Iterator[DaemonProcess]:
     shutil.copy(lab.inventory, work / "inventory.yml")
     config = lab.daemon_config(work, inventory=str(work / "inventory.yml"))
-    (work / "clock-offset").write_text("0\n")
-    launcher = (*SHIM, str(work / "clock-offset"))
-    proc = DaemonProcess(config, work / "daemon.log", launcher=launcher).start()
+    proc = DaemonProcess(config, work / "daemon.log").start()
     try:
         proc.until(lambda: all(u["state"] == "up" for u in proc.status()["units"]), 60, "all up")
-        proc.until(lambda: proc.metrics().get("govnet_snmp_success"), 30, "a first SNMP cycle")
+        proc.until(lambda: proc.metrics().get("govnet_snmp_success"), 60, "a first SNMP cycle")
         yield proc
     finally:
         if proc.alive():
@@ -83,8 +81,17 @@ def unit_on(lab: Lab, index: int) -> dict[str, Any]:
     return units[index % len(units)]
 
 
+def value(daemon: DaemonProcess, name: str, **labels: str) -> float | None:
+    """One sample from /metrics, None when absent or when the daemon did not answer in time
+    (a loaded machine): for bounded polls, which then simply ask again."""
+    try:
+        return daemon.metrics().get1(name, **labels)
+    except AssertionError:
+        return None
+
+
 def cycles(daemon: DaemonProcess, probe: str, segment: str) -> float:
-    return daemon.metrics().get1("govnet_probe_cycles_total", probe=probe, segment=segment) or 0.0
+    return value(daemon, "govnet_probe_cycles_total", probe=probe, segment=segment) or 0.0
 
 
 def wait_cycles(daemon: DaemonProcess, probe: str, segment: str, more: int, bound: float = 30) -> None:
@@ -177,7 +184,7 @@ def test_loss_shows_as_a_loss_ratio_between_0_and_1(healed: DaemonProcess, lab: 
     segment = unit["segments"][0]
 
     def loss() -> float | None:
-        return daemon.metrics().get1("govnet_icmp_packet_loss_ratio", segment=segment, unit=unit["id"])
+        return value(daemon, "govnet_icmp_packet_loss_ratio", segment=segment, unit=unit["id"])
 
     lab.cli("fault", unit["id"], "loss=30")
     seen: set[float] = set()
@@ -188,7 +195,10 @@ def test_loss_shows_as_a_loss_ratio_between_0_and_1(healed: DaemonProcess, lab: 
             seen.add(round(value, 3))
         return any(0 < v < 1 for v in seen)
 
-    daemon.until(partial, 60, "a cycle with some, not all, echoes lost")
+    try:
+        daemon.until(partial, 90, "a cycle with some, not all, echoes lost")
+    finally:
+        print(f"\nloss=30: loss ratios seen {sorted(seen)}")
     assert all(0 <= v <= 1 for v in seen)
     lab.cli("heal", unit["id"])
     daemon.until(lambda: loss() == 0.0, 20, "no loss after heal")
@@ -266,7 +276,16 @@ def test_a_trap_storm_is_bounded_counted_and_the_daemon_stays_responsive(
         time.sleep(0.05)
     assert blast.wait() == 0
     elapsed = time.monotonic() - started
-    daemon.until(lambda: count(daemon.metrics()) - count(before) == sent, 30, "every trap counted once")
+    counted: list[float] = []
+
+    def all_counted() -> bool:
+        counted.append(count(daemon.metrics()) - count(before))
+        return counted[-1] == sent
+
+    try:
+        daemon.until(all_counted, 60, "every trap counted once")
+    finally:
+        print(f"\ntrap storm: {sent} sent, counted (delivered + dropped) {counted[-1:]}")
     after = daemon.metrics()
     delivered = sum(
         (after.get1("govnet_traps_received_total", kind=k) or 0.0)
@@ -331,9 +350,7 @@ def test_a_refused_reload_shows_in_a_metric_and_probing_goes_on(
     daemon.config.write_text(good + "bogus: 1\n")
     try:
         daemon.signal(signal.SIGHUP)
-        daemon.until(
-            lambda: daemon.metrics().get1("govnet_config_last_reload_successful") == 0.0, 20, "reload 0"
-        )
+        daemon.until(lambda: value(daemon, "govnet_config_last_reload_successful") == 0.0, 30, "reload 0")
         assert "reload refused, keeping the running config" in daemon.log_text()
         lab.cli("fault", unit["id"], "link-down")
         daemon.until(lambda: set(daemon.states(unit["id"]).values()) == {"down"}, 20, "still probing")
@@ -341,7 +358,7 @@ def test_a_refused_reload_shows_in_a_metric_and_probing_goes_on(
     finally:
         daemon.config.write_text(good)
     daemon.signal(signal.SIGHUP)
-    daemon.until(lambda: daemon.metrics().get1("govnet_config_last_reload_successful") == 1.0, 60, "reload 1")
+    daemon.until(lambda: value(daemon, "govnet_config_last_reload_successful") == 1.0, 60, "reload 1")
     daemon.until(lambda: set(daemon.states(unit["id"]).values()) == {"up"}, 30, f"{unit['id']} up")
 
 
@@ -358,8 +375,8 @@ def test_inventory_removed_while_running(healed: DaemonProcess, lab: Lab, work: 
         daemon.until(
             lambda: f"inventory: no such file or folder: {inventory}" in daemon.log_text(), 20, "the refusal"
         )
-        assert daemon.metrics().get1("govnet_config_last_reload_successful") == 0.0
-        assert daemon.metrics().get1("govnet_units_watched") == watched
+        daemon.until(lambda: value(daemon, "govnet_config_last_reload_successful") == 0.0, 30, "reload 0")
+        assert value(daemon, "govnet_units_watched") == watched
         lab.cli("fault", unit["id"], "link-down")
         daemon.until(lambda: set(daemon.states(unit["id"]).values()) == {"down"}, 20, "old inventory probed")
         lab.cli("heal", unit["id"])
@@ -367,33 +384,43 @@ def test_inventory_removed_while_running(healed: DaemonProcess, lab: Lab, work: 
     finally:
         inventory.write_bytes(kept)
     daemon.signal(signal.SIGHUP)
-    daemon.until(lambda: daemon.metrics().get1("govnet_config_last_reload_successful") == 1.0, 60, "reload 1")
+    daemon.until(lambda: value(daemon, "govnet_config_last_reload_successful") == 1.0, 60, "reload 1")
 
 
 # -- clock jumps -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("step", [-3600, 3600])
-def test_a_stepped_wall_clock_misses_no_cycle_and_counts_no_reboot(
-    daemon: DaemonProcess, work: Path, step: int
-) -> None:
-    """The scheduler's wall clock stepped an hour back (it would wait that hour: the daemon blind)
-    or forward: cycles go on, health stays ok, states and reboot counts stay (reboot detection on
-    the monotonic clock is checked in test_daemon_units)."""
-    offset = work / "clock-offset"
-    before = daemon.metrics()
-    reboots = {tuple(ls.items()): v for ls, v in before.get("govnet_device_reboots_total", [])}
-    states = {(u["unit"], u["segment"]): u["state"] for u in daemon.status()["units"]}
-    offset.write_text(f"{step}\n")
+def status_cycles(daemon: DaemonProcess, probe: str, segment: str) -> int:
+    """Cycles run, from /api/status (answered live, not from the rendered exposition)."""
+    return sum(
+        int(c["cycles"]) for c in daemon.status()["cycles"] if c["probe"] == probe and c["segment"] == segment
+    )
+
+
+def test_a_stepped_wall_clock_stalls_no_cycle(lab: Lab, daemon: DaemonProcess, work: Path) -> None:
+    """The scheduler's wall clock stepped an hour back (APScheduler would wait that hour: the
+    daemon blind) and then two hours forward: every time the cycles go on, /healthz stays ok and states
+    stay. (Reboot detection on the monotonic clock is checked in test_daemon_units.)"""
+    directory = work / "clock"
+    directory.mkdir()
+    offset = directory / "offset"
+    offset.write_text("0\n")
+    config = lab.daemon_config(directory, traps=None)  # the module's daemon holds the trap port
+    stepped = DaemonProcess(config, directory / "daemon.log", (*SHIM, str(offset))).start()
     try:
-        daemon.until(lambda: f"wall clock stepped by {step:+d} s" in daemon.log_text(), 20, "the step seen")
-        wait_cycles(daemon, "icmp", "intranet", 3, bound=20)
-        wait_cycles(daemon, "snmp", "management", 2, bound=20)
-        assert daemon.request("/healthz").status == 200
-        after = daemon.metrics()
-        assert {tuple(ls.items()): v for ls, v in after.get("govnet_device_reboots_total", [])} == reboots
-        assert {(u["unit"], u["segment"]): u["state"] for u in daemon.status()["units"]} == states
+        stepped.until(lambda: all(u["state"] == "up" for u in stepped.status()["units"]), 60, "all up")
+        previous = 0
+        for value in (-3600, 3600):  # an hour back, then two forward
+            step, previous = value - previous, value
+            offset.write_text(f"{value}\n")
+            stepped.until(
+                lambda step=step: f"wall clock stepped by {step:+d} s" in stepped.log_text(), 20, "step seen"
+            )
+            ran = status_cycles(stepped, "icmp", "intranet")
+            stepped.until(lambda ran=ran: status_cycles(stepped, "icmp", "intranet") >= ran + 3, 30, "cycles")
+            assert stepped.request("/healthz").status == 200
+            assert all(u["state"] == "up" for u in stepped.status()["units"])
+            assert any(e["kind"] == "clock-step" for e in stepped.status()["events"])
     finally:
-        offset.write_text("0\n")
-    daemon.until(lambda: f"wall clock stepped by {-step:+d} s" in daemon.log_text(), 20, "the step back")
-    wait_cycles(daemon, "icmp", "intranet", 2, bound=20)
+        code, _ = stepped.stop()
+    assert code == 0

@@ -246,3 +246,25 @@ def test_the_provincial_uplink_is_polled_on_the_core() -> None:
     )
     rules = (ROOT / "exporters" / "prometheus" / "govnet.rules.yml").read_text()
     assert 'unit="core-city", ifname="GigabitEthernet3/0/1"' in rules
+
+
+def test_a_target_never_sent_to_keeps_its_state() -> None:
+    """A cycle that ran out of time before sending to some targets says nothing about them."""
+    v = view()
+
+    def icmp(unit: str, answered: bool | None) -> ProbeResult:
+        target = Target(unit, "party", "10.112.0.1")
+        if answered is None:
+            return ProbeResult("icmp", target, False, "not sent before the deadline")
+        return ProbeResult("icmp", target, answered, sent=3, received=3 * answered, loss_ratio=1.0 - answered)
+
+    units = ("core-city", *UNITS)
+    record(v, "icmp", "party", [icmp(u, True) for u in units])
+    for _ in range(3):
+        changes = record(v, "icmp", "party", [icmp(u, None if u == "sz-caizheng" else True) for u in units])
+        assert changes == []
+    entry = v.tracker.get("sz-caizheng", "party")
+    assert entry is not None and entry.state == "up" and entry.failures == 0
+    record(v, "icmp", "party", [icmp(u, u != "sz-caizheng") for u in units])
+    changes = record(v, "icmp", "party", [icmp(u, u != "sz-caizheng") for u in units])
+    assert [(c.element, c.new) for c in changes] == [("sz-caizheng", "down")], "a real failure still counts"
