@@ -4,7 +4,8 @@ Every case runs ``python -m govnet ARGS`` in a subprocess from the repository ro
 fresh scratch folder: ``{tmp}`` in the arguments is that folder and ``{state}`` a state
 directory inside it that must never be created. ``as_nobody`` cases run without root (the
 tests run as root, and root reads a mode-000 file anyway). ``setup`` prepares the scratch
-folder: ``unreadable`` copies the fixture there as ``unreadable`` with mode 000, ``fake-lab``
+folder: ``unreadable`` copies the fixture there as ``unreadable`` with mode 000, ``locked``
+copies it to ``locked/file`` in a folder only root may enter, ``fake-lab``
 records an empty lab ``zz`` so a fault names an unknown unit without a lab being built.
 """
 
@@ -70,6 +71,11 @@ def prepare(case: Case, tmp: Path) -> None:
         target = tmp / "unreadable"
         shutil.copyfile(ROOT / case.fixture, target)
         target.chmod(0)
+    elif case.setup == "locked":
+        assert case.fixture is not None
+        locked = tmp / "locked"
+        locked.mkdir(mode=0o700)
+        shutil.copyfile(ROOT / case.fixture, locked / "file")
     elif case.setup == "fake-lab":
         lab = tmp / "lab" / "zz"
         lab.mkdir(parents=True)
