@@ -406,7 +406,7 @@ def test_a_stepped_wall_clock_stalls_no_cycle(lab: Lab, daemon: DaemonProcess, w
     offset = directory / "offset"
     offset.write_text("0\n")
     config = lab.daemon_config(directory, traps=None)  # the module's daemon holds the trap port
-    stepped = DaemonProcess(config, directory / "daemon.log", (*SHIM, str(offset))).start()
+    stepped = DaemonProcess(config, directory / "daemon.log", launcher=(*SHIM, str(offset))).start()
     try:
         stepped.until(lambda: all(u["state"] == "up" for u in stepped.status()["units"]), 60, "all up")
         previous = 0
