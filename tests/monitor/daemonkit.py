@@ -104,6 +104,12 @@ class Lab:
     def units(self, segments: set[str] | None = None) -> list[dict[str, Any]]:
         return [u for u in self.twin["units"] if segments is None or segments <= set(u["segments"])]
 
+    @classmethod
+    def up(cls, name: str, state: Path, network: str) -> Lab:
+        """`govnet lab up` of the default lab size on ``network``; the caller takes it down."""
+        govnet(state, "lab", "up", "--name", name, "--network", network)
+        return cls(name, state, json.loads(govnet(state, "lab", "status", "--name", name, "--json").stdout))
+
     def netns(self, node: str) -> str:
         return f"gvl-{self.name}-{node}"
 
@@ -111,13 +117,13 @@ class Lab:
     def inventory(self) -> Path:
         return Path(self.info["inventory"])
 
-    def daemon_config(self, directory: Path, **changes: Any) -> Path:
+    def daemon_config(self, directory: Path, speed: dict[str, int] | None = None, **changes: Any) -> Path:
         """A copy of the lab's daemon.yml: a free port, lab-speed intervals, ``changes`` applied."""
         config = yaml.safe_load(Path(self.info["daemon_config"]).read_text())
         config["listen"] = f"127.0.0.1:{free_port()}"
         config["state"] = str(directory / "daemon-state")
         config["down_after"] = 2
-        for probe, seconds in SPEED.items():
+        for probe, seconds in (speed or SPEED).items():
             if probe in config["probes"]:
                 config["probes"][probe].update(interval=seconds, timeout=1.0)
         config.update(changes)
