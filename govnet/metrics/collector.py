@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 
 from govnet import __version__
 from govnet.metrics.view import Snapshot, availability
+from govnet.probes.isolation import checked
 
 Family = GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily
 JOB = ["probe", "segment"]
@@ -196,7 +197,8 @@ class ViewCollector(Collector):
             labels=["vantage", *UNIT_SEGMENT],
         )
         for (vantage, unit, segment), result in self.snapshot.isolation.items():
-            isolated.add_metric([vantage, segment, unit], 1.0 if result.success else 0.0)
+            if checked(result):  # a check that could not run is no verdict: absent, never a breach
+                isolated.add_metric([vantage, segment, unit], 1.0 if result.success else 0.0)
         return isolated
 
     # -- snmp ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 
 from govnet import __version__
 from govnet.metrics.view import View
+from govnet.probes.isolation import checked
 
 STATE_CLASS = {"up": "ok", "down": "bad", "unreachable": "warn", "unknown": "idle"}
 SEGMENT_TITLE = {
@@ -46,7 +47,7 @@ def status_json(view: View) -> dict[str, Any]:
         s: {"availability": view.availability(s), **view.tracker.counts(s)} for s in view.inventory.segments
     }
     isolation = [
-        {"vantage": v, "unit": u, "segment": s, "ok": r.success, "detail": r.detail}
+        {"vantage": v, "unit": u, "segment": s, "ok": r.success, "checked": checked(r), "detail": r.detail}
         for (v, u, s), r in view.isolation.items()
     ]
     cycles = [
@@ -154,7 +155,8 @@ def render_page(view: View) -> str:
         )
         or '<tr><td colspan="7">every unit is up</td></tr>'
     )
-    breaches = [i for i in data["isolation"] if not i["ok"]]
+    breaches = [i for i in data["isolation"] if not i["ok"] and i["checked"]]
+    unchecked = sum(1 for i in data["isolation"] if not i["checked"])
     isolation = (
         f'<p class="bad" id="isolation">ISOLATION BREACHED: {len(breaches)} check(s) answered</p><ul>'
         + "".join(
@@ -163,8 +165,10 @@ def render_page(view: View) -> str:
         )
         + "</ul>"
         if breaches
-        else f'<p class="ok" id="isolation">party-network isolation holds ({len(data["isolation"])} checks)</p>'
-        if data["isolation"]
+        else f'<p class="ok" id="isolation">party-network isolation holds ({len(data["isolation"]) - unchecked} checks'
+        + (f", {unchecked} not run this cycle" if unchecked else "")
+        + ")</p>"
+        if len(data["isolation"]) > unchecked
         else '<p class="idle" id="isolation">isolation not checked (no isolation probe, or no cycle yet)</p>'
     )
     drift = _compliance_section(data["compliance"])

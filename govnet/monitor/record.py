@@ -17,6 +17,7 @@ from __future__ import annotations
 from govnet.metrics.view import SnmpSeen, View
 from govnet.monitor.state import Transition
 from govnet.probes.base import ProbeResult
+from govnet.probes.isolation import checked
 
 TIMETICKS_WRAP = 2**32 / 100
 """sysUpTime (TimeTicks, 1/100 s) wraps after 497 days: not a reboot."""
@@ -93,7 +94,7 @@ def record(view: View, kind: str, segment: str, results: list[ProbeResult]) -> l
             old = view.isolation.get(key)
             if (old is None or old.success) and not result.success:
                 view.event(
-                    "isolation-breach" if "BREACH" in result.detail else "isolation-unchecked",
+                    "isolation-breach" if checked(result) else "isolation-unchecked",
                     unit=result.target.unit,
                     segment=result.target.segment,
                     detail=result.detail,

@@ -48,6 +48,8 @@ __all__ = [
 ICMP_KEYS = ("count", "interval", "rate", "timeout", "payload", "ttl", "socket", "allowed_networks")
 KEYS = ("vantages", "matrix", *ICMP_KEYS)
 ISOLATED = "isolated"
+BREACH = "BREACH"
+"""How a negative check that was answered starts its detail."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,13 @@ class IsolationProbe:
         return [r for r in results if r is not None]
 
 
+def checked(result: ProbeResult) -> bool:
+    """Whether a negative check gave a verdict: isolated, or BREACH. A check that could not be
+    sent (deadline, vantage not ready, address not allowed) says nothing about isolation and must
+    never read as a breach."""
+    return result.success or result.detail.startswith(BREACH)
+
+
 def _verdict(target: Target, vantage: str, echo: ProbeResult) -> ProbeResult:
     """Turn what the icmp probe saw into the negative check's result (see module doc)."""
     not_sent = echo.loss_ratio is None or (echo.sent == 0 and "unreachable" not in echo.detail)
@@ -140,7 +149,7 @@ def _verdict(target: Target, vantage: str, echo: ProbeResult) -> ProbeResult:
             "isolation",
             target,
             False,
-            f"BREACH: {target.address} answered from vantage {vantage}",
+            f"{BREACH}: {target.address} answered from vantage {vantage}",
             rtt_seconds=echo.rtt_seconds,
             sent=echo.sent,
             received=echo.received,

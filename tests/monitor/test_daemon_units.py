@@ -10,6 +10,7 @@ import gzip
 
 from govnet.inventory.loader import load
 from govnet.metrics.http import Exporter
+from govnet.metrics.page import render_page
 from govnet.metrics.view import View
 from govnet.monitor.record import note_uptime, record
 from govnet.monitor.renewal import STUCK_AFTER, SnmpRenewal
@@ -268,3 +269,31 @@ def test_a_target_never_sent_to_keeps_its_state() -> None:
     record(v, "icmp", "party", [icmp(u, u != "sz-caizheng") for u in units])
     changes = record(v, "icmp", "party", [icmp(u, u != "sz-caizheng") for u in units])
     assert [(c.element, c.new) for c in changes] == [("sz-caizheng", "down")], "a real failure still counts"
+
+
+def test_an_isolation_check_that_could_not_run_is_no_breach() -> None:
+    v = filled()
+    target = Target("sz-caizheng", "intranet", "10.40.10.12", params={"vantage": "party-core"})
+    record(v, "isolation", "party", [ProbeResult("isolation", target, True, "isolated", at=1.0)])
+    exporter = Exporter(v, lambda: (True, "ok"))
+
+    def seen() -> tuple[list[tuple[dict[str, str], float]], str]:
+        v.touch()
+        page = render_page(v)
+        return Metrics.parse(exporter.render_now().plain().decode()).select("govnet_isolation_ok"), page
+
+    (ok, page) = seen()
+    assert [value for _, value in ok] == [1.0] and "isolation holds (1 checks)" in page
+    not_run = ProbeResult(
+        "isolation", target, False, "not probed: timeout: cycle deadline of 3 s reached", at=2.0
+    )
+    record(v, "isolation", "party", [not_run])
+    (ok, page) = seen()
+    assert ok == [] and "BREACHED" not in page and "1 not run this cycle" not in page
+    assert v.events[-1]["kind"] == "isolation-unchecked"
+    answered = ProbeResult(
+        "isolation", target, False, "BREACH: 10.40.10.12 answered from vantage party-core", at=3.0
+    )
+    record(v, "isolation", "party", [answered])
+    (ok, page) = seen()
+    assert [value for _, value in ok] == [0.0] and "ISOLATION BREACHED: 1 check(s) answered" in page
