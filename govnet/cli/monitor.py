@@ -133,7 +133,11 @@ def daemon_cmd(config_path: Path, log_level: str, check: bool, shard: Shard | No
             log_level,
             *(["--shard", str(shard)] if shard else []),
         ]
-        os.execv(sys.executable, argv)  # noqa: S606 - our own interpreter, a fixed argv
+        # /proc/self/exe: the interpreter already running, even when its path is not one this
+        # user may walk (an unprivileged daemon under a root-owned Python install); argv[0]
+        # keeps sys.executable so a virtualenv stays in force.
+        exe = "/proc/self/exe" if os.path.exists("/proc/self/exe") else sys.executable
+        os.execv(exe, argv)  # noqa: S606 - our own interpreter, a fixed argv
     from govnet.monitor.daemon import Daemon  # noqa: PLC0415 (APScheduler only when needed)
     from govnet.secrets import SecretResolver  # noqa: PLC0415
 
