@@ -45,7 +45,6 @@ class LabUnit:
 def _coverage_key(unit: Unit) -> list[str]:
     keys = [f"platform:{unit.device.platform}", f"kind:{unit.kind}", f"parent:{unit.parent}"]
     keys += [f"segment:{s}" for s in unit.segments]
-    keys += [f"{s}:{unit.device.platform}" for s in unit.segments]  # every platform on every segment
     keys.append("segments:" + "+".join(sorted(unit.segments)))
     extranet = unit.segments.get("extranet")
     if extranet is not None:
@@ -59,7 +58,7 @@ def choose_units(inv: Inventory, count: int) -> list[Unit]:
     """``count`` units of the site, covering its variety first, in a stable order.
 
     Greedy: take the unit that adds the most not-yet-covered traits (platform, kind, parent,
-    segment mix, platform on each segment, wave, services), ties broken by inventory order; once everything is covered,
+    segment mix, wave, services), ties broken by inventory order; once everything is covered,
     take units round-robin over parents so every aggregation node keeps a share.
     """
     if not 1 <= count <= MAX_UNITS:
