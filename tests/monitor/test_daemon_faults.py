@@ -242,15 +242,16 @@ host, port, count = sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
     for i in range(count):
         out.sendto(down if i % 2 == 0 else up, (host, port))
-        if i % 200 == 199:
-            time.sleep(0.05)  # 4,000/s: a storm, not a test of the kernel's socket buffers
+        if i % 50 == 49:
+            time.sleep(0.05)  # ~1,000/s in bursts of 50: a storm for the daemon (20/s allowed),
+            # not for the lab's veth queues (bigger bursts are dropped on the way, uncounted)
 """
 
 
 def test_a_trap_storm_is_bounded_counted_and_the_daemon_stays_responsive(
     healed: DaemonProcess, lab: Lab
 ) -> None:
-    """4,000 linkDown/linkUp traps in about a second from one unit's management address (an
+    """2,000 linkDown/linkUp traps in about two seconds from one unit's management address (an
     interface that is not its uplink): rate-limited, every datagram counted once (delivered or
     dropped), re-polls bounded by the rate, tasks and memory back to normal, unit still up."""
     daemon, unit = healed, unit_on(lab, 5)
@@ -264,7 +265,7 @@ def test_a_trap_storm_is_bounded_counted_and_the_daemon_stays_responsive(
         kinds = sum(m.get1("govnet_traps_received_total", kind=k) or 0.0 for k in ("linkDown", "linkUp"))
         return kinds + (m.get1("govnet_traps_dropped_total") or 0.0)
 
-    sent = 4000
+    sent = 2000
     started = time.monotonic()
     argv = ["ip", "netns", "exec", lab.netns(unit["node"]), "python3", "-c", BLAST]
     blast = subprocess.Popen([*argv, down.hex(), up.hex(), host, port, str(sent)])
