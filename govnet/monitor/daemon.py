@@ -372,8 +372,13 @@ class Daemon:
                 self.view.touch()
                 return
             self._warn_refused(new)
-            await self._cancel_tasks()  # no cycle may still use the old probes
+            # Swap first, then cancel what runs: a cycle the scheduler starts while the old ones
+            # are being cancelled must already take the new setup. (Swapping after the cancel let
+            # such a cycle run on an old probe whose socket `old.close()` then closed under it;
+            # its fd, reused by an HTTP connection, broke ICMP after a reload: found by the
+            # fault tests.)
             old, self._setup = self.setup, new
+            await self._cancel_tasks()  # no cycle may still use the old probes
             await old.close()
             if self.path_probe is not None:
                 await self.path_probe.close()
