@@ -401,8 +401,13 @@ class Daemon:
                 self.view.touch()
                 return
             self._warn_refused(new)
-            await self._cancel_tasks()  # no cycle may still use the old probes
+            # Swap first, then cancel what runs: a cycle the scheduler starts while the old ones
+            # are being cancelled must already take the new setup. (Swapping after the cancel let
+            # such a cycle run on an old probe whose socket `old.close()` then closed under it;
+            # its fd, reused by an HTTP connection, broke ICMP after a reload: found by the
+            # fault tests.)
             old, self._setup = self.setup, new
+            await self._cancel_tasks()  # no cycle may still use the old probes
             await old.close()
             if self.path_probe is not None:
                 await self.path_probe.close()
@@ -435,6 +440,7 @@ class Daemon:
             raise ConfigError(self.config.problem(("listen",), message)) from None
         if self.config.traps is not None:
             self._start_traps()
+        asyncio.get_running_loop().set_exception_handler(_quiet_late_answers)
         self._watch = asyncio.ensure_future(self._watch_loop())
         self.scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop())
         self.scheduler.add_listener(self._on_skipped, EVENT_JOB_MAX_INSTANCES)
@@ -465,8 +471,6 @@ class Daemon:
 
     async def stop(self) -> None:
         """Stop scheduling, cancel what runs and wait for it, close everything; idempotent."""
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(_quiet_late_answers)
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.pause()  # no new cycle; shutdown would cancel the running jobs (logged as crashes)
         self.drift.stop()
@@ -499,8 +503,9 @@ class Daemon:
 
 
 def _quiet_late_answers(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """While stopping: an SNMP answer read after its engine closed (pysnmp raises CarrierError
-    "Unregistered transport" from the socket callback) is not an error worth a traceback."""
+    """An SNMP answer read after its engine closed (a reload or stop closes the old probes while
+    answers are on their way; pysnmp raises CarrierError "Unregistered transport" from the
+    socket callback) is not an error worth a traceback."""
     error = context.get("exception")
     if type(error).__name__ == "CarrierError" and "Unregistered transport" in str(error):
         log.debug("an SNMP answer arrived after its engine closed: dropped")
