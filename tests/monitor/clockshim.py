@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 _real_time = time.time
-_file = Path(sys.argv[1])
+_file = Path(sys.argv[1] if __name__ == "__main__" and len(sys.argv) > 1 else os.devnull)
 _seen: tuple[int, float] = (-1, 0.0)
 
 
