@@ -13,6 +13,7 @@ import contextlib
 import errno
 import os
 import socket
+import struct
 import time
 
 from govnet.probes.base import ProbeResult, Target
@@ -30,7 +31,24 @@ from govnet.probes.icmp_packet import (
     str_address,
 )
 from govnet.probes.icmp_settings import IcmpSettings
-from govnet.probes.icmp_socket import IP_RECVERR, IcmpSocket
+from govnet.probes.icmp_socket import IP_RECVERR, SO_TIMESTAMPNS, IcmpSocket
+
+STAMP = struct.Struct("qq")
+ANCILLARY = socket.CMSG_SPACE(STAMP.size) + socket.CMSG_SPACE(64)
+"""Room for the kernel's arrival stamp (struct timespec) of one datagram, and a spare."""
+
+
+def arrival(ancdata: list[tuple[int, int, bytes]], skew: float, now: float) -> float:
+    """When a datagram reached the socket, on the monotonic clock: its kernel stamp (wall clock)
+    less ``skew`` (wall − monotonic). ``now`` (the read) when there is no stamp or the wall clock
+    was stepped in between (a stamp before the echo could be sent or after the read)."""
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= STAMP.size:
+            seconds, nanos = STAMP.unpack_from(data)
+            at = seconds + nanos * 1e-9 - skew
+            return at if at <= now else now
+    return now
+
 
 BURST_SECONDS = 0.005
 """Pacing bucket depth: after a stall the probe catches up by at most 5 ms worth of packets."""
@@ -80,6 +98,7 @@ class Cycle:
         self.sending = True
         self.done: asyncio.Future[None] | None = None
         self.buffer = bytearray(65_536)
+        self.buffers = [self.buffer]
 
     async def run(self, deadline: float, at: float) -> list[ProbeResult]:
         loop = asyncio.get_running_loop()
@@ -158,14 +177,21 @@ class Cycle:
         if not self.sock.raw:
             self._drain_dgram()
             return
-        recv_into, buffer, unpack = self.sock.sock.recv_into, self.buffer, IP_ECHO.unpack_from
+        recvmsg_into, buffers, buffer, unpack = (
+            self.sock.sock.recvmsg_into,
+            self.buffers,
+            self.buffer,
+            IP_ECHO.unpack_from,
+        )
         monotonic, state, sent_at, ints = time.monotonic, self.state, self.sent_at, self.ints
         received, rtt_sum, limit = self.received, self.rtt_sum, self.settings.timeout
         identifier, token, total, n = self.identifier, self.token, self.total, self.n
+        now = monotonic()
+        skew = time.time() - now
         answered = 0
         while True:
             try:
-                length = recv_into(buffer)
+                length, ancdata, _flags, _address = recvmsg_into(buffers, ANCILLARY)
             except OSError:  # EAGAIN: drained
                 break
             if buffer[0] == 0x45 and length >= 36:
@@ -183,7 +209,9 @@ class Cycle:
                 position = index % n
                 if state[index] != SENT or source != ints[position]:
                     continue
-                rtt = monotonic() - sent_at[index]
+                rtt = arrival(ancdata, skew, monotonic()) - sent_at[index]
+                if rtt < 0.0:  # the wall clock was stepped back in between: time the read instead
+                    rtt = monotonic() - sent_at[index]
                 if rtt <= limit:
                     state[index] = ANSWERED
                     received[position] += 1
@@ -196,10 +224,11 @@ class Cycle:
 
     def _drain_dgram(self) -> None:
         """The datagram-socket drain: no IP header; the kernel already matched the identifier."""
-        recvfrom_into, buffer = self.sock.sock.recvfrom_into, self.buffer
+        recvmsg_into, buffers, buffer = self.sock.sock.recvmsg_into, self.buffers, self.buffer
+        skew = time.time() - time.monotonic()
         while True:
             try:
-                length, (host, _port) = recvfrom_into(buffer)
+                length, ancdata, _flags, (host, _port) = recvmsg_into(buffers, ANCILLARY)
             except BlockingIOError:
                 break
             except OSError:  # an ICMP error is pending (IP_RECVERR): read the error queue
@@ -214,7 +243,9 @@ class Cycle:
             position = index % self.n
             if self.state[index] != SENT or host != self.targets[position].address:
                 continue
-            rtt = time.monotonic() - self.sent_at[index]
+            rtt = arrival(ancdata, skew, time.monotonic()) - self.sent_at[index]
+            if rtt < 0.0:  # the wall clock was stepped back in between: time the read instead
+                rtt = time.monotonic() - self.sent_at[index]
             if rtt <= self.settings.timeout:
                 self.state[index] = ANSWERED
                 self.received[position] += 1

@@ -119,8 +119,15 @@ def _open_dgram(ttl: int) -> IcmpSocket:
     return IcmpSocket(sock, raw=False, identifier=sock.getsockname()[1])
 
 
+SO_TIMESTAMPNS = 35
+"""Linux: the kernel stamps each datagram with the time it arrived (CLOCK_REALTIME, nanoseconds),
+handed over as ancillary data (SCM_TIMESTAMPNS, same number) with ``recvmsg``."""
+
+
 def _common(sock: socket.socket, ttl: int) -> None:
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+    # replies are timed by their arrival, not by when a busy event loop gets to read them
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     try:
         sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
     except PermissionError:  # needs CAP_NET_ADMIN; plain SO_RCVBUF is capped by net.core.rmem_max

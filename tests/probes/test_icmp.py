@@ -25,6 +25,8 @@ import pytest
 from govnet.errors import ConfigError
 from govnet.probes.base import REGISTRY, Target
 from govnet.probes.icmp import NOT_ALLOWED, IcmpProbe, IcmpSettings
+from govnet.probes.icmp_cycle import ANCILLARY, arrival
+from govnet.probes.icmp_socket import SO_TIMESTAMPNS
 from tests.helpers import need
 
 LAB = ("198.18.0.0/15", "127.0.0.0/8")
@@ -428,3 +430,26 @@ def test_kernel_filters_other_identifiers_and_echo_requests(raw: None) -> None:
 
     # 300 echo requests and 300 replies crossed loopback; none reached the idle instance's socket
     assert asyncio.run(go()) is None
+
+
+def test_a_datagram_read_late_is_timed_by_its_arrival() -> None:
+    """The probe times replies by the kernel's arrival stamp: a reply that came in time but was
+    read late (an event loop blocked on a starved machine) is not a loss. Here on a UDP pair,
+    with the same socket option and the same conversion as the ICMP sockets."""
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tx,
+    ):
+        rx.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        rx.bind(("127.0.0.1", 0))
+        tx.sendto(b"echo", rx.getsockname())
+        sent = time.monotonic()
+        time.sleep(0.4)  # the loop is busy elsewhere
+        buffer = bytearray(64)
+        length, ancdata, _flags, _address = rx.recvmsg_into([buffer], ANCILLARY)
+        now = time.monotonic()
+        came = arrival(ancdata, time.time() - now, now)
+    assert bytes(buffer[:length]) == b"echo"
+    assert sent - 0.05 <= came <= sent + 0.2 < now  # when it arrived, not when it was read
+    assert arrival([], 0.0, now) == now  # no stamp: the read time
+    assert arrival(ancdata, -1e6, now) == now  # a stamp after the read (clock stepped): the read time
