@@ -301,8 +301,12 @@ def test_disk_full_under_the_state_store_stops_cleanly_and_never_pushes_unrecord
     assert "full" in err or "no space left" in err, err
     assert "govnet rollout resume" in err, err
     run_id = err.split("govnet rollout resume ")[1].split(")")[0].strip()
-    full = lab.run("rollout", "status", run_id, check=False)  # SQLite cannot even map its WAL index
-    assert full.returncode == 1 and "no space left" in full.stderr and not full.stdout, full
+    # reading may still work, or SQLite cannot even map its WAL index: either way no traceback
+    full = lab.run("rollout", "status", run_id, check=False)
+    if full.returncode == 0:
+        assert run_id in full.stdout and not full.stderr, full
+    else:
+        assert full.returncode == 1 and "no space left" in full.stderr and not full.stdout, full
     (small_disk / "filler").unlink()
     check_run(lab, run_id, data["path"], live=False)  # consistent as the full disk left it
     heal_all(lab)
