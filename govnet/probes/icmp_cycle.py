@@ -50,6 +50,9 @@ def arrival(ancdata: list[tuple[int, int, bytes]], skew: float, now: float) -> f
     return now
 
 
+LATE = 0.05
+"""Seconds without a read after which replies may have waited in the socket: time them by their
+kernel arrival stamp, not by the read (a starved event loop must not turn them into losses)."""
 BURST_SECONDS = 0.005
 """Pacing bucket depth: after a stall the probe catches up by at most 5 ms worth of packets."""
 TICK = 0.002
@@ -99,6 +102,8 @@ class Cycle:
         self.done: asyncio.Future[None] | None = None
         self.buffer = bytearray(65_536)
         self.buffers = [self.buffer]
+        self.drained = time.monotonic()
+        """When the socket was last read to the end (`_late`)."""
 
     async def run(self, deadline: float, at: float) -> list[ProbeResult]:
         loop = asyncio.get_running_loop()
@@ -177,7 +182,8 @@ class Cycle:
         if not self.sock.raw:
             self._drain_dgram()
             return
-        recvmsg_into, buffers, buffer, unpack = (
+        recv_into, recvmsg_into, buffers, buffer, unpack = (
+            self.sock.sock.recv_into,
             self.sock.sock.recvmsg_into,
             self.buffers,
             self.buffer,
@@ -186,12 +192,15 @@ class Cycle:
         monotonic, state, sent_at, ints = time.monotonic, self.state, self.sent_at, self.ints
         received, rtt_sum, limit = self.received, self.rtt_sum, self.settings.timeout
         identifier, token, total, n = self.identifier, self.token, self.total, self.n
-        now = monotonic()
-        skew = time.time() - now
+        stamped, skew = self._late()
+        ancdata: list[tuple[int, int, bytes]] = []
         answered = 0
         while True:
             try:
-                length, ancdata, _flags, _address = recvmsg_into(buffers, ANCILLARY)
+                if stamped:
+                    length, ancdata, _flags, _address = recvmsg_into(buffers, ANCILLARY)
+                else:
+                    length = recv_into(buffer)
             except OSError:  # EAGAIN: drained
                 break
             if buffer[0] == 0x45 and length >= 36:
@@ -209,7 +218,7 @@ class Cycle:
                 position = index % n
                 if state[index] != SENT or source != ints[position]:
                     continue
-                rtt = arrival(ancdata, skew, monotonic()) - sent_at[index]
+                rtt = (arrival(ancdata, skew, monotonic()) if stamped else monotonic()) - sent_at[index]
                 if rtt < 0.0:  # the wall clock was stepped back in between: time the read instead
                     rtt = monotonic() - sent_at[index]
                 if rtt <= limit:
@@ -219,16 +228,33 @@ class Cycle:
                     answered += 1
             elif kind in (DEST_UNREACH, TIME_EXCEEDED):
                 self._error(parse_error(buffer, length))
+        self.drained = monotonic()
         if answered:
             self._settled(answered)
 
+    def _late(self) -> tuple[bool, float]:
+        """Whether this read comes late (the loop was away longer than ``LATE``), and the wall −
+        monotonic skew. Late reads ask for the kernel's arrival stamps (a slower call): what
+        queued up meanwhile is timed by when it arrived; reads that keep up time by the read."""
+        now = time.monotonic()
+        return now - self.drained > LATE, time.time() - now
+
     def _drain_dgram(self) -> None:
         """The datagram-socket drain: no IP header; the kernel already matched the identifier."""
-        recvmsg_into, buffers, buffer = self.sock.sock.recvmsg_into, self.buffers, self.buffer
-        skew = time.time() - time.monotonic()
+        recvfrom_into, recvmsg_into, buffers, buffer = (
+            self.sock.sock.recvfrom_into,
+            self.sock.sock.recvmsg_into,
+            self.buffers,
+            self.buffer,
+        )
+        stamped, skew = self._late()
+        ancdata: list[tuple[int, int, bytes]] = []
         while True:
             try:
-                length, ancdata, _flags, (host, _port) = recvmsg_into(buffers, ANCILLARY)
+                if stamped:
+                    length, ancdata, _flags, (host, _port) = recvmsg_into(buffers, ANCILLARY)
+                else:
+                    length, (host, _port) = recvfrom_into(buffer)
             except BlockingIOError:
                 break
             except OSError:  # an ICMP error is pending (IP_RECVERR): read the error queue
@@ -243,7 +269,9 @@ class Cycle:
             position = index % self.n
             if self.state[index] != SENT or host != self.targets[position].address:
                 continue
-            rtt = arrival(ancdata, skew, time.monotonic()) - self.sent_at[index]
+            rtt = (arrival(ancdata, skew, time.monotonic()) if stamped else time.monotonic()) - self.sent_at[
+                index
+            ]
             if rtt < 0.0:  # the wall clock was stepped back in between: time the read instead
                 rtt = time.monotonic() - self.sent_at[index]
             if rtt <= self.settings.timeout:
@@ -251,6 +279,7 @@ class Cycle:
                 self.received[position] += 1
                 self.rtt_sum[position] += rtt
                 self._settled()
+        self.drained = time.monotonic()
 
     def _drain_errors(self) -> bool:
         """Read the datagram socket's error queue; each entry is an ICMP error about one echo."""
