@@ -162,11 +162,15 @@ def up(topology: Topology, state_root: Path | None = None, *, stop_after: Stage 
 
 
 def _uses(line: str, ifname: str) -> bool:
-    """Whether a batch line brings ``ifname`` up or routes via it (both fail while it is down)."""
+    """Whether a batch line brings ``ifname`` up or routes or resolves via it.
+
+    Routes fail while the link is down; neighbour entries are kept off it until it comes back
+    (taking a link down flushes even permanent entries, so the heal adds them again).
+    """
     words = line.split()
     if line == f"link set {ifname} up":
         return True
-    return words[0] == "route" and "dev" in words and words[words.index("dev") + 1] == ifname
+    return words[0] in ("route", "neigh") and "dev" in words and words[words.index("dev") + 1] == ifname
 
 
 def configure(

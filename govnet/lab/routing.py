@@ -8,16 +8,23 @@ own block so a missing unit namespace answers "net unreachable" instead of loopi
 The prober routes each VRF's quarter to the core of that VRF, and sends packets *sourced* from
 its party/extranet address through that VRF (policy rules), so isolation probes really enter the
 party network.  The infrastructure quarter (caller link) is routed back by every core.
+
+Every veth end gets a MAC derived from its address and its peer a permanent neighbour entry, so
+the lab sends no ARP at all.  This matters past ~150 units: the kernel's ARP table is one table
+for all namespaces, and dynamic entries beyond ``gc_thresh3`` (1024 by default, settable only in
+the host's namespace) are refused with "neighbor table overflow" — silently unreachable units.
+Permanent entries do not count against that limit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from ipaddress import IPv4Network
+from ipaddress import IPv4Interface, IPv4Network
 
 from govnet.lab.topology import (
     LAN_IFNAME,
     VRFS,
+    HostLink,
     Link,
     Route,
     Topology,
@@ -34,15 +41,34 @@ def veth_lines(topology: Topology) -> list[str]:
     lines = []
     for link in topology.links:
         lines.append(
-            f"link add {link.a_ifname} netns {topology.netns(link.a, link.vrf)} type veth "
-            f"peer name {link.b_ifname} netns {topology.netns(link.b, link.vrf)}"
+            f"link add {link.a_ifname} address {mac(link.a_addr)} netns {topology.netns(link.a, link.vrf)} "
+            f"type veth peer name {link.b_ifname} address {mac(link.b_addr)} "
+            f"netns {topology.netns(link.b, link.vrf)}"
         )
     host = topology.host_link
     lines.append(
-        f"link add {host.ifname} type veth peer name {host.prober_ifname} "
-        f"netns {topology.netns(topology.prober)}"
+        f"link add {host.ifname} address {mac(host.host_addr)} type veth peer name {host.prober_ifname} "
+        f"address {mac(host.prober_addr)} netns {topology.netns(topology.prober)}"
     )
     return lines
+
+
+def mac(addr: IPv4Interface) -> str:
+    """The MAC of the veth end holding ``addr``: locally administered, ``02:00`` + the address.
+
+    >>> mac(IPv4Interface("198.18.2.1/31"))
+    '02:00:c6:12:02:01'
+    """
+    return "02:00:" + ":".join(f"{b:02x}" for b in addr.ip.packed)
+
+
+def neighbour(peer: IPv4Interface, ifname: str) -> str:
+    """The permanent neighbour entry for ``peer`` on ``ifname`` (an `ip -batch` line)."""
+    return f"neigh replace {peer.ip} lladdr {mac(peer)} dev {ifname} nud permanent"
+
+
+def _host_neighbour(host: HostLink) -> str:
+    return neighbour(host.prober_addr, host.ifname)
 
 
 def host_lines(topology: Topology) -> list[str]:
@@ -51,6 +77,7 @@ def host_lines(topology: Topology) -> list[str]:
     return [
         f"addr replace {host.host_addr} dev {host.ifname}",
         f"link set {host.ifname} up",
+        _host_neighbour(host),
         f"route replace {topology.network} via {host.prober_addr.ip} dev {host.ifname} "
         f"metric {HOST_ROUTE_METRIC}",
     ]
@@ -97,13 +124,19 @@ def _addr_lines(topology: Topology) -> dict[str, list[str]]:
                 f"link set {LAN_IFNAME} up",
             ]
     for link in topology.links:
-        for ns, ifname, ifaddr in _ends(topology, link):
-            lines[ns] += [f"addr replace {ifaddr} dev {ifname}", f"link set {ifname} up"]
+        ends = _ends(topology, link)
+        for (ns, ifname, ifaddr), (_, _, peer) in zip(ends, reversed(ends), strict=True):
+            lines[ns] += [
+                f"addr replace {ifaddr} dev {ifname}",
+                f"link set {ifname} up",
+                neighbour(peer, ifname),
+            ]
     prober_ns = topology.netns(topology.prober)
     host = topology.host_link
     lines[prober_ns] += [
         f"addr replace {host.prober_addr} dev {host.prober_ifname}",
         f"link set {host.prober_ifname} up",
+        neighbour(host.host_addr, host.prober_ifname),
     ]
     for vrf in VRFS[1:]:
         if vrf in topology.node(topology.prober).vrfs:
@@ -113,10 +146,10 @@ def _addr_lines(topology: Topology) -> dict[str, list[str]]:
     return lines
 
 
-def _ends(topology: Topology, link: Link) -> list[tuple[str, str, str]]:
+def _ends(topology: Topology, link: Link) -> list[tuple[str, str, IPv4Interface]]:
     return [
-        (topology.netns(link.a, link.vrf), link.a_ifname, str(link.a_addr)),
-        (topology.netns(link.b, link.vrf), link.b_ifname, str(link.b_addr)),
+        (topology.netns(link.a, link.vrf), link.a_ifname, link.a_addr),
+        (topology.netns(link.b, link.vrf), link.b_ifname, link.b_addr),
     ]
 
 

@@ -98,6 +98,15 @@ def test_link_down_on_a_unit(healthy: Any, kit: Any) -> None:
     for vrf in unit.vrfs:
         assert kit.ping(unit.address(vrf), wait=2).received == 1
     assert wait_for(lambda: kit.snmpget(unit.mgmt, oper) == UP)
+    # taking a link down flushed its permanent neighbour entries; the heal put them back
+    for vrf in unit.vrfs:
+        assert "PERMANENT" in neighbours(healthy.ns("u1", vrf), "uplink")
+        assert "PERMANENT" in neighbours(healthy.ns("a1", vrf), "dn-u1")
+
+
+def neighbours(ns: str, dev: str) -> str:
+    argv = ["ip", "-n", ns, "neigh", "show", "dev", dev]
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 
 
 def test_link_down_on_an_agg_cuts_every_unit_behind_it(healthy: Any, kit: Any) -> None:
