@@ -8,11 +8,8 @@ and with a fresh ``--storage.path``. ``stop`` always ends what ``start`` began.
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,8 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tests.exporters.labkit import free_port, until
-from tests.helpers import need
+from tests.binkit import Server, binary
 
 
 @dataclass
@@ -92,59 +88,18 @@ def webhook_receiver() -> Iterator[Webhook]:
         thread.join(timeout=5)
 
 
-class Alertmanager:
-    """``alertmanager --config.file=CONFIG`` on a free loopback port."""
+class Alertmanager(Server):
+    """``alertmanager --config.file=CONFIG`` on a free loopback port, without its gossip port."""
 
     def __init__(self, config: Path, directory: Path) -> None:
-        binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-        need(binary is not None, "alertmanager is not installed (Debian package prometheus-alertmanager)")
-        assert binary is not None
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = directory / "alertmanager.log"
-        started = time.monotonic()
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [
-                    binary,
-                    f"--config.file={config}",
-                    f"--storage.path={directory / 'am-data'}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                    "--cluster.listen-address=",
-                    "--log.level=debug",
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            until(lambda: self.proc.poll() is None and self._ready(), 15, "alertmanager ready", self.log)
-        except AssertionError:
-            self.stop()
-            raise
-        self.ready_after = time.monotonic() - started
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def _ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.base + "/-/ready", timeout=1) as answer:
-                return bool(answer.status == 200)
-        except OSError:
-            return False
-
-    def call(self, path: str, data: Any = None) -> Any:
-        body = None if data is None else json.dumps(data).encode()
-        request = urllib.request.Request(
-            self.base + path,
-            data=body,
-            method="POST" if body else "GET",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            raw = answer.read()
-        return json.loads(raw) if raw else None
+        argv = [
+            binary("prometheus-alertmanager", "alertmanager", package="prometheus-alertmanager"),
+            f"--config.file={config}",
+            f"--storage.path={directory / 'am-data'}",
+            "--cluster.listen-address=",
+            "--log.level=debug",
+        ]
+        super().__init__("alertmanager", argv, directory, ready_within=15)
 
     def post(self, *alerts: dict[str, Any]) -> float:
         self.call("/api/v2/alerts", list(alerts))
@@ -152,12 +107,3 @@ class Alertmanager:
 
     def alerts(self, query: str = "") -> list[dict[str, Any]]:
         return list(self.call("/api/v2/alerts" + query))
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()

@@ -6,20 +6,15 @@ Nothing sleeps for a fixed time; waits are bounded polls (tests.exporters.labkit
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import subprocess
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from tests.exporters.labkit import free_port, until
+from tests.binkit import Server, binary
 from tests.helpers import ROOT, need
 
 COLLECTOR = ROOT / "govnet" / "metrics" / "collector.py"
@@ -87,45 +82,20 @@ def prometheus_config(directory: Path, daemon: str, rules: Path, alertmanager: s
     return path
 
 
-class Prometheus:
+class Prometheus(Server):
     """A real ``prometheus`` on 127.0.0.1 with a fresh TSDB; ``stop`` kills it for sure."""
 
     def __init__(self, config: Path, directory: Path) -> None:
-        binary = shutil.which("prometheus")
-        need(binary is not None, "prometheus is not installed (Debian package prometheus)")
-        assert binary is not None
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = directory / "prometheus.log"
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [
-                    binary,
-                    f"--config.file={config}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                    f"--storage.tsdb.path={directory / 'tsdb'}",
-                    "--web.enable-lifecycle",
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        self.started = time.time()
-        until(lambda: self.proc.poll() is None and self._ready(), 30, "prometheus ready", self.log)
-
-    def _ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(self.base + "/-/ready", timeout=1) as answer:
-                return bool(answer.status == 200)
-        except OSError:
-            return False
+        argv = [
+            binary("prometheus", package="prometheus"),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={directory / 'tsdb'}",
+            "--web.enable-lifecycle",
+        ]
+        super().__init__("prometheus", argv, directory)
 
     def api(self, path: str, **params: Any) -> Any:
-        url = f"{self.base}/api/v1/{path}?{urllib.parse.urlencode(params)}"
-        try:
-            with urllib.request.urlopen(url, timeout=30) as answer:
-                body = json.loads(answer.read())
-        except urllib.error.HTTPError as exc:
-            raise AssertionError(f"{path} {params}: HTTP {exc.code}: {exc.read().decode()[:500]}") from None
+        body = self.call(f"/api/v1/{path}?{urllib.parse.urlencode(params)}")
         assert body["status"] == "success", body
         return body["data"]
 
@@ -137,12 +107,3 @@ class Prometheus:
 
     def alerts(self, name: str, state: str = "firing") -> list[dict[str, str]]:
         return [r["metric"] for r in self.query(f'ALERTS{{alertname="{name}", alertstate="{state}"}}')]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()

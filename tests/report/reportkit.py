@@ -14,13 +14,11 @@ for the units of tests/data/valid/minimal.yml, as two shards would export them:
 from __future__ import annotations
 
 import math
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
-from tests.exporters.labkit import free_port, until
-from tests.helpers import need
+from tests.binkit import Server, binary
 
 DAY = 86400
 END = math.floor(time.time() / 3600) * 3600 - 3600
@@ -83,16 +81,11 @@ def openmetrics() -> str:
     return "\n".join(lines) + "\n"
 
 
-class HistoryPrometheus:
+class HistoryPrometheus(Server):
     """``prometheus`` over a TSDB backfilled with `openmetrics`, retention long enough to keep it."""
 
     def __init__(self, directory: Path) -> None:
-        promtool, binary = shutil.which("promtool"), shutil.which("prometheus")
-        need(
-            promtool is not None and binary is not None,
-            "prometheus / promtool not installed (Debian package prometheus)",
-        )
-        assert promtool is not None and binary is not None
+        promtool = binary("promtool", package="prometheus")
         source, tsdb = directory / "history.om", directory / "tsdb"
         source.write_text(openmetrics(), encoding="utf-8")
         subprocess.run(
@@ -112,39 +105,14 @@ class HistoryPrometheus:
         )
         config = directory / "prometheus.yml"
         config.write_text("global: {scrape_interval: 1m}\nscrape_configs: []\n")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = directory / "prometheus.log"
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [
-                    binary,
-                    f"--config.file={config}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                    f"--storage.tsdb.path={tsdb}",
-                    "--storage.tsdb.retention.time=90d",
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        until(self._ready, 60, "prometheus ready", self.log)
+        argv = [
+            binary("prometheus", package="prometheus"),
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tsdb}",
+            "--storage.tsdb.retention.time=90d",
+        ]
+        super().__init__("prometheus", argv, directory, ready_within=60)
 
-    def _ready(self) -> bool:
-        import urllib.request  # noqa: PLC0415
-
-        if self.proc.poll() is not None:
-            raise AssertionError(self.log.read_text())
-        try:
-            with urllib.request.urlopen(self.url + "/-/ready", timeout=1) as answer:
-                return bool(answer.status == 200)
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    @property
+    def url(self) -> str:
+        return self.base
