@@ -204,6 +204,19 @@ def _locate(env: jinja2.Environment, name: str, rendered: str) -> int | None:
     return best[0] if best else None
 
 
+_REFERENCES: dict[str, tuple[str, ...]] = {}
+
+
+def _references(env: jinja2.Environment, source: str) -> tuple[str, ...]:
+    """The templates ``source`` includes or extends, parsed once per distinct source text
+    (parsing every template again for every device was most of a render's CPU)."""
+    found = _REFERENCES.get(source)
+    if found is None:
+        refs = jinja2.meta.find_referenced_templates(env.parse(source))
+        found = _REFERENCES[source] = tuple(ref for ref in refs if ref is not None)
+    return found
+
+
 def _templates_hash(env: jinja2.Environment, templates: Path, names: list[str]) -> str:
     """sha256 over the names and sources of the templates used and everything they include."""
     assert env.loader is not None
@@ -215,9 +228,7 @@ def _templates_hash(env: jinja2.Environment, templates: Path, names: list[str]) 
             continue
         source, _, _ = env.loader.get_source(env, name)
         seen[name] = source
-        for ref in jinja2.meta.find_referenced_templates(env.parse(source)):
-            if ref is not None:
-                pending.append(ref)
+        pending.extend(_references(env, source))
     digest = hashlib.sha256()
     for name in sorted(seen):
         digest.update(name.encode() + b"\0" + seen[name].encode() + b"\0")
