@@ -92,7 +92,7 @@ def remediate(platform: str, running: str, intended: str, *, full: bool = False)
             kinds[kind] = (counts[0], counts[1])
     return Remediation(
         platform=platform,
-        commands=_commands(rules, scoped, want),
+        commands=_commands(rules, scoped, want) if missing or extra else _reordered(rules, scoped, want),
         missing=[" > ".join(path) for path, _ in missing],
         extra=[" > ".join(path) for path, _ in extra],
         kinds=kinds,
@@ -161,8 +161,9 @@ def _scope(rules: Dialect, have: Line, want: Line, managed: set[str], top: bool)
     claims: dict[str, Line] = {}
     for line in want.children:
         claims.setdefault(key(rules, line.text), line)
+    wanted = _index(want)
     for line in have.children:
-        same = want.find(line.text)
+        same = wanted.get(line.text)
         if same is not None and (same.children or line.children) and _matches(rules.shared, line.text):
             scoped.children.append(_scope(rules, line, same, managed, top=False))
             continue
@@ -182,14 +183,23 @@ def _absent(source: Line, other: Line) -> list[tuple[tuple[str, ...], str]]:
     found: list[tuple[tuple[str, ...], str]] = []
 
     def visit(here: Line, there: Line | None, path: tuple[str, ...]) -> None:
+        index = _index(there)
         for line in here.children:
-            match = there.find(line.text) if there is not None else None
+            match = index.get(line.text)
             if match is None:
                 found.append(((*path, line.text), line.kind))
             visit(line, match, (*path, line.text))
 
     visit(source, other, ())
     return found
+
+
+def _index(line: Line | None) -> dict[str, Line]:
+    """``line``'s children by text, the first of equal ones winning (as ``Line.find``)."""
+    index: dict[str, Line] = {}
+    for child in line.children if line is not None else ():
+        index.setdefault(child.text, child)
+    return index
 
 
 def _driver(rules: Dialect) -> Any:
@@ -242,6 +252,17 @@ def _commands(rules: Dialect, scoped: Line, want: Line) -> list[str]:
     plan = _from_hconfig(delta)
     _rewrite_ordered(rules, plan, scoped, want)
     _resend(rules, plan, scoped, want)
+    out: list[str] = []
+    _emit(rules, plan, out)
+    return out
+
+
+def _reordered(rules: Dialect, scoped: Line, want: Line) -> list[str]:
+    """The commands when no line is missing or extra: only an ordered section in another order
+    can still differ. (The common case of a verify and of a plan after a rollout: it skips
+    building both hier_config trees, most of a remediation's CPU.)"""
+    plan = Line("")
+    _rewrite_ordered(rules, plan, scoped, want)
     out: list[str] = []
     _emit(rules, plan, out)
     return out
