@@ -50,6 +50,7 @@ def parse(dialect: Dialect, text: str) -> Line:
     [('sysname A', 0), ('interface X', 1), ('ntp-service enable', 0)]
     """
     root = Line("")
+    children: dict[int, dict[str, Line]] = {}  # id(parent) -> its children by text
     stack: list[tuple[int, Line]] = []
     kind = "baseline"
     lines = text.replace("\r\n", "\n").split("\n")
@@ -59,7 +60,7 @@ def parse(dialect: Dialect, text: str) -> Line:
         index += 1
         stripped = raw.strip()
         indent = len(raw) - len(raw.lstrip(" "))
-        if not stripped or any(p.match(stripped) for p in dialect.noise):
+        if not stripped or (dialect.noise and any(p.match(stripped) for p in dialect.noise)):
             continue
         marker = MARKER_RE.match(stripped)
         if marker is not None:
@@ -85,9 +86,10 @@ def parse(dialect: Dialect, text: str) -> Line:
         parent = stack[-1][1] if stack else root
         if dialect.sequence is not None and dialect.sequence[0].match(parent.text):
             stripped = dialect.sequence[1].sub("", stripped)
-        node = parent.find(stripped)
+        known = children.setdefault(id(parent), {})
+        node = known.get(stripped)
         if node is None:  # a repeated section merges into the first, as the device would
-            node = Line(stripped, kind=kind)
+            node = known[stripped] = Line(stripped, kind=kind)
             parent.children.append(node)
         stack.append((indent, node))
     return root

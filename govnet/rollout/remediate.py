@@ -92,7 +92,7 @@ def remediate(platform: str, running: str, intended: str, *, full: bool = False)
             kinds[kind] = (counts[0], counts[1])
     return Remediation(
         platform=platform,
-        commands=_commands(rules, scoped, want) if missing or extra else _reordered(rules, scoped, want),
+        commands=_commands(rules, scoped, want, missing, extra) if missing or extra else _reordered(rules, scoped, want),
         missing=[" > ".join(path) for path, _ in missing],
         extra=[" > ".join(path) for path, _ in extra],
         kinds=kinds,
@@ -108,12 +108,20 @@ def key(rules: Dialect, text: str) -> str:
     >>> key(dialect("cisco_ios"), "ip access-group GOVNET-PARTY in")
     'ip access-group in'
     """
-    stripped = text.removeprefix(rules.negation + " ")
-    for pattern in rules.keys:
-        match = pattern.match(stripped)
-        if match is not None:
-            return " ".join(g for g in match.groups() if g)
-    return stripped
+    found = _KEYS.get((rules.name, text))
+    if found is None:
+        found = stripped = text.removeprefix(rules.negation + " ")
+        for pattern in rules.keys:
+            match = pattern.match(stripped)
+            if match is not None:
+                found = " ".join(g for g in match.groups() if g)
+                break
+        if len(_KEYS) < 100_000:  # lines repeat across devices (the same baseline): bounded memo
+            _KEYS[(rules.name, text)] = found
+    return found
+
+
+_KEYS: dict[tuple[str, str], str] = {}
 
 
 def _matches(patterns: Iterable[re.Pattern[str]], text: str) -> bool:
@@ -246,9 +254,31 @@ def _from_hconfig(node: Any) -> Line:
     return Line(node.text if hasattr(node, "text") else "", [_from_hconfig(c) for c in node.children])
 
 
-def _commands(rules: Dialect, scoped: Line, want: Line) -> list[str]:
+Found = list[tuple[tuple[str, ...], str]]
+
+
+def _touched(rules: Dialect, scoped: Line, want: Line, missing: Found, extra: Found) -> tuple[Line, Line]:
+    """``scoped`` and ``want`` cut down to the top-level lines and sections hier_config must see.
+
+    A top-level line or section where nothing is missing or extra adds nothing to the commands,
+    except as a same-key partner of a changed line (``Driver.idempotent_for``), so those stay
+    too. Building hier_config trees of whole configurations for the few sections a change
+    touches was most of a remediation's CPU.
+    """
+    tops = {path[0] for path, _ in (*missing, *extra)}
+    keys = {key(rules, text) for text in tops}
+
+    def cut(root: Line) -> Line:
+        kept = [c for c in root.children if c.text in tops or key(rules, c.text) in keys]
+        return Line(root.text, kept, root.kind)
+
+    return cut(scoped), cut(want)
+
+
+def _commands(rules: Dialect, scoped: Line, want: Line, missing: Found, extra: Found) -> list[str]:
     driver = _driver(rules)
-    delta = _hconfig(driver, scoped).config_to_get_to(_hconfig(driver, want))
+    have_part, want_part = _touched(rules, scoped, want, missing, extra)
+    delta = _hconfig(driver, have_part).config_to_get_to(_hconfig(driver, want_part))
     plan = _from_hconfig(delta)
     _rewrite_ordered(rules, plan, scoped, want)
     _resend(rules, plan, scoped, want)
