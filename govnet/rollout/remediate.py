@@ -92,7 +92,9 @@ def remediate(platform: str, running: str, intended: str, *, full: bool = False)
             kinds[kind] = (counts[0], counts[1])
     return Remediation(
         platform=platform,
-        commands=_commands(rules, scoped, want, missing, extra) if missing or extra else _reordered(rules, scoped, want),
+        commands=_commands(rules, scoped, want, missing, extra)
+        if missing or extra
+        else _reordered(rules, scoped, want),
         missing=[" > ".join(path) for path, _ in missing],
         extra=[" > ".join(path) for path, _ in extra],
         kinds=kinds,
