@@ -269,6 +269,17 @@ def test_netmiko_sees_config_errors(sim_lab: SimLab) -> None:
         conn.disconnect()
 
 
+def shows(path: Path, check: Any, timeout: float = 5.0) -> bool:
+    """Whether ``path``'s text passes ``check`` within ``timeout``: in configuration mode the
+    simulator writes its running config file within ``FLUSH_DELAY`` of a change, not per line."""
+    deadline = time.monotonic() + timeout
+    while not check(path.read_text()):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 @pytest.mark.parametrize(
     ("name", "section", "undo"),
     [
@@ -291,11 +302,11 @@ def test_undo_and_no_remove_lines_and_sections(sim_lab: SimLab, name: str, secti
         raw.cmd(" description gone-soon")
         raw.cmd(" ip address 10.9.9.9 255.255.255.255")
         body = f"{section}\n description gone-soon\n ip address 10.9.9.9 255.255.255.255\n"
-        assert body in running.read_text()
+        assert shows(running, lambda text: body in text)
         raw.cmd(f"{undo} description")
-        assert f"{section}\n ip address 10.9.9.9 255.255.255.255\n" in running.read_text()
+        assert shows(running, lambda text: f"{section}\n ip address 10.9.9.9 255.255.255.255\n" in text)
         raw.cmd(f"{undo} {section}")
-        assert section not in running.read_text()
+        assert shows(running, lambda text: section not in text)
     finally:
         raw.close()
 

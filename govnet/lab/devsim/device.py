@@ -1,8 +1,8 @@
 """One simulated device: what it is (``DeviceSpec``) and what it holds (``Device``).
 
 A device keeps its running configuration in memory, shared by all its SSH sessions; it is also
-written to ``<state>/<name>.running.cfg`` for inspection (after a change, before the prompt a
-client waits for and when a session ends), and ``save`` writes
+written to ``<state>/<name>.running.cfg`` for inspection (before an exec-mode prompt, at the
+end of a session, and within ``FLUSH_DELAY`` of a change in configuration mode), and ``save`` writes
 ``<state>/<name>.startup.cfg``. At (re)start the device boots from the startup file when there
 is one, so an unsaved change is lost on restart exactly as on a real reboot. Both files are
 mode 0600: configurations hold password hashes and SNMP communities.
@@ -10,6 +10,7 @@ mode 0600: configurations hold password hashes and SNMP communities.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
 import time
@@ -26,6 +27,9 @@ from govnet.lab.devsim.faults import DeviceFaults, FaultBook
 from govnet.lab.devsim.files import write_atomically
 from govnet.lab.devsim.personality import Platform
 from govnet.lab.devsim.platforms import get_platform
+
+FLUSH_DELAY = 0.3
+"""Seconds a change made in configuration mode may take to reach ``<name>.running.cfg``."""
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 LAB_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("198.18.0.0/15"))
@@ -127,6 +131,8 @@ class Device:
         self.fault_book = faults if faults is not None else FaultBook(self.state_dir)
         self.booted = time.monotonic()
         self.running: ConfigNode = self._boot_config()
+        self._timer: asyncio.TimerHandle | None = None
+        self._closed = False
         self._dirty = True
         self.flush()
 
@@ -161,19 +167,36 @@ class Device:
             return None
 
     def config_changed(self) -> None:
-        """The running configuration changed: `flush` writes it out (for inspection only)."""
+        """The running configuration changed: it reaches the file within ``FLUSH_DELAY``."""
         self._dirty = True
+        if self._timer is None and not self._closed:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # outside the simulator's loop (a test driving a Device)
+                self.flush()
+                return
+            self._timer = loop.call_later(FLUSH_DELAY, self.flush)
 
     def flush(self) -> None:
-        """Write the running configuration out if it changed since the last write.
+        """Write the running configuration out now if it changed since the last write.
 
-        The shell calls this whenever the client is about to wait for a prompt and when a
-        session ends, so the file is current whenever a client could look; not per line (a
-        pasted change of 40 lines wrote the file 40 times: 40 % of the simulator's CPU).
+        The shell also calls this before an exec-mode prompt and when a session ends, so the
+        file is current whenever a client could look outside configuration mode; inside it, a
+        change shows within ``FLUSH_DELAY`` (writing per line was 40 % of the simulator's CPU).
         """
-        if self._dirty:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._dirty and not self._closed:
             self._dirty = False
             write_atomically(self.running_path, self.running_text(), mode=0o600)
+
+    def close(self) -> None:
+        """Powered off: nothing it still holds may reach its files any more."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._closed = True
 
     def save(self) -> None:
         """Make the running configuration the one the device boots with."""

@@ -223,6 +223,7 @@ class DevsimHandle:
     async def stop_device(self, name: str) -> None:
         """Stop one device as if powered off: listener closed, sessions cut, nothing saved."""
         running = self._running.pop(name)
+        running.device.close()
         running.acceptor.close()
         for conn in list(running.connections):
             conn.abort()

@@ -72,7 +72,7 @@ class Shell:
             await self._greet()
             while True:
                 self._prompt = self.prompt()
-                if not self._pending:  # the client waits for this prompt: let it see the change
+                if self.editor is None and not self._pending:  # the client waits for this prompt
                     self.device.flush()
                 self._write(self._prompt)
                 line = await self._read_line()
@@ -102,6 +102,12 @@ class Shell:
         """The session is over: what is queued goes out (if the client is still there), and
         the running config file shows every change the session made."""
         self.device.flush()
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # a session task collected after its loop closed
+            return
+        if task is not None and task.cancelling():  # the simulator is stopping: no more awaits
+            return
         with contextlib.suppress(Hangup):
             await self._flush_output()
 
