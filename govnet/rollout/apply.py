@@ -105,9 +105,17 @@ class Applier:
         self.lock = threading.Lock()
         self._open = contextlib.ExitStack()
         self._conn: sqlite3.Connection | None = None
+        self._children: dict[str, list[Unit]] = {}
+        for unit in ctx.inventory.units:
+            if unit.parent is not None and segment in unit.segments:
+                self._children.setdefault(unit.parent, []).append(unit)
+        elements: list[Unit | Node] = [*ctx.inventory.nodes, *ctx.inventory.units]
+        allowed = {a for e in elements for device in e.devices for a in self._addresses(e, device)}
+        self.pinger = Pinger(allowed)
 
     def close(self) -> None:
-        """Close the state store connection the records share."""
+        """Close the state store connection the records share, and the ICMP checks' socket."""
+        self.pinger.close()
         with self.lock:
             self._open.close()
             self._conn = None
@@ -259,14 +267,18 @@ class Applier:
 
     def _reachable(self, element: Unit | Node, device: Device) -> set[str]:
         """Addresses of the element (and the units behind it, on this segment) that answer now."""
+        return self.pinger.check(self._addresses(element, device))
+
+    def _addresses(self, element: Unit | Node, device: Device) -> set[str]:
+        """What a reachability check of ``device`` pings: its management address, the element's
+        address on this segment, and those of the units hanging off the element."""
         addresses = {str(device.host)}
         member = element.segments.get(self.segment)  # type: ignore[call-overload]
         if member is not None:
             addresses.add(str(member.address.ip))
-        for unit in self.ctx.inventory.units:
-            if unit.parent == element.id and self.segment in unit.segments:
-                addresses.add(str(unit.segments[self.segment].address.ip))
-        return ping(sorted(addresses))
+        for unit in self._children.get(element.id, ()):
+            addresses.add(str(unit.segments[self.segment].address.ip))  # type: ignore[index]
+        return addresses
 
     def _restore(
         self, session: Session, element: Unit | Node, device: Device, before: str, intended: str, why: str
@@ -319,20 +331,75 @@ class Applier:
             time.sleep(min(2.0, max(0.0, deadline - time.monotonic())))
 
 
-def ping(addresses: Sequence[str]) -> set[str]:
-    """The addresses that answer one short ICMP round (kernel ICMP via the govnet probe)."""
-    probe = base.REGISTRY["icmp"](
-        {"count": 2, "timeout": 1.0, "allowed_networks": [f"{a}/32" for a in addresses]}
-    )
+class Pinger:
+    """The ICMP checks of one apply: one probe (one kernel socket) on one event loop thread,
+    shared by every worker; checks that arrive while a cycle runs go out together in the next.
 
-    async def run() -> set[str]:
-        try:
-            results = await probe.run([Target("verify", "verify", a) for a in addresses], 3.0)
-        finally:
-            await probe.close()
-        return {r.target.address for r in results if r.success}
+    A check used to open its own raw socket and event loop for its one cycle: two per unit,
+    ~10 ms of CPU each. ``allowed`` is every address the run may check (its units', and the
+    units' behind them): nothing else is ever sent an echo.
+    """
 
-    return asyncio.run(run())
+    COUNT = 2
+    TIMEOUT = 1.0
+
+    def __init__(self, allowed: set[str]) -> None:
+        self._allowed = sorted(allowed)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._probe: base.Probe | None = None
+        self._queue: list[tuple[list[str], asyncio.Future[set[str]]]] = []
+        self._runner: asyncio.Future[None] | None = None
+        self._start = threading.Lock()
+
+    def check(self, addresses: set[str]) -> set[str]:
+        """The ``addresses`` that answer one short ICMP cycle (``COUNT`` echoes, at least one back)."""
+        with self._start:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(
+                    target=self._loop.run_forever, name="verify-icmp", daemon=True
+                )
+                self._thread.start()
+        return asyncio.run_coroutine_threadsafe(self._check(sorted(addresses)), self._loop).result()
+
+    async def _check(self, addresses: list[str]) -> set[str]:
+        if self._probe is None:  # made in the loop's thread, at the first check
+            allowed = [f"{a}/32" for a in self._allowed]
+            self._probe = base.REGISTRY["icmp"](
+                {"count": self.COUNT, "timeout": self.TIMEOUT, "allowed_networks": allowed}
+            )
+        answer: asyncio.Future[set[str]] = asyncio.get_running_loop().create_future()
+        self._queue.append((addresses, answer))
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.ensure_future(self._drain())
+        return await answer
+
+    async def _drain(self) -> None:
+        assert self._probe is not None
+        while self._queue:
+            batch, self._queue = self._queue, []
+            wanted = sorted({a for addresses, _ in batch for a in addresses})
+            try:
+                results = await self._probe.run([Target("verify", "verify", a) for a in wanted], 3.0)
+            except Exception as exc:  # noqa: BLE001 (handed to each waiting worker)
+                for _, answer in batch:
+                    answer.set_exception(exc)
+                continue
+            up = {r.target.address for r in results if r.success}
+            for addresses, answer in batch:
+                answer.set_result(up.intersection(addresses))
+
+    def close(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if self._probe is not None:
+            asyncio.run_coroutine_threadsafe(self._probe.close(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
+        self._loop = None
 
 
 def run_units(
