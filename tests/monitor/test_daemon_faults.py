@@ -37,17 +37,11 @@ import yaml
 from govnet.lab import procs, snmpd
 from tests.exporters.promkit import Prometheus, lab_speed_rules, prometheus_config
 from tests.helpers import need
-from tests.monitor.daemonkit import DaemonProcess, Lab, Metrics, lab_twin, watching
+from tests.monitor.daemonkit import DaemonProcess, Lab, Metrics, watching
 
 SHIM = ("tests.monitor.clockshim",)
 LINK_DOWN, LINK_UP = ".1.3.6.1.6.3.1.1.5.3", ".1.3.6.1.6.3.1.1.5.4"
 IF = ".1.3.6.1.2.1.2.2.1"
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    with lab_twin(tmp_path_factory.mktemp("faults-lab")) as twin:
-        yield twin
 
 
 @pytest.fixture(scope="module")

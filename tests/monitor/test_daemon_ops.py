@@ -26,16 +26,10 @@ import yaml
 from govnet.inventory.loader import load
 from govnet.probes import base
 from tests.helpers import ROOT, need
-from tests.monitor.daemonkit import DaemonProcess, Lab, Metrics, lab_twin, watching
+from tests.monitor.daemonkit import DaemonProcess, Lab, Metrics, watching
 
 CHROMIUM = ("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run")
 QUIET = ("--disable-background-networking", "--disable-component-update", "--disable-sync")
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    with lab_twin(tmp_path_factory.mktemp("ops-lab")) as twin:
-        yield twin
 
 
 @pytest.fixture(scope="module")
