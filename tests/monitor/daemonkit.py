@@ -97,13 +97,21 @@ class Lab(labkit.Lab):
 
 
 @contextmanager
-def lab_twin(tmp: Path, cls: type[Lab] = Lab) -> Iterator[Lab]:
-    """`govnet lab up` of a small lab (unique name, its state in ``tmp``); always `lab down`."""
+def lab_twin(
+    tmp: Path,
+    cls: type[Lab] = Lab,
+    *,
+    network: str = LAB_NETWORK,
+    units: int = LAB_UNITS,
+    prefix: str = "m",
+) -> Iterator[Lab]:
+    """`govnet lab up` of a lab (small by default; a unique name starting with ``prefix``, its
+    state in ``tmp``) as a ``cls``; always `lab down`."""
     require_lab()
-    name = "m" + uuid.uuid4().hex[:7]
+    name = prefix + uuid.uuid4().hex[:7]
     state = tmp / "lab-state"
     state.mkdir()
-    with lab_up(state, name, LAB_NETWORK, "--units", str(LAB_UNITS)) as info:
+    with lab_up(state, name, network, "--units", str(units)) as info:
         yield cls(name, state, info)
 
 
