@@ -19,7 +19,7 @@ import pytest
 import yaml
 from netmiko import ConnectHandler
 
-from tests.exporters.promkit import promtool
+from tests.exporters.promkit import run_promtool
 from tests.helpers import ROOT
 from tests.labkit import OperatorLab
 from tests.monitor.daemonkit import DaemonProcess, free_port, require_lab
@@ -267,9 +267,7 @@ def alerts_for(metrics: Any, tmp: Path, *units: str) -> set[tuple[str, str]]:
     }
     path = tmp / "compliance.test.yml"
     path.write_text(yaml.safe_dump(test))
-    result = subprocess.run(
-        [promtool(), "test", "rules", str(path)], capture_output=True, text=True, timeout=60, check=False
-    )
+    result = run_promtool("test", "rules", str(path))
     got = re.findall(r'Labels:\{alertname="(\w+)", .*?unit="([^"]+)"', result.stdout + result.stderr)
     assert result.returncode == 0 or got, result.stdout + result.stderr
     return set(got)

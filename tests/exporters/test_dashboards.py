@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,8 +34,8 @@ from tests.exporters.promkit import (
     lab_speed_rules,
     metric_names,
     prometheus_config,
-    promtool,
     recorded_names,
+    run_promtool,
 )
 from tests.helpers import ROOT
 
@@ -152,13 +151,7 @@ def test_provisioning_points_at_the_dashboards_and_prometheus() -> None:
 def test_promtool_check_config_of_the_deployed_and_the_test_config(tmp_path: Path) -> None:
     test_config = prometheus_config(tmp_path, "127.0.0.1:9430", lab_speed_rules(tmp_path), "127.0.0.1:9093")
     for config in (DEPLOY_PROMETHEUS, test_config):
-        result = subprocess.run(
-            [promtool(), "check", "config", str(config)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = run_promtool("check", "config", str(config))
         assert result.returncode == 0, result.stdout + result.stderr
         assert "21 rules found" in result.stdout, result.stdout
 
