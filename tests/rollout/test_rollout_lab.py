@@ -28,7 +28,7 @@ from govnet.state.db import connect
 from tests.export.amkit import Alertmanager
 from tests.helpers import ROOT
 from tests.labkit import OperatorLab, require_lab
-from tests.rollout.invariants import check_run
+from tests.rollout.invariants import check_run, heal_all
 
 NETWORK = "198.18.0.0/17"
 PLATFORMS = {"huawei_vrp", "h3c_comware", "cisco_ios"}
@@ -56,8 +56,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 @pytest.fixture
 def healed(lab: Lab) -> Iterator[Lab]:
     yield lab
-    for fault in lab.json("lab", "status")["faults"]:
-        lab.run("lab", "heal", fault["unit"])
+    heal_all(lab)
 
 
 def plan(lab: Lab, *args: str) -> dict[str, Any]:
