@@ -225,16 +225,13 @@ class ViewCollector(Collector):
         return oper
 
     def _interface_facts(self) -> list[Callable[[], Family]]:
-        """Per unit and interface, one family a fact; an interface whose agent lacks it has no sample."""
+        """Per unit and interface, one family a fact; an interface whose agent lacks it has no sample.
+        The families start empty: each is filled when the exposition asks for it."""
 
         def fact(
-            kind: type[GaugeMetricFamily | CounterMetricFamily],
-            name: str,
-            documentation: str,
-            value: Callable[[InterfaceStatus], int | None],
+            family: GaugeMetricFamily | CounterMetricFamily, value: Callable[[InterfaceStatus], int | None]
         ) -> Callable[[], Family]:
             def build() -> Family:
-                family = kind(name, documentation, labels=DEVICE_INTERFACE)
                 for unit, seen in self.snapshot.snmp.items():
                     for iface in seen.interfaces:
                         if (measured := value(iface)) is not None:
@@ -245,21 +242,27 @@ class ViewCollector(Collector):
 
         return [
             fact(
-                GaugeMetricFamily,
-                "govnet_snmp_if_admin_status",
-                "IF-MIB ifAdminStatus (1 up, 2 down, 3 testing)",
+                GaugeMetricFamily(
+                    "govnet_snmp_if_admin_status",
+                    "IF-MIB ifAdminStatus (1 up, 2 down, 3 testing)",
+                    labels=DEVICE_INTERFACE,
+                ),
                 lambda iface: iface.admin_status,
             ),
             fact(
-                CounterMetricFamily,
-                "govnet_snmp_if_in_octets",
-                "ifHCInOctets (ifInOctets without HC)",
+                CounterMetricFamily(
+                    "govnet_snmp_if_in_octets",
+                    "ifHCInOctets (ifInOctets without HC)",
+                    labels=DEVICE_INTERFACE,
+                ),
                 lambda iface: iface.in_octets,
             ),
             fact(
-                CounterMetricFamily,
-                "govnet_snmp_if_out_octets",
-                "ifHCOutOctets (ifOutOctets without HC)",
+                CounterMetricFamily(
+                    "govnet_snmp_if_out_octets",
+                    "ifHCOutOctets (ifOutOctets without HC)",
+                    labels=DEVICE_INTERFACE,
+                ),
                 lambda iface: iface.out_octets,
             ),
         ]
