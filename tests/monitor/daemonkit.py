@@ -163,11 +163,19 @@ class DaemonProcess:
     """``govnet daemon --config FILE`` as a child process, stopped with SIGTERM."""
 
     def __init__(
-        self, config: Path, log: Path, *args: str, launcher: tuple[str, ...] = ("govnet", "daemon")
+        self,
+        config: Path,
+        log: Path,
+        *args: str,
+        launcher: tuple[str, ...] = ("govnet", "daemon"),
+        runner: tuple[str, ...] = (),
+        ready_within: float = 90,
     ) -> None:
         """``args`` follow ``--config FILE``; ``launcher``: the module (and arguments) ``python -m``
-        runs before it."""
+        runs before it; ``runner``: a command that runs python (``setpriv …``); ``ready_within``:
+        seconds it has to serve HTTP."""
         self.config, self.log, self.args, self.launcher = config, log, args, launcher
+        self.runner, self.ready_within = runner, ready_within
         listen = yaml.safe_load(config.read_text())["listen"]
         self.base = f"http://{listen}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -175,14 +183,25 @@ class DaemonProcess:
     def start(self) -> DaemonProcess:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", *self.launcher, "--config", str(self.config), *self.args],
+                [
+                    *self.runner,
+                    sys.executable,
+                    "-m",
+                    *self.launcher,
+                    "--config",
+                    str(self.config),
+                    *self.args,
+                ],
                 cwd=ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
         try:
             until(
-                lambda: self.alive() and self.request("/healthz").status, 90, "daemon serves HTTP", self.log
+                lambda: self.alive() and self.request("/healthz").status,
+                self.ready_within,
+                "daemon serves HTTP",
+                self.log,
             )
         except AssertionError:
             if self.alive():  # never leave a daemon behind a failed start
