@@ -58,6 +58,7 @@ from govnet.probes.snmp import SnmpProbe, SnmpSettings
 from govnet.probes.snmp_ber import GET, request_template
 from govnet.probes.snmp_fast import SnmpError, V2cClient
 from govnet.probes.snmp_plan import SYS_UPTIME
+from tests.helpers import stop
 
 COMMUNITY = "govnet-bench"
 OIDS = [
@@ -106,16 +107,6 @@ def self_cpu() -> float:
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 @dataclass

@@ -52,6 +52,10 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.labkit import govnet  # noqa: E402
+
 NETWORK = "198.18.0.0/15"
 
 
@@ -94,20 +98,12 @@ class Soak:
     pending: list[Future[None]] = field(default_factory=list)
 
     # -- the lab and the daemon ------------------------------------------------------------
-    def govnet(self, *args: str, check: bool = True, timeout: float = 600) -> str:
-        env = dict(os.environ, GOVNET_LAB_STATE=str(self.work / "lab-state"))
-        done = subprocess.run(
-            [sys.executable, "-m", "govnet", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if check and done.returncode != 0:
-            raise RuntimeError(f"govnet {' '.join(args)}: exit {done.returncode}: {done.stderr.strip()}")
-        return done.stdout
+    def govnet(self, *args: str, check: bool = True) -> str:
+        """The CLI's output (tests/labkit.py runs it); a failed command is a RuntimeError here."""
+        try:
+            return govnet(self.work / "lab-state", *args, check=check, timeout=600).stdout
+        except AssertionError as exc:
+            raise RuntimeError(str(exc).strip()) from None
 
     def up(self) -> dict[str, Any]:
         started = time.monotonic()

@@ -1,9 +1,12 @@
-"""Helpers tests import: paths, and the CI rule that nothing may be skipped there."""
+"""Helpers tests (and bench scripts) import: paths, the CI rule that nothing may be skipped there,
+and stopping a child process."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,3 +27,14 @@ def need(condition: bool, reason: str) -> None:
         pytest.fail(f"CI must run this test, but: {reason}")
     print(f"SKIP: {reason}")
     pytest.skip(reason)
+
+
+def stop(proc: subprocess.Popen[Any], grace: float = 5.0) -> None:
+    """SIGTERM a child that still runs; SIGKILL it if it has not exited within ``grace`` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(grace)

@@ -22,6 +22,14 @@ def fill(state: Path, count: int = 5) -> None:
             audit.append(conn, state, "push", {"commands": [f"line {i}"]}, run_id="r1", unit=f"u{i}")
 
 
+def tampered(state: Path, sql: str) -> audit.Verdict:
+    """The audit chain's verdict on a filled store after ``sql`` changed it behind govnet's back."""
+    fill(state)
+    with connect(state) as conn:
+        conn.execute(sql)
+        return audit.verify(conn, state)
+
+
 def test_files_are_private(tmp_path: Path) -> None:
     fill(tmp_path)
     assert mode(db_path(tmp_path)) == 0o600
@@ -38,35 +46,23 @@ def test_intact_chain_verifies(tmp_path: Path) -> None:
 
 
 def test_edited_entry_is_detected(tmp_path: Path) -> None:
-    fill(tmp_path)
-    with connect(tmp_path) as conn:
-        conn.execute('UPDATE audit SET detail=\'{"commands":["undo everything"]}\' WHERE seq=3')
-        verdict = audit.verify(conn, tmp_path)
+    verdict = tampered(tmp_path, 'UPDATE audit SET detail=\'{"commands":["undo everything"]}\' WHERE seq=3')
     assert not verdict.ok
     assert verdict.problems == ["entry 3: content does not match its hash (edited)"]
 
 
 def test_edited_entry_with_recomputed_hash_breaks_the_next_link(tmp_path: Path) -> None:
-    fill(tmp_path)
-    with connect(tmp_path) as conn:
-        conn.execute("UPDATE audit SET user='mallory', hash='f'||substr(hash, 2) WHERE seq=2")
-        verdict = audit.verify(conn, tmp_path)
+    verdict = tampered(tmp_path, "UPDATE audit SET user='mallory', hash='f'||substr(hash, 2) WHERE seq=2")
     assert "entry 3: does not follow the entry before it (an entry was deleted or edited)" in verdict.problems
 
 
 def test_deleted_entry_is_detected(tmp_path: Path) -> None:
-    fill(tmp_path)
-    with connect(tmp_path) as conn:
-        conn.execute("DELETE FROM audit WHERE seq=2")
-        verdict = audit.verify(conn, tmp_path)
+    verdict = tampered(tmp_path, "DELETE FROM audit WHERE seq=2")
     assert "entries 2..2 are missing (deleted)" in verdict.problems
 
 
 def test_deleted_last_entry_is_detected_by_the_head(tmp_path: Path) -> None:
-    fill(tmp_path)
-    with connect(tmp_path) as conn:
-        conn.execute("DELETE FROM audit WHERE seq=5")
-        verdict = audit.verify(conn, tmp_path)
+    verdict = tampered(tmp_path, "DELETE FROM audit WHERE seq=5")
     assert not verdict.ok
     assert "records 5" in verdict.problems[0]
 

@@ -34,6 +34,7 @@ def thresholds(*steps: tuple[float | None, str]) -> dict[str, Any]:
 
 AVAILABILITY = thresholds((None, "red"), (0.8, "orange"), (0.95, "yellow"), (0.999, "green"))
 COUNT_BAD = thresholds((None, "green"), (1, "red"))
+COUNT_WARN = thresholds((None, "green"), (1, "orange"))
 
 
 def target(
@@ -45,6 +46,11 @@ def target(
     if table:
         out["format"] = "table"
     return out
+
+
+def rows(expr: str) -> dict[str, Any]:
+    """A table's target: the series of ``expr`` now (an instant query), one row each."""
+    return target(expr, instant=True, table=True)
 
 
 class Board:
@@ -169,6 +175,18 @@ class Board:
             "justifyMode": "auto",
         }
         self.panel("stat", title, targets, w=w, h=h, options=options, **kw)
+
+    def count(
+        self, title: str, expr: str, legend: str, *, steps: dict[str, Any] = COUNT_BAD, **kw: Any
+    ) -> None:
+        """A stat of how many things are wrong: green at 0, ``steps`` above (red by default)."""
+        self.stat(title, [target(expr, legend)], steps=steps, **kw)
+
+    def availability(self, title: str, expr: str, legend: str, *, decimals: int, **kw: Any) -> None:
+        """A stat of a 0..1 availability: shown as a percentage, coloured by ``AVAILABILITY``."""
+        self.stat(
+            title, [target(expr, legend)], unit="percentunit", decimals=decimals, steps=AVAILABILITY, **kw
+        )
 
     def timeseries(
         self, title: str, targets: list[dict[str, Any]], *, w: int = 12, h: int = 8, **kw: Any

@@ -20,10 +20,11 @@ from pathlib import Path
 
 from exporters.grafana.board import (
     AVAILABILITY,
-    COUNT_BAD,
+    COUNT_WARN,
     OPER_STATUS,
     UP_STATE,
     Board,
+    rows,
     target,
     thresholds,
 )
@@ -59,27 +60,27 @@ def overview() -> Board:
         include_all=True,
     )
     b.row("Segments")
-    b.stat(
+    b.availability(
         "Availability now",
-        [target("segment:govnet_unit_availability:ratio", "{{segment}}")],
-        w=8,
-        unit="percentunit",
+        "segment:govnet_unit_availability:ratio",
+        "{{segment}}",
         decimals=1,
-        steps=AVAILABILITY,
+        w=8,
         description="Share of measured units up (units behind a failed node count as not up).",
     )
-    b.stat(
+    b.count(
         "Units down",
-        [target('sum by (segment) (govnet_segment_units{state="down"})', "{{segment}}")],
+        'sum by (segment) (govnet_segment_units{state="down"})',
+        "{{segment}}",
         w=8,
-        steps=COUNT_BAD,
         description="Units whose own link or device failed.",
     )
-    b.stat(
+    b.count(
         "Units unreachable",
-        [target('sum by (segment) (govnet_segment_units{state="unreachable"})', "{{segment}}")],
+        'sum by (segment) (govnet_segment_units{state="unreachable"})',
+        "{{segment}}",
         w=8,
-        steps=thresholds((None, "green"), (1, "orange")),
+        steps=COUNT_WARN,
         description="Units behind a failed node: not their fault, not alerted on their own.",
     )
     b.timeseries(
@@ -89,28 +90,26 @@ def overview() -> Board:
         unit="percentunit",
         minmax=(0, 1),
     )
-    b.stat(
+    b.availability(
         "Availability, 30 days",
-        [target("segment:govnet_unit_availability:ratio_30d", "{{segment}}")],
+        "segment:govnet_unit_availability:ratio_30d",
+        "{{segment}}",
+        decimals=2,
         w=8,
         h=8,
-        unit="percentunit",
-        decimals=2,
-        steps=AVAILABILITY,
     )
     b.row("By aggregation node (district / county)")
     by_parent = (
         f'avg by (parent) (max by (segment, unit) (govnet_unit_up{{segment=~"$segment"}}) * on (unit) group_left (parent) '
         f'max by (unit, parent) (govnet_unit_info{{kind!~"{NODE_KINDS}"}})) * on (parent) group_left (parent_name) {PARENT_NAMES}'
     )
-    b.stat(
+    b.availability(
         "Availability by aggregation node ($segment)",
-        [target(by_parent, "{{parent_name}}")],
+        by_parent,
+        "{{parent_name}}",
+        decimals=0,
         w=24,
         h=5,
-        unit="percentunit",
-        decimals=0,
-        steps=AVAILABILITY,
     )
     grid = (
         f'max by (unit) (govnet_unit_up{{segment=~"$segment"}}) * on (unit) group_left (name, parent) '
@@ -130,7 +129,7 @@ def overview() -> Board:
     since = 'time() - max by (segment, unit) (govnet_unit_state_since_timestamp_seconds) and on (segment, unit) govnet_unit_state{state=~"down|unreachable"}'
     b.table(
         "Units down or unreachable",
-        [target(not_up, instant=True, table=True), target(since, instant=True, table=True)],
+        [rows(not_up), rows(since)],
         h=8,
         hide=["Value #A"],
         rename={"Value #B": "for (s)"},
@@ -138,7 +137,7 @@ def overview() -> Board:
     )
     b.table(
         "Firing alerts",
-        [target('ALERTS{alertname=~"Govnet.+", alertstate="firing"}', instant=True, table=True)],
+        [rows('ALERTS{alertname=~"Govnet.+", alertstate="firing"}')],
         h=8,
         hide=["Value", "alertstate"],
         no_value="no govnet alert firing",
@@ -159,21 +158,20 @@ def overview() -> Board:
 def compliance(b: Board) -> None:
     """The drift check's row: how much of the city is configured as intended, and who is not."""
     b.row("Configuration compliance")
-    b.stat(
+    b.availability(
         "Compliant",
-        [target("avg by (segment) (max by (segment, unit) (govnet_config_compliant))", "{{segment}}")],
-        w=8,
-        unit="percentunit",
+        "avg by (segment) (max by (segment, unit) (govnet_config_compliant))",
+        "{{segment}}",
         decimals=1,
-        steps=AVAILABILITY,
+        w=8,
         description="Share of checked units whose running config matches the intent for the segment "
         "(units that could not be read are left out: see 'not readable').",
     )
-    b.stat(
+    b.count(
         "Drifted lines by part",
-        [target("sum by (kind) (max by (unit, kind) (govnet_config_drift_lines))", "{{kind}}")],
+        "sum by (kind) (max by (unit, kind) (govnet_config_drift_lines))",
+        "{{kind}}",
         w=8,
-        steps=COUNT_BAD,
         description="security-baseline and party-isolation drift is a critical alert, access a warning.",
     )
     b.stat(
@@ -184,7 +182,7 @@ def compliance(b: Board) -> None:
         ],
         w=8,
         decimals=1,
-        steps=thresholds((None, "green"), (1, "orange")),
+        steps=COUNT_WARN,
     )
     drifted = (
         "max by (unit, kind) (govnet_config_drift_lines > 0) * on (unit) group_left (name, parent) "
@@ -192,7 +190,7 @@ def compliance(b: Board) -> None:
     )
     b.table(
         "Units with config drift (govnet config drift UNIT says what and who)",
-        [target(drifted, instant=True, table=True)],
+        [rows(drifted)],
         h=8,
         rename={"Value": "lines", "kind": "part"},
         no_value="every checked unit is compliant",
@@ -210,32 +208,24 @@ def unit_detail() -> Board:
     b.variable("unit", "Unit", "label_values(govnet_unit_info, unit)")
     b.table(
         "Inventory",
-        [
-            target(
-                'max by (unit, name, kind, parent, wave) (govnet_unit_info{unit="$unit"})',
-                instant=True,
-                table=True,
-            )
-        ],
+        [rows('max by (unit, name, kind, parent, wave) (govnet_unit_info{unit="$unit"})')],
         w=12,
         h=4,
         hide=["Value"],
     )
-    b.stat(
+    b.availability(
         "Availability, 1 day",
-        [target('segment_unit:govnet_unit_availability:ratio_1d{unit="$unit"}', "{{segment}}")],
-        w=6,
-        unit="percentunit",
+        'segment_unit:govnet_unit_availability:ratio_1d{unit="$unit"}',
+        "{{segment}}",
         decimals=2,
-        steps=AVAILABILITY,
+        w=6,
     )
-    b.stat(
+    b.availability(
         "Availability, 30 days",
-        [target('segment_unit:govnet_unit_availability:ratio_30d{unit="$unit"}', "{{segment}}")],
-        w=6,
-        unit="percentunit",
+        'segment_unit:govnet_unit_availability:ratio_30d{unit="$unit"}',
+        "{{segment}}",
         decimals=2,
-        steps=AVAILABILITY,
+        w=6,
     )
     b.timeline(
         "State per segment",
@@ -246,13 +236,7 @@ def unit_detail() -> Board:
     )
     b.table(
         "Where the path breaks",
-        [
-            target(
-                'max by (segment, hop, hops) (govnet_unit_path_last_hop_info{unit="$unit"})',
-                instant=True,
-                table=True,
-            )
-        ],
+        [rows('max by (segment, hop, hops) (govnet_unit_path_last_hop_info{unit="$unit"})')],
         w=24,
         h=4,
         hide=["Value"],
@@ -283,11 +267,12 @@ def unit_detail() -> Board:
         ),
     ]
     b.timeseries("Traffic", traffic, unit="bps")
-    b.stat(
+    b.count(
         "Reboots seen",
-        [target('max(govnet_device_reboots_total{unit="$unit"})', "reboots")],
+        'max(govnet_device_reboots_total{unit="$unit"})',
+        "reboots",
         w=8,
-        steps=thresholds((None, "green"), (1, "orange")),
+        steps=COUNT_WARN,
         no_value="0",
         description="Reboots the daemon counted since it started (sysUpTime went back, coldStart).",
     )
@@ -354,17 +339,18 @@ def rollout() -> Board:
         [target("max by (segment, kind, result) (govnet_rollout_units)", "{{segment}} {{kind}}: {{result}}")],
         w=12,
     )
-    b.stat(
+    b.count(
         "Rollout running now",
-        [target("max by (segment, kind) (govnet_rollout_running)", "{{segment}} {{kind}}")],
+        "max by (segment, kind) (govnet_rollout_running)",
+        "{{segment}} {{kind}}",
         w=12,
-        steps=thresholds((None, "green"), (1, "orange")),
+        steps=COUNT_WARN,
         description="1 while govnet rollout apply / rollback is changing units of the segment.",
     )
     units = f'{up_ext} * on (unit) group_left (name, parent, wave) max by (unit, name, parent, wave) (govnet_unit_info{{wave="$wave"}})'
     b.table(
         "Units of wave $wave on the extranet",
-        [target(units, instant=True, table=True)],
+        [rows(units)],
         h=10,
         rename={"Value": "up"},
         mappings=UP_STATE,
@@ -380,11 +366,11 @@ def isolation() -> Board:
         "management network (probes/isolation.yml). A check passes when the address does NOT answer.",
         ["party", "isolation"],
     )
-    b.stat(
+    b.count(
         "Isolation breaches now",
-        [target("count(govnet_isolation_ok == 0) or vector(0)", "breaches")],
+        "count(govnet_isolation_ok == 0) or vector(0)",
+        "breaches",
         w=6,
-        steps=COUNT_BAD,
     )
     b.stat(
         "Isolation checks",
@@ -392,22 +378,17 @@ def isolation() -> Board:
         w=6,
         steps=thresholds((None, "blue")),
     )
-    b.stat(
+    b.availability(
         "Party network availability",
-        [target('segment:govnet_unit_availability:ratio{segment="party"}', "party")],
-        w=6,
-        unit="percentunit",
+        'segment:govnet_unit_availability:ratio{segment="party"}',
+        "party",
         decimals=1,
-        steps=AVAILABILITY,
+        w=6,
     )
-    b.stat(
+    b.count(
         "Provincial uplink",
-        [
-            target(
-                'max(ALERTS{alertname="GovnetProvincialUplinkDown", alertstate="firing"}) or vector(0)',
-                "uplink",
-            )
-        ],
+        'max(ALERTS{alertname="GovnetProvincialUplinkDown", alertstate="firing"}) or vector(0)',
+        "uplink",
         w=6,
         mappings=[
             {
@@ -418,13 +399,12 @@ def isolation() -> Board:
                 },
             }
         ],
-        steps=COUNT_BAD,
         description="GovnetProvincialUplinkDown: the interconnect to the provincial party network.",
     )
     breaches = f"max by (vantage, segment, unit) (govnet_isolation_ok == 0) {JOIN}"
     b.table(
         "Breaches",
-        [target(breaches, instant=True, table=True)],
+        [rows(breaches)],
         h=6,
         hide=["Value"],
         no_value="isolation holds everywhere",

@@ -89,47 +89,38 @@ def read_sections(path: Path) -> MDict:
                     problems.append(problem("must be a mapping", mark, key))
                 else:
                     merged.put(key, value, mark)
-            elif key in KEYED:
-                _merge_keyed(merged, key, value, mark, problems)
             else:
-                _merge_listed(merged, key, value, mark, problems)
+                _merge_section(merged, key, value, mark, problems)
     if problems:
         raise InventoryError(problems)
     return merged
 
 
-def _merge_keyed(merged: MDict, key: str, value: Any, mark: Mark, problems: list[Problem]) -> None:
+def _merge_section(merged: MDict, key: str, value: Any, mark: Mark, problems: list[Problem]) -> None:
+    """One more file's section ``key`` into ``merged``: a KEYED one (a mapping) name by name, a
+    name defined twice being a problem; a LISTED one (a list) appended."""
     if value is None:
         return
-    if not isinstance(value, MDict):
-        problems.append(problem("must be a mapping", mark, key))
+    kind: type[MDict] | type[MList] = MDict if key in KEYED else MList
+    if not isinstance(value, kind):
+        problems.append(problem("must be a mapping" if kind is MDict else "must be a list", mark, key))
         return
-    target = merged.get(key)
+    target: Any = merged.get(key)  # the same kind as ``value``: only this function puts it
     if target is None:
-        target = MDict(value.mark)
+        target = kind(value.mark)
         merged.put(key, target, mark)
-    for name, item in value.items():
-        if name in target:
-            first = target.mark_of(name)
-            problems.append(
-                problem(f"defined twice (first at {first})", value.mark_of(name), f"{key}.{name}")
-            )
-        else:
-            target.put(name, item, value.mark_of(name))
-
-
-def _merge_listed(merged: MDict, key: str, value: Any, mark: Mark, problems: list[Problem]) -> None:
-    if value is None:
-        return
-    if not isinstance(value, MList):
-        problems.append(problem("must be a list", mark, key))
-        return
-    target = merged.get(key)
-    if target is None:
-        target = MList(value.mark)
-        merged.put(key, target, mark)
-    for index, item in enumerate(value):
-        target.push(item, value.mark_of(index))
+    if isinstance(value, MDict):
+        for name, item in value.items():
+            if name in target:
+                first = target.mark_of(name)
+                problems.append(
+                    problem(f"defined twice (first at {first})", value.mark_of(name), f"{key}.{name}")
+                )
+            else:
+                target.put(name, item, value.mark_of(name))
+    else:
+        for index, item in enumerate(value):
+            target.push(item, value.mark_of(index))
 
 
 def deep_merge(base: MDict, over: MDict) -> MDict:

@@ -8,10 +8,11 @@ Secrets never appear here, only *references* to them (``env:NAME`` or ``file:PAT
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -305,12 +306,34 @@ class Inventory(Strict):
 
     def parent_chain(self, ident: str) -> list[Node | Unit]:
         """The elements above ``ident``, nearest first (cycles are stopped, not followed)."""
-        chain: list[Node | Unit] = []
-        seen = {ident}
-        current = self._index.get(ident)
-        while current is not None and current.parent is not None and current.parent not in seen:
-            seen.add(current.parent)
-            current = self._index.get(current.parent)
-            if current is not None:
-                chain.append(current)
-        return chain
+        return chain_above(self._index, ident)
+
+
+class Parented(Protocol):
+    """Anything with a parent's id: an inventory element, or the daemon's compact copy of one."""
+
+    @property
+    def parent(self) -> str | None: ...
+
+
+_E = TypeVar("_E", bound=Parented)
+
+
+def chain_above(index: Mapping[str, _E], ident: str) -> list[_E]:
+    """The elements above ``ident`` in ``index`` (id → element), nearest first; a cycle is
+    stopped, not followed, and an unknown parent ends the chain.
+
+    >>> from types import SimpleNamespace as El
+    >>> index = {"u": El(id="u", parent="a"), "a": El(id="a", parent="c"), "c": El(id="c", parent="u")}
+    >>> [e.id for e in chain_above(index, "u")], chain_above(index, "x")
+    (['a', 'c'], [])
+    """
+    chain: list[_E] = []
+    seen = {ident}
+    current = index.get(ident)
+    while current is not None and current.parent is not None and current.parent not in seen:
+        seen.add(current.parent)
+        current = index.get(current.parent)
+        if current is not None:
+            chain.append(current)
+    return chain

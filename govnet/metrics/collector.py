@@ -24,6 +24,7 @@ from prometheus_client.registry import Collector
 
 from govnet import __version__
 from govnet.metrics.view import Snapshot, availability
+from govnet.probes.base import InterfaceStatus
 from govnet.probes.isolation import checked
 
 Family = GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily
@@ -224,39 +225,47 @@ class ViewCollector(Collector):
         return oper
 
     def _interface_facts(self) -> list[Callable[[], Family]]:
-        def admin() -> Family:
-            family = GaugeMetricFamily(
-                "govnet_snmp_if_admin_status",
-                "IF-MIB ifAdminStatus (1 up, 2 down, 3 testing)",
-                labels=DEVICE_INTERFACE,
-            )
-            for unit, seen in self.snapshot.snmp.items():
-                for iface in seen.interfaces:
-                    if iface.admin_status is not None:
-                        family.add_metric([unit, iface.name], iface.admin_status)
-            return family
+        """Per unit and interface, one family a fact; an interface whose agent lacks it has no sample.
+        The families start empty: each is filled when the exposition asks for it."""
 
-        def octets_in() -> Family:
-            family = CounterMetricFamily(
-                "govnet_snmp_if_in_octets", "ifHCInOctets (ifInOctets without HC)", labels=DEVICE_INTERFACE
-            )
-            for unit, seen in self.snapshot.snmp.items():
-                for iface in seen.interfaces:
-                    if iface.in_octets is not None:
-                        family.add_metric([unit, iface.name], iface.in_octets)
-            return family
+        def fact(
+            family: GaugeMetricFamily | CounterMetricFamily, value: Callable[[InterfaceStatus], int | None]
+        ) -> Callable[[], Family]:
+            def build() -> Family:
+                for unit, seen in self.snapshot.snmp.items():
+                    for iface in seen.interfaces:
+                        if (measured := value(iface)) is not None:
+                            family.add_metric([unit, iface.name], measured)
+                return family
 
-        def octets_out() -> Family:
-            family = CounterMetricFamily(
-                "govnet_snmp_if_out_octets", "ifHCOutOctets (ifOutOctets without HC)", labels=DEVICE_INTERFACE
-            )
-            for unit, seen in self.snapshot.snmp.items():
-                for iface in seen.interfaces:
-                    if iface.out_octets is not None:
-                        family.add_metric([unit, iface.name], iface.out_octets)
-            return family
+            return build
 
-        return [admin, octets_in, octets_out]
+        return [
+            fact(
+                GaugeMetricFamily(
+                    "govnet_snmp_if_admin_status",
+                    "IF-MIB ifAdminStatus (1 up, 2 down, 3 testing)",
+                    labels=DEVICE_INTERFACE,
+                ),
+                lambda iface: iface.admin_status,
+            ),
+            fact(
+                CounterMetricFamily(
+                    "govnet_snmp_if_in_octets",
+                    "ifHCInOctets (ifInOctets without HC)",
+                    labels=DEVICE_INTERFACE,
+                ),
+                lambda iface: iface.in_octets,
+            ),
+            fact(
+                CounterMetricFamily(
+                    "govnet_snmp_if_out_octets",
+                    "ifHCOutOctets (ifOutOctets without HC)",
+                    labels=DEVICE_INTERFACE,
+                ),
+                lambda iface: iface.out_octets,
+            ),
+        ]
 
     def _uptime(self) -> Family:
         uptime = GaugeMetricFamily(

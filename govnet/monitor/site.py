@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from govnet.errors import ConfigError, GovnetError, Problem
-from govnet.inventory.models import Inventory, Node, SnmpV2c, SnmpV3, Unit
+from govnet.inventory.models import Inventory, Node, SnmpV2c, SnmpV3, Unit, chain_above
 from govnet.inventory.select import Shard, select
 from govnet.monitor.config import DaemonConfig, load_config
 from govnet.probes.base import Target
@@ -97,15 +97,7 @@ class Site:
 
     def parent_chain(self, ident: str) -> list[Element]:
         """The elements above ``ident``, nearest first (a cycle is stopped, not followed)."""
-        chain: list[Element] = []
-        seen = {ident}
-        current = self._index.get(ident)
-        while current is not None and current.parent is not None and current.parent not in seen:
-            seen.add(current.parent)
-            current = self._index.get(current.parent)
-            if current is not None:
-                chain.append(current)
-        return chain
+        return chain_above(self._index, ident)
 
     @classmethod
     def from_inventory(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from typing import Any
 
 from govnet.report.availability import AvailabilityReport, Outage, UnitAvailability
-from govnet.report.construction import ConstructionReport, Row
+from govnet.report.construction import ConstructionReport
 from govnet.report.window import span, utc
 
 
@@ -52,6 +53,20 @@ def availability_json(report: AvailabilityReport) -> dict[str, Any]:
     }
 
 
+def md_table(columns: Sequence[str], rows: Iterable[Sequence[object]], empty: str = "") -> list[str]:
+    """The lines of a Markdown table; ``empty`` (a sentence) instead of a table without rows.
+
+    >>> md_table(["unit", "down"], [["a", "5 s"]])
+    ['| unit | down |', '|---|---|', '| a | 5 s |']
+    >>> md_table(["unit", "down"], [], "None.")
+    ['None.']
+    """
+    lines = [f"| {' | '.join(str(cell) for cell in row)} |" for row in rows]
+    if empty and not lines:
+        return [empty]
+    return [f"| {' | '.join(columns)} |", "|" + "---|" * len(columns), *lines]
+
+
 def availability_md(report: AvailabilityReport) -> str:
     window = report.window
     out = [
@@ -63,43 +78,46 @@ def availability_md(report: AvailabilityReport) -> str:
         "",
         "## Segments",
         "",
-        "| segment | availability | lowest | units | units with an outage |",
-        "|---|---|---|---|---|",
-    ]
-    for s in report.segments:
-        out.append(
-            f"| {s.segment} | {percent(s.availability)} | {percent(s.lowest, 1)} | {s.units} | {s.units_down} |"
-        )
-    out += ["", "## Worst units", ""]
-    if report.worst:
-        out += ["| unit | segment | availability | down | outages |", "|---|---|---|---|---|"]
-        for u in report.worst:
-            out.append(
-                f"| {unit_label(u)} | {u.segment} | {percent(u.availability)} | {span(u.down_seconds)} | {u.outages} |"
-            )
-    else:
-        out.append("Every unit was up at every point of the window.")
-    out += ["", "## Outages", ""]
-    if report.outages:
-        out += ["| unit | segment | start | end | duration |", "|---|---|---|---|---|"]
-        for o in report.outages:
-            out.append(
-                f"| {unit_label(o)} | {o.segment} | {utc(o.start)} | {outage_end(o)} | {span(o.duration)} |"
-            )
-    else:
-        out.append("None.")
-    out += [
+        *md_table(
+            ["segment", "availability", "lowest", "units", "units with an outage"],
+            (
+                [s.segment, percent(s.availability), percent(s.lowest, 1), s.units, s.units_down]
+                for s in report.segments
+            ),
+        ),
+        "",
+        "## Worst units",
+        "",
+        *md_table(
+            ["unit", "segment", "availability", "down", "outages"],
+            (
+                [unit_label(u), u.segment, percent(u.availability), span(u.down_seconds), u.outages]
+                for u in report.worst
+            ),
+            "Every unit was up at every point of the window.",
+        ),
+        "",
+        "## Outages",
+        "",
+        *md_table(
+            ["unit", "segment", "start", "end", "duration"],
+            (
+                [unit_label(o), o.segment, utc(o.start), outage_end(o), span(o.duration)]
+                for o in report.outages
+            ),
+            "None.",
+        ),
         "",
         "## Units",
         "",
-        "| unit | kind | segment | availability | down | outages |",
-        "|---|---|---|---|---|---|",
+        *md_table(
+            ["unit", "kind", "segment", "availability", "down", "outages"],
+            (
+                [unit_label(u), u.kind, u.segment, percent(u.availability), span(u.down_seconds), u.outages]
+                for u in report.units
+            ),
+        ),
     ]
-    for u in report.units:
-        out.append(
-            f"| {unit_label(u)} | {u.kind} | {u.segment} | {percent(u.availability)} | "
-            f"{span(u.down_seconds)} | {u.outages} |"
-        )
     return "\n".join(out) + "\n"
 
 
@@ -169,15 +187,15 @@ def construction_md(report: ConstructionReport) -> str:
         + ("" if report.state_found else " (no state store there: nothing counted as configured)")
         + f". Verified up: Prometheus at {report.prometheus}.",
         "",
-        "| segment | units | configured | verified up |",
-        "|---|---|---|---|",
+        *md_table(
+            ["segment", "units", "configured", "verified up"],
+            (
+                [r.label, r.units, share(r.configured, r.units), share(r.verified_up, r.units)]
+                for r in report.rows
+            ),
+        ),
     ]
-    out += [_construction_row(r) for r in report.rows]
     return "\n".join(out) + "\n"
-
-
-def _construction_row(row: Row) -> str:
-    return f"| {row.label} | {row.units} | {share(row.configured, row.units)} | {share(row.verified_up, row.units)} |"
 
 
 def construction_csv(report: ConstructionReport) -> str:

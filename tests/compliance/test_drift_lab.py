@@ -8,10 +8,8 @@ again; a device that cannot be reached is unknown, never compliant.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +19,9 @@ import pytest
 import yaml
 from netmiko import ConnectHandler
 
-from tests.exporters.promkit import promtool
+from tests.exporters.promkit import run_promtool
 from tests.helpers import ROOT
+from tests.labkit import OperatorLab
 from tests.monitor.daemonkit import DaemonProcess, free_port, require_lab
 
 NETWORK = "198.18.0.0/17"
@@ -31,33 +30,10 @@ SHOW = {"huawei_vrp": "display current-configuration", "h3c_comware": "display c
 RULES = ROOT / "exporters" / "prometheus" / "govnet.rules.yml"
 
 
-class Lab:
-    def __init__(self, name: str, root: Path) -> None:
-        self.name, self.root = name, root
-        self.info: dict[str, Any] = {}
-
-    @property
-    def env(self) -> dict[str, str]:
-        env = dict(
-            os.environ,
-            GOVNET_LAB_STATE=str(self.root / "lab"),
-            GOVNET_LAB=self.name,
-            GOVNET_STATE=str(self.root / "state"),
-        )
-        if "inventory" in self.info:
-            env["GOVNET_INVENTORY"] = self.info["inventory"]
-        return env
-
-    def run(self, *args: str, codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [sys.executable, "-m", "govnet", *args],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+class Lab(OperatorLab):
+    def run(self, *args: str, codes: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:  # type: ignore[override]
+        """Every command: an exit in ``codes``, never a traceback."""
+        result = super().run(*args, check=False)
         assert result.returncode in codes, (
             f"govnet {' '.join(args)}: {result.returncode}\n{result.stdout}\n{result.stderr}"
         )
@@ -291,9 +267,7 @@ def alerts_for(metrics: Any, tmp: Path, *units: str) -> set[tuple[str, str]]:
     }
     path = tmp / "compliance.test.yml"
     path.write_text(yaml.safe_dump(test))
-    result = subprocess.run(
-        [promtool(), "test", "rules", str(path)], capture_output=True, text=True, timeout=60, check=False
-    )
+    result = run_promtool("test", "rules", str(path))
     got = re.findall(r'Labels:\{alertname="(\w+)", .*?unit="([^"]+)"', result.stdout + result.stderr)
     assert result.returncode == 0 or got, result.stdout + result.stderr
     return set(got)

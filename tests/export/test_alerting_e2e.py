@@ -10,9 +10,7 @@ broke. Latencies from the fault to the webhook are printed (``pytest -s``).
 
 from __future__ import annotations
 
-import json
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +22,7 @@ from govnet.export import alertmanager
 from govnet.inventory.loader import load
 from govnet.inventory.models import Inventory
 from tests.export.amkit import Alertmanager, Webhook, webhook_receiver
-from tests.exporters.labkit import DaemonProcess, Lab, govnet, require_lab, until
+from tests.exporters.labkit import DaemonProcess, Lab, lab_twin, until
 from tests.exporters.promkit import Prometheus, lab_speed_rules, prometheus_config
 
 NETWORK = "198.18.0.0/17"
@@ -61,18 +59,10 @@ def lab_speed(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    require_lab()
     tmp = tmp_path_factory.mktemp("alerting")
-    name = "e" + uuid.uuid4().hex[:7]
-    state = tmp / "lab-state"
-    state.mkdir()
     started: list[Any] = []
-    try:
-        with webhook_receiver() as hook:
-            govnet(state, "lab", "up", "--name", name, "--network", NETWORK)
-            lab = Lab(
-                name, state, json.loads(govnet(state, "lab", "status", "--name", name, "--json").stdout)
-            )
+    with lab_twin(tmp, Lab, network=NETWORK, units=24, prefix="e") as lab, webhook_receiver() as hook:
+        try:
             inventory = load(lab.inventory).inventory
             config = tmp / "alertmanager.yml"
             config.write_text(
@@ -90,10 +80,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             prom = Prometheus(prometheus_config(tmp, listen, lab_speed_rules(tmp), am.address), tmp)
             started.append(prom)
             yield roles(lab, inventory, daemon, prom, am, hook)
-    finally:
-        for process in reversed(started):
-            process.stop()
-        govnet(state, "lab", "down", "--name", name, check=False)
+        finally:
+            for process in reversed(started):
+                process.stop()
 
 
 def roles(

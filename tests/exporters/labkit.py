@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.monitor import daemonkit
-from tests.monitor.daemonkit import DaemonProcess, free_port, govnet, require_lab, until
+from tests.monitor.daemonkit import DaemonProcess, free_port, govnet, lab_twin, require_lab, until
 
-__all__ = ["DaemonProcess", "Lab", "free_port", "govnet", "require_lab", "until"]
+__all__ = ["DaemonProcess", "Lab", "free_port", "govnet", "lab_twin", "require_lab", "until"]
 SPEED = {**daemonkit.SPEED, "tcp": 3}
 """Lab-speed intervals (seconds) of the daemon under test."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,15 @@ def promtool() -> str:
     need(path is not None, "promtool is not installed (Debian package prometheus)")
     assert path is not None
     return path
+
+
+def run_promtool(
+    *args: str, cwd: Path | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``promtool ARGS``, its exit code and output whatever they are."""
+    return subprocess.run(
+        [promtool(), *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def lab_speed_rules(directory: Path) -> Path:

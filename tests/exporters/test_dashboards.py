@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +26,7 @@ import yaml
 
 from exporters.grafana import dashboards
 from govnet.inventory.loader import load
-from tests.exporters.labkit import DaemonProcess, Lab, govnet, require_lab, until
+from tests.exporters.labkit import DaemonProcess, Lab, govnet, lab_twin, until
 from tests.exporters.promkit import (
     DEPLOY_PROMETHEUS,
     Prometheus,
@@ -36,8 +34,8 @@ from tests.exporters.promkit import (
     lab_speed_rules,
     metric_names,
     prometheus_config,
-    promtool,
     recorded_names,
+    run_promtool,
 )
 from tests.helpers import ROOT
 
@@ -153,13 +151,7 @@ def test_provisioning_points_at_the_dashboards_and_prometheus() -> None:
 def test_promtool_check_config_of_the_deployed_and_the_test_config(tmp_path: Path) -> None:
     test_config = prometheus_config(tmp_path, "127.0.0.1:9430", lab_speed_rules(tmp_path), "127.0.0.1:9093")
     for config in (DEPLOY_PROMETHEUS, test_config):
-        result = subprocess.run(
-            [promtool(), "check", "config", str(config)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = run_promtool("check", "config", str(config))
         assert result.returncode == 0, result.stdout + result.stderr
         assert "21 rules found" in result.stdout, result.stdout
 
@@ -183,26 +175,19 @@ def wait_for(prom: Prometheus, expr: str, bound: float, what: str) -> list[dict[
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    require_lab()
     tmp = tmp_path_factory.mktemp("dashboards")
-    name = "g" + uuid.uuid4().hex[:7]
-    state = tmp / "lab-state"
-    state.mkdir()
-    daemon: DaemonProcess | None = None
-    prom: Prometheus | None = None
-    try:
-        govnet(state, "lab", "up", "--name", name, "--network", NETWORK)
-        lab = Lab(name, state, json.loads(govnet(state, "lab", "status", "--name", name, "--json").stdout))
+    with lab_twin(tmp, Lab, network=NETWORK, units=24, prefix="g") as lab:
         daemon = DaemonProcess(lab.daemon_config(tmp), tmp / "daemon.log").start()
-        listen = yaml.safe_load((tmp / "daemon.yml").read_text())["listen"]
-        prom = Prometheus(prometheus_config(tmp, listen, lab_speed_rules(tmp)), tmp)
-        yield prepare(lab, daemon, prom)
-    finally:
-        if prom is not None:
-            prom.stop()
-        if daemon is not None and daemon.alive():
-            daemon.stop()
-        govnet(state, "lab", "down", "--name", name, check=False)
+        prom: Prometheus | None = None
+        try:
+            listen = yaml.safe_load((tmp / "daemon.yml").read_text())["listen"]
+            prom = Prometheus(prometheus_config(tmp, listen, lab_speed_rules(tmp)), tmp)
+            yield prepare(lab, daemon, prom)
+        finally:
+            if prom is not None:
+                prom.stop()
+            if daemon.alive():
+                daemon.stop()
 
 
 def prepare(lab: Lab, daemon: DaemonProcess, prom: Prometheus) -> Stack:

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from govnet.inventory.loader import load
-from tests.exporters.promkit import promtool
+from tests.exporters.promkit import run_promtool
 from tests.helpers import ROOT, need
 
 DEPLOY = ROOT / "deploy"
@@ -105,13 +105,7 @@ def test_daemon_example_allows_exactly_the_site_ranges() -> None:
 
 
 def test_prometheus_config_passes_promtool_and_matches_the_daemon() -> None:
-    result = subprocess.run(
-        [promtool(), "check", "config", str(DEPLOY / "prometheus.yml")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_promtool("check", "config", str(DEPLOY / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "21 rules found" in result.stdout
     config = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())

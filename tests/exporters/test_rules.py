@@ -11,7 +11,6 @@ alert watches the uplink the inventory names.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 import yaml
 
 from govnet.inventory.loader import load
-from tests.exporters.promkit import collector_metrics, metric_names, promtool
+from tests.exporters.promkit import collector_metrics, metric_names, run_promtool
 from tests.helpers import ROOT
 
 EXPORTERS = ROOT / "exporters"
@@ -57,13 +56,7 @@ def test_rule_files_are_found() -> None:
 
 
 def test_promtool_check_rules_is_clean() -> None:
-    result = subprocess.run(
-        [promtool(), "check", "rules", *map(str, RULE_FILES)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_promtool("check", "rules", *map(str, RULE_FILES))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
     assert "WARNING" not in result.stdout + result.stderr
@@ -71,14 +64,7 @@ def test_promtool_check_rules_is_clean() -> None:
 
 @pytest.mark.parametrize("test_file", TEST_FILES, ids=lambda p: p.name)
 def test_promtool_unit_tests_pass(test_file: Path) -> None:
-    result = subprocess.run(
-        [promtool(), "test", "rules", test_file.name],
-        cwd=test_file.parent,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_promtool("test", "rules", test_file.name, cwd=test_file.parent, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 

@@ -22,20 +22,11 @@ import pytest
 from govnet.lab import kfaults, netns, snmpd
 from govnet.lab.system import in_netns
 from govnet.lab.topology import Topology, build_tree
+from tests.lab.netkit import LAB_NETWORK, ROWS, SPARE_NETWORK
 
-LAB_NETWORK = "198.19.0.0/17"
-SPARE_NETWORK = "198.19.128.0/17"
 TRAP_PORT = 1162
 SECRETS = snmpd.SnmpSecrets("labRO", "labv3", "authpass-1", "privpass-1")
 BINARIES = ("ip", "ping", "snmpd", "snmpget", "iptables-legacy")
-ROWS = [
-    ("u0", "a0", ["intranet", "party", "extranet"]),
-    ("u1", "a1", ["intranet", "party"]),
-    ("u2", "a0", ["intranet", "party"]),
-    ("u3", "a1", ["intranet", "extranet"]),
-    ("u4", "a0", ["party"]),
-    ("u5", "a1", ["intranet", "party"]),
-]
 
 
 def skip_or_fail(reason: str) -> None:

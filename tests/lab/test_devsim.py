@@ -16,7 +16,6 @@ from typing import Any
 
 import paramiko
 import pytest
-from netmiko import ConnectHandler
 from netmiko.exceptions import (
     ConfigInvalidException,
     NetmikoAuthenticationException,
@@ -36,8 +35,8 @@ from govnet.lab.devsim import (
     set_fault,
     write_known_hosts,
 )
+from tests.simkit import netmiko_to
 
-DRIVERS = {"huawei_vrp": "huawei", "h3c_comware": "hp_comware", "cisco_ios": "cisco_ios"}
 PORTS = {
     "huawei_vrp": "GigabitEthernet0/0/2",
     "h3c_comware": "GigabitEthernet1/0/2",
@@ -67,20 +66,7 @@ class SimLab:
         return self.sim.spec(name)
 
     def netmiko(self, name: str, **extra: Any) -> Any:
-        spec = self.spec(name)
-        return ConnectHandler(
-            device_type=DRIVERS[spec.platform],
-            host=spec.address,
-            port=spec.port,
-            username=spec.username,
-            password=spec.password,
-            secret=spec.enable_secret,
-            ssh_strict=True,
-            system_host_keys=False,
-            alt_host_keys=True,
-            alt_key_file=str(self.known_hosts),
-            **extra,
-        )
+        return netmiko_to(self.spec(name), self.known_hosts, **extra)
 
     def raw(self, name: str) -> Raw:
         return Raw(self.spec(name), self.known_hosts)
@@ -186,17 +172,7 @@ def test_wrong_host_key_is_refused(sim_lab: SimLab, tmp_path: Path) -> None:
     bad.write_text(known_hosts_line(spec.address, spec.port, impostor) + "\n")
     assert known_hosts_line("127.0.0.1", 22, impostor).startswith("127.0.0.1 ssh-ed25519 AAAA")
     with pytest.raises(NetmikoTimeoutException, match=r"(?i)host key"):
-        ConnectHandler(
-            device_type="cisco_ios",
-            host=spec.address,
-            port=spec.port,
-            username=spec.username,
-            password=spec.password,
-            ssh_strict=True,
-            system_host_keys=False,
-            alt_host_keys=True,
-            alt_key_file=str(bad),
-        )
+        netmiko_to(spec, bad)
     assert (spec.key_path.stat().st_mode & 0o777) == 0o600
 
 

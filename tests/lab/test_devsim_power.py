@@ -12,12 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from netmiko import ConnectHandler
 
 from govnet.lab.devsim import BackgroundDevsim, DeviceSpec, clear_faults, set_fault
 from govnet.lab.devsim.server import write_known_hosts
 from govnet.lab.system import in_netns
 from tests.helpers import need
+from tests.simkit import netmiko_to
 
 
 def _spec(tmp_path: Path, name: str, netns: str | None = None) -> DeviceSpec:
@@ -50,18 +50,7 @@ def _eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
 
 
 def _show_run(spec: DeviceSpec, known_hosts: Path) -> str:
-    conn = ConnectHandler(
-        device_type="cisco_ios",
-        host=spec.address,
-        port=spec.port,
-        username=spec.username,
-        password=spec.password,
-        secret=spec.enable_secret,
-        ssh_strict=True,
-        system_host_keys=False,
-        alt_host_keys=True,
-        alt_key_file=str(known_hosts),
-    )
+    conn = netmiko_to(spec, known_hosts)
     try:
         conn.enable()
         conn.send_config_set(["snmp-server location before-power-cut"])

@@ -14,12 +14,11 @@ import subprocess
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.lab.test_twin import Lab, govnet
+from tests.labkit import Lab, govnet, lab_up
 
 NETWORK = "198.18.0.0/17"
 UNITS = 255
@@ -30,18 +29,15 @@ def city(tmp_path_factory: pytest.TempPathFactory, kit: Any) -> Iterator[Lab]:
     kit.require_lab(("ip", "ping", "snmpd"))
     state = tmp_path_factory.mktemp("city")
     name = "c" + uuid.uuid4().hex[:6]
-    try:
-        args = ("lab", "up", "--name", name, "--units", str(UNITS), "--network", NETWORK, "--json")
-        yield Lab(name, state, json.loads(govnet(state, *args).stdout))
-    finally:
-        govnet(state, "lab", "down", "--name", name, check=False)
+    with lab_up(state, name, NETWORK, "--units", str(UNITS)) as info:
+        yield Lab(name, state, info)
 
 
 def test_every_unit_and_segment_answers_clones_included(city: Lab) -> None:
     units = city.info["units"]
     assert len(units) == UNITS
     assert sum(u["id"].endswith("-c2") for u in units) == UNITS - 146
-    inventory = Path(city.info["state"]) / "inventory.yml"
+    inventory = city.dir / "inventory.yml"
     result = govnet(city.state, "probe", "--inventory", str(inventory), "--json")
     rows = json.loads(result.stdout)
     states = Counter(row["state"] for row in rows)

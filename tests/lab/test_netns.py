@@ -20,17 +20,7 @@ from govnet.errors import LabError
 from govnet.lab import kfaults, netns, procs, routing, topology
 from govnet.lab.system import in_netns, list_netns
 from govnet.lab.topology import Node, build_tree
-
-LAB_NETWORK = "198.19.0.0/17"
-SPARE_NETWORK = "198.19.128.0/17"
-ROWS = [
-    ("u0", "a0", ["intranet", "party", "extranet"]),
-    ("u1", "a1", ["intranet", "party"]),
-    ("u2", "a0", ["intranet", "party"]),
-    ("u3", "a1", ["intranet", "extranet"]),
-    ("u4", "a0", ["party"]),
-    ("u5", "a1", ["intranet", "party"]),
-]
+from tests.lab.netkit import LAB_NETWORK, ROWS, SPARE_NETWORK
 
 # -- the plan (no root needed) -------------------------------------------------------------
 

@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,9 @@ from netmiko import ConnectHandler
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
 from paramiko.ssh_exception import SSHException
 
+from tests import labkit
 from tests.helpers import ROOT
+from tests.labkit import govnet, lab_up
 
 NETWORK = "198.18.0.0/17"
 DRIVER = {"huawei_vrp": "huawei", "h3c_comware": "hp_comware", "cisco_ios": "cisco_ios"}
@@ -54,30 +57,14 @@ REJECT = {
 }
 
 
-def govnet(state: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, GOVNET_LAB_STATE=str(state))
-    result = subprocess.run(
-        [sys.executable, "-m", "govnet", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"govnet {' '.join(args)} exited {result.returncode}: {result.stderr}")
-    return result
+@dataclass
+class Lab(labkit.Lab):
+    """The lab with its secrets read, and the kernel's ping, net-snmp's snmpget and netmiko to it."""
 
+    secrets: dict[str, str] = field(default_factory=dict)
 
-class Lab:
-    def __init__(self, name: str, state: Path, info: dict[str, Any]) -> None:
-        self.name, self.state, self.info = name, state, info
-        self.dir = Path(info["state"])
+    def __post_init__(self) -> None:
         self.secrets = {p.name: p.read_text().strip() for p in (self.dir / "secrets").iterdir()}
-
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return govnet(self.state, "lab", *args, "--name", self.name, check=check)
 
     def unit(self, platform: str | None = None, segments: set[str] | None = None) -> dict[str, Any]:
         for unit in self.info["units"]:
@@ -164,19 +151,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory, kit: Any) -> Iterator[Lab]:
     kit.require_lab(("ip", "ping", "snmpd", "snmpget", "iptables-legacy"))
     state = tmp_path_factory.mktemp("twin")
     name = "t" + uuid.uuid4().hex[:6]
-    try:
-        result = govnet(state, "lab", "up", "--name", name, "--network", NETWORK, "--json")
-        lab = Lab(name, state, json.loads(result.stdout))
-        yield lab
-    finally:
-        govnet(state, "lab", "down", "--name", name, check=False)
+    with lab_up(state, name, NETWORK) as info:
+        yield Lab(name, state, info)
 
 
 @pytest.fixture
 def healed(lab: Lab) -> Iterator[Lab]:
     yield lab
-    for fault in json.loads(lab.cli("status", "--json").stdout)["faults"]:
-        lab.cli("heal", fault["unit"])
+    lab.heal_all()
 
 
 def test_status_json_has_the_stable_shape(lab: Lab) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 import signal
 import socket
@@ -28,12 +27,25 @@ from typing import Any, TypeVar
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import ROOT, need
+from tests import labkit
+from tests.helpers import ROOT
+from tests.labkit import govnet, lab_up, require_lab
+
+__all__ = [
+    "DaemonProcess",
+    "Lab",
+    "Metrics",
+    "free_port",
+    "govnet",
+    "lab_twin",
+    "require_lab",
+    "until",
+    "watching",
+]
 
 T = TypeVar("T")
 LAB_NETWORK = "198.18.128.0/17"
 LAB_UNITS = 8
-LAB_BINARIES = ("ip", "ping", "snmpd", "iptables-legacy")
 SPEED = {"icmp": 2, "snmp": 3, "isolation": 3}
 """Lab-speed intervals (seconds) of the daemon under test."""
 
@@ -57,65 +69,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def govnet(
-    state: Path, *args: str, check: bool = True, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    """The CLI as a user runs it, with the lab's state under ``state``."""
-    env = dict(os.environ, GOVNET_LAB_STATE=str(state))
-    result = subprocess.run(
-        [sys.executable, "-m", "govnet", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"govnet {' '.join(args)} exited {result.returncode}: {result.stderr}")
-    return result
-
-
-def require_lab() -> None:
-    need(os.geteuid() == 0, "needs root (network namespaces, raw ICMP sockets)")
-    missing = [b for b in LAB_BINARIES if shutil.which(b) is None]
-    need(not missing, f"missing binaries: {', '.join(missing)}")
-
-
 @dataclass
-class Lab:
-    """A lab twin that is up; ``info`` is ``govnet lab status --json``."""
+class Lab(labkit.Lab):
+    """A lab twin that is up, with its twin.json read, and the daemon config to run against it."""
 
-    name: str
-    state: Path
-    info: dict[str, Any]
     twin: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.twin = json.loads((Path(self.info["state"]) / "twin.json").read_text())
-
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return govnet(self.state, "lab", *args, "--name", self.name, check=check)
-
-    def heal_all(self) -> None:
-        for fault in json.loads(self.cli("status", "--json").stdout)["faults"]:
-            self.cli("heal", fault["unit"])
+        self.twin = json.loads((self.dir / "twin.json").read_text())
 
     def units(self, segments: set[str] | None = None) -> list[dict[str, Any]]:
         return [u for u in self.twin["units"] if segments is None or segments <= set(u["segments"])]
-
-    @classmethod
-    def up(cls, name: str, state: Path, network: str) -> Lab:
-        """`govnet lab up` of the default lab size on ``network``; the caller takes it down."""
-        govnet(state, "lab", "up", "--name", name, "--network", network)
-        return cls(name, state, json.loads(govnet(state, "lab", "status", "--name", name, "--json").stdout))
-
-    def netns(self, node: str) -> str:
-        return f"gvl-{self.name}-{node}"
-
-    @property
-    def inventory(self) -> Path:
-        return Path(self.info["inventory"])
 
     def daemon_config(self, directory: Path, speed: dict[str, int] | None = None, **changes: Any) -> Path:
         """A copy of the lab's daemon.yml: a free port, lab-speed intervals, ``changes`` applied."""
@@ -133,18 +97,38 @@ class Lab:
 
 
 @contextmanager
-def lab_twin(tmp: Path) -> Iterator[Lab]:
-    """`govnet lab up` of a small lab (unique name, its state in ``tmp``); always `lab down`."""
+def lab_twin(
+    tmp: Path,
+    cls: type[Lab] = Lab,
+    *,
+    network: str = LAB_NETWORK,
+    units: int = LAB_UNITS,
+    prefix: str = "m",
+) -> Iterator[Lab]:
+    """`govnet lab up` of a lab (small by default; a unique name starting with ``prefix``, its
+    state in ``tmp``) as a ``cls``; always `lab down`."""
     require_lab()
-    name = "m" + uuid.uuid4().hex[:7]
+    name = prefix + uuid.uuid4().hex[:7]
     state = tmp / "lab-state"
     state.mkdir()
+    with lab_up(state, name, network, "--units", str(units)) as info:
+        yield cls(name, state, info)
+
+
+@contextmanager
+def watching(lab: Lab, work: Path, bound: float, **changes: Any) -> Iterator[DaemonProcess]:
+    """The daemon on a copy of the lab's inventory in ``work`` (``changes``: to its config), once it
+    has every unit up (within ``bound`` seconds); stopped after, and then it must exit 0."""
+    shutil.copy(lab.inventory, work / "inventory.yml")
+    config = lab.daemon_config(work, inventory=str(work / "inventory.yml"), **changes)
+    proc = DaemonProcess(config, work / "daemon.log").start()
     try:
-        govnet(state, "lab", "up", "--name", name, "--network", LAB_NETWORK, "--units", str(LAB_UNITS))
-        info = json.loads(govnet(state, "lab", "status", "--name", name, "--json").stdout)
-        yield Lab(name, state, info)
+        proc.until(lambda: all(u["state"] == "up" for u in proc.status()["units"]), bound, "all up")
+        yield proc
     finally:
-        govnet(state, "lab", "down", "--name", name, check=False)
+        if proc.alive():
+            code, _ = proc.stop()
+            assert code == 0
 
 
 class Metrics(dict[str, list[tuple[dict[str, str], float]]]):
@@ -179,11 +163,19 @@ class DaemonProcess:
     """``govnet daemon --config FILE`` as a child process, stopped with SIGTERM."""
 
     def __init__(
-        self, config: Path, log: Path, *args: str, launcher: tuple[str, ...] = ("govnet", "daemon")
+        self,
+        config: Path,
+        log: Path,
+        *args: str,
+        launcher: tuple[str, ...] = ("govnet", "daemon"),
+        runner: tuple[str, ...] = (),
+        ready_within: float = 90,
     ) -> None:
         """``args`` follow ``--config FILE``; ``launcher``: the module (and arguments) ``python -m``
-        runs before it."""
+        runs before it; ``runner``: a command that runs python (``setpriv …``); ``ready_within``:
+        seconds it has to serve HTTP."""
         self.config, self.log, self.args, self.launcher = config, log, args, launcher
+        self.runner, self.ready_within = runner, ready_within
         listen = yaml.safe_load(config.read_text())["listen"]
         self.base = f"http://{listen}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -191,14 +183,25 @@ class DaemonProcess:
     def start(self) -> DaemonProcess:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", *self.launcher, "--config", str(self.config), *self.args],
+                [
+                    *self.runner,
+                    sys.executable,
+                    "-m",
+                    *self.launcher,
+                    "--config",
+                    str(self.config),
+                    *self.args,
+                ],
                 cwd=ROOT,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
         try:
             until(
-                lambda: self.alive() and self.request("/healthz").status, 90, "daemon serves HTTP", self.log
+                lambda: self.alive() and self.request("/healthz").status,
+                self.ready_within,
+                "daemon serves HTTP",
+                self.log,
             )
         except AssertionError:
             if self.alive():  # never leave a daemon behind a failed start

@@ -37,17 +37,11 @@ import yaml
 from govnet.lab import procs, snmpd
 from tests.exporters.promkit import Prometheus, lab_speed_rules, prometheus_config
 from tests.helpers import need
-from tests.monitor.daemonkit import DaemonProcess, Lab, Metrics, lab_twin
+from tests.monitor.daemonkit import DaemonProcess, Lab, Metrics, watching
 
 SHIM = ("tests.monitor.clockshim",)
 LINK_DOWN, LINK_UP = ".1.3.6.1.6.3.1.1.5.3", ".1.3.6.1.6.3.1.1.5.4"
 IF = ".1.3.6.1.2.1.2.2.1"
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    with lab_twin(tmp_path_factory.mktemp("faults-lab")) as twin:
-        yield twin
 
 
 @pytest.fixture(scope="module")
@@ -57,18 +51,10 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def daemon(lab: Lab, work: Path) -> Iterator[DaemonProcess]:
-    shutil.copy(lab.inventory, work / "inventory.yml")
     traps = {**yaml.safe_load(Path(lab.info["daemon_config"]).read_text())["traps"], "rate_limit": TRAP_RATE}
-    config = lab.daemon_config(work, inventory=str(work / "inventory.yml"), traps=traps)
-    proc = DaemonProcess(config, work / "daemon.log").start()
-    try:
-        proc.until(lambda: all(u["state"] == "up" for u in proc.status()["units"]), 60, "all up")
+    with watching(lab, work, 60, traps=traps) as proc:
         proc.until(lambda: proc.metrics().get("govnet_snmp_success"), 60, "a first SNMP cycle")
         yield proc
-    finally:
-        if proc.alive():
-            code, _ = proc.stop()
-            assert code == 0
 
 
 @pytest.fixture

@@ -16,16 +16,10 @@ from typing import Any
 
 import pytest
 
-from tests.monitor.daemonkit import DaemonProcess, Lab, lab_twin
+from tests.monitor.daemonkit import DaemonProcess, Lab
 
 SEGMENTS = ("intranet", "party", "extranet")
 INTERFACES = ("uplink", "lan0")
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    with lab_twin(tmp_path_factory.mktemp("daemon-lab")) as twin:
-        yield twin
 
 
 @pytest.fixture(scope="module")

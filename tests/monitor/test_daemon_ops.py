@@ -26,16 +26,10 @@ import yaml
 from govnet.inventory.loader import load
 from govnet.probes import base
 from tests.helpers import ROOT, need
-from tests.monitor.daemonkit import DaemonProcess, Lab, Metrics, lab_twin
+from tests.monitor.daemonkit import DaemonProcess, Lab, Metrics, watching
 
 CHROMIUM = ("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run")
 QUIET = ("--disable-background-networking", "--disable-component-update", "--disable-sync")
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    with lab_twin(tmp_path_factory.mktemp("ops-lab")) as twin:
-        yield twin
 
 
 @pytest.fixture(scope="module")
@@ -45,16 +39,8 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def daemon(lab: Lab, work: Path) -> Iterator[DaemonProcess]:
-    shutil.copy(lab.inventory, work / "inventory.yml")
-    config = lab.daemon_config(work, inventory=str(work / "inventory.yml"))
-    proc = DaemonProcess(config, work / "daemon.log").start()
-    try:
-        proc.until(lambda: all(u["state"] == "up" for u in proc.status()["units"]), 30, "all up")
+    with watching(lab, work, 30) as proc:
         yield proc
-    finally:
-        if proc.alive():
-            code, _ = proc.stop()
-            assert code == 0
 
 
 @pytest.fixture

@@ -11,19 +11,12 @@ from __future__ import annotations
 import json
 import signal
 from collections import Counter
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
 import pytest
 
-from tests.monitor.daemonkit import DaemonProcess, Lab, Metrics, govnet, lab_twin
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    with lab_twin(tmp_path_factory.mktemp("shard-lab")) as twin:
-        yield twin
+from tests.monitor.daemonkit import DaemonProcess, Lab, Metrics, govnet
 
 
 def inventory_pairs(lab: Lab) -> set[tuple[str, str]]:

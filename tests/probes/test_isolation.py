@@ -10,14 +10,10 @@ must show as BREACH in both directions, then heal.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +35,9 @@ from govnet.probes.isolation import (
     isolation_targets,
 )
 from tests.helpers import ROOT, need
+from tests.labkit import Lab
+from tests.probes.probekit import NETWORK, module_lab
 
-NETWORK = "198.18.128.0/17"
 PROFILE = ROOT / "probes" / "isolation.yml"
 
 
@@ -194,44 +191,10 @@ def test_icmp_checks_the_source_in_the_namespace_of_its_socket(vantage_ns: str) 
 # --- the lab twin: healthy, leaked, healed -------------------------------------------------------
 
 
-@dataclass
-class Lab:
-    name: str
-    state: Path
-    info: dict[str, Any]
-
-    def cli(self, *args: str) -> None:
-        govnet(self.state, "lab", *args, "--name", self.name)
-
-
-def govnet(state: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, GOVNET_LAB_STATE=str(state))
-    result = subprocess.run(
-        [sys.executable, "-m", "govnet", *args],
-        check=False,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"govnet {' '.join(args)} exited {result.returncode}: {result.stderr}")
-    return result
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    raw_sockets()
-    for binary in ("ip", "snmpd", "setpriv"):
-        need(shutil.which(binary) is not None, f"missing binary {binary}")
-    state = tmp_path_factory.mktemp("isolation-lab")
-    name = "i" + uuid.uuid4().hex[:6]
-    try:
-        up = govnet(state, "lab", "up", "--name", name, "--network", NETWORK, "--units", "6", "--json")
-        yield Lab(name, state, json.loads(up.stdout))
-    finally:
-        govnet(state, "lab", "down", "--name", name, check=False)
+    with module_lab(tmp_path_factory, "isolation", "i") as lab:
+        yield lab
 
 
 def test_lab_leak_is_a_breach_both_ways_until_healed(lab: Lab) -> None:

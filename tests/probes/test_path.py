@@ -9,15 +9,9 @@ the unit at its aggregation node, checked against the lab's `Topology`.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import shutil
-import subprocess
-import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,9 +21,9 @@ from govnet.lab.topology import Topology
 from govnet.lab.twin import load_twin
 from govnet.probes.base import REGISTRY, Target
 from govnet.probes.path import Hop, PathProbe, PathResult, PathSettings, _conclude, path_probe
-from tests.helpers import ROOT, need
-
-NETWORK = "198.18.128.0/17"
+from tests import labkit
+from tests.helpers import need
+from tests.probes.probekit import NETWORK, module_lab
 
 
 def locate(probe: PathProbe, destination: str, vantage: str | None = None, **kwargs: Any) -> PathResult:
@@ -108,15 +102,9 @@ def test_loopback_is_reached_in_one_hop() -> None:
 
 
 @dataclass
-class Lab:
-    name: str
-    state: Path
-    info: dict[str, Any]
+class Lab(labkit.Lab):
     topology: Topology
     record: dict[str, Any]
-
-    def cli(self, *args: str) -> None:
-        govnet(self.state, "lab", *args, "--name", self.name)
 
     def link_address(self, parent: str, child: str, vrf: str = "intranet") -> str:
         """``parent``'s address on its ``vrf`` link toward ``child`` (from `Topology.links`)."""
@@ -124,35 +112,11 @@ class Lab:
         return str(link.a_addr.ip)
 
 
-def govnet(state: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, GOVNET_LAB_STATE=str(state))
-    result = subprocess.run(
-        [sys.executable, "-m", "govnet", *args],
-        check=False,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"govnet {' '.join(args)} exited {result.returncode}: {result.stderr}")
-    return result
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    need(os.geteuid() == 0, "needs root (network namespaces, raw sockets)")
-    for binary in ("ip", "snmpd", "setpriv"):
-        need(shutil.which(binary) is not None, f"missing binary {binary}")
-    state = tmp_path_factory.mktemp("path-lab")
-    name = "p" + uuid.uuid4().hex[:6]
-    try:
-        up = govnet(state, "lab", "up", "--name", name, "--network", NETWORK, "--units", "6", "--json")
-        twin = load_twin(name, state)
-        yield Lab(name, state, json.loads(up.stdout), twin.topology, twin.record)
-    finally:
-        govnet(state, "lab", "down", "--name", name, check=False)
+    with module_lab(tmp_path_factory, "path", "p") as base:
+        twin = load_twin(base.name, base.state)
+        yield Lab(base.name, base.state, base.info, twin.topology, twin.record)
 
 
 def test_lab_paths_end_where_the_link_broke(lab: Lab) -> None:

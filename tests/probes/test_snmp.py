@@ -28,7 +28,7 @@ from govnet.probes.base import ProbeResult, Target
 from govnet.probes.snmp import SnmpProbe, SnmpSettings
 from govnet.probes.snmp_ber import GET, BerError, decode_response, request_template
 from govnet.probes.snmp_plan import SYS_UPTIME, Plan
-from tests.helpers import ROOT, need
+from tests.helpers import ROOT, need, stop
 
 
 def recordings_dir() -> Path:
@@ -69,16 +69,6 @@ def wait_answering(
                 continue
     text = log.read_text(errors="replace")[-2000:] if log.exists() else ""
     pytest.fail(f"agent on 127.0.0.1:{port} did not answer within {bound} s:\n{text}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 @pytest.fixture(scope="module")

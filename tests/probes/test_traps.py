@@ -8,18 +8,14 @@ the receiver listens there while a unit's ``lan0`` is taken down inside its name
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +24,13 @@ import pytest
 from govnet.errors import ConfigError
 from govnet.lab.twin import load_twin
 from govnet.probes.traps import TrapEvent, TrapReceiver, TrapSettings, start
-from tests.helpers import ROOT, need
+from tests.helpers import need
+from tests.labkit import Lab
+from tests.probes.probekit import module_lab
 
 COMMUNITY = "tr4p-c0mmunity"
 LINK_DOWN, LINK_UP, COLD_START, WARM_START = (f".1.3.6.1.6.3.1.1.5.{n}" for n in (3, 4, 1, 2))
 IF = ".1.3.6.1.2.1.2.2.1"
-NETWORK = "198.18.128.0/17"
 
 
 def needs_snmptrap() -> None:
@@ -311,41 +308,10 @@ def test_settings_are_strict_and_a_busy_port_fails_at_start() -> None:
 # --- the lab twin's snmpd --------------------------------------------------------------------------
 
 
-@dataclass
-class Lab:
-    name: str
-    state: Path
-    info: dict[str, Any]
-
-
-def govnet(state: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, GOVNET_LAB_STATE=str(state))
-    result = subprocess.run(
-        [sys.executable, "-m", "govnet", *args],
-        check=False,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"govnet {' '.join(args)} exited {result.returncode}: {result.stderr}")
-    return result
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    need(os.geteuid() == 0, "needs root (network namespaces)")
-    for binary in ("ip", "snmpd", "setpriv"):
-        need(shutil.which(binary) is not None, f"missing binary {binary}")
-    state = tmp_path_factory.mktemp("traps-lab")
-    name = "r" + uuid.uuid4().hex[:6]
-    try:
-        up = govnet(state, "lab", "up", "--name", name, "--network", NETWORK, "--units", "6", "--json")
-        yield Lab(name, state, json.loads(up.stdout))
-    finally:
-        govnet(state, "lab", "down", "--name", name, check=False)
+    with module_lab(tmp_path_factory, "traps", "r") as lab:
+        yield lab
 
 
 def test_lab_link_down_arrives_as_a_trap_within_seconds(lab: Lab) -> None:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from netmiko import ConnectHandler
 
 from govnet.inventory.models import Inventory
 from govnet.lab.devsim import BackgroundDevsim, DeviceSpec, write_known_hosts
@@ -24,9 +23,9 @@ from govnet.render.secrets import substitute
 from govnet.rollout.remediate import remediate
 from tests.helpers import ROOT
 from tests.render.devsim_apply import SECRETS, resolve
+from tests.simkit import netmiko_to
 
 UNITS = {"huawei_vrp": "sz-shiwei-ban", "h3c_comware": "wy-wuquan", "cisco_ios": "sz-guoshui"}
-DRIVERS = {"huawei_vrp": "huawei", "h3c_comware": "hp_comware", "cisco_ios": "cisco_ios"}
 SHOW_RUN = {
     "huawei_vrp": "display current-configuration",
     "h3c_comware": "display current-configuration",
@@ -63,18 +62,7 @@ def lab(site: Inventory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
 
 def _connect(sim: BackgroundDevsim, known_hosts: Path, name: str) -> Any:
     spec = sim.spec(name)
-    conn = ConnectHandler(
-        device_type=DRIVERS[spec.platform],
-        host=spec.address,
-        port=spec.port,
-        username=spec.username,
-        password=spec.password,
-        secret=spec.enable_secret,
-        ssh_strict=True,
-        system_host_keys=False,
-        alt_host_keys=True,
-        alt_key_file=str(known_hosts),
-    )
+    conn = netmiko_to(spec, known_hosts)
     if spec.platform == "cisco_ios":
         conn.enable()
     return conn

@@ -15,7 +15,6 @@ import contextlib
 import io
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -31,7 +30,8 @@ import pytest
 from govnet.cli import main as govnet_main
 from govnet.lab import state as lab_state
 from govnet.lab.devsim import set_fault
-from tests.helpers import ROOT, need
+from tests.helpers import ROOT
+from tests.labkit import require_lab
 from tests.rollout.invariants import check_run, heal_all
 from tests.rollout.test_rollout_lab import Lab, apply, plan
 
@@ -59,12 +59,7 @@ class FastLab(Lab):
     def run(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         if tuple(args[:2]) not in IN_PROCESS:
             return super().run(*args, check=check, timeout=timeout)
-        env = {
-            "GOVNET_LAB_STATE": str(self.root / "lab"),
-            "GOVNET_LAB": self.name,
-            "GOVNET_STATE": str(self.state),
-            **({"GOVNET_INVENTORY": self.info["inventory"]} if "inventory" in self.info else {}),
-        }
+        env = {"GOVNET_LAB_STATE": str(self.root / "lab"), **self.env}
         saved, cwd = {k: os.environ.get(k) for k in env}, os.getcwd()
         out, err = io.StringIO(), io.StringIO()
         try:
@@ -91,16 +86,10 @@ class FastLab(Lab):
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    need(os.geteuid() == 0, "the lab needs root (network namespaces)")
-    need(all(shutil.which(b) for b in ("ip", "ping", "snmpd")), "ip, ping and snmpd must be installed")
+    require_lab(("ip", "ping", "snmpd"))
     lab = FastLab("f" + uuid.uuid4().hex[:6], tmp_path_factory.mktemp("faults"))
-    try:
-        lab.info = json.loads(
-            lab.run("lab", "up", "--network", NETWORK, "--units", str(UNITS), "--json").stdout
-        )
+    with lab.up("--network", NETWORK, "--units", str(UNITS)):
         yield lab
-    finally:
-        lab.run("lab", "down", check=False)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -27,46 +26,15 @@ from govnet.state import backups
 from govnet.state.audit import current_user
 from govnet.state.db import connect
 from tests.export.amkit import Alertmanager
-from tests.helpers import ROOT, need
-from tests.rollout.invariants import check_run
+from tests.helpers import ROOT
+from tests.labkit import OperatorLab, require_lab
+from tests.rollout.invariants import check_run, heal_all
 
 NETWORK = "198.18.0.0/17"
 PLATFORMS = {"huawei_vrp", "h3c_comware", "cisco_ios"}
 
 
-class Lab:
-    def __init__(self, name: str, root: Path) -> None:
-        self.name, self.root = name, root
-        self.state = root / "state"
-        self.info: dict[str, Any] = {}
-
-    def run(self, *args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        env = dict(
-            os.environ,
-            GOVNET_LAB_STATE=str(self.root / "lab"),
-            GOVNET_LAB=self.name,
-            GOVNET_STATE=str(self.state),
-        )
-        if "inventory" in self.info:
-            env["GOVNET_INVENTORY"] = self.info["inventory"]
-        result = subprocess.run(
-            [sys.executable, "-m", "govnet", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        if check and result.returncode != 0:
-            raise AssertionError(
-                f"govnet {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
-            )
-        return result
-
-    def json(self, *args: str, check: bool = True) -> Any:
-        return json.loads(self.run(*args, "--json", check=check).stdout)
-
+class Lab(OperatorLab):
     def unit(self, platform: str) -> dict[str, Any]:
         return next(u for u in self.info["units"] if u["platform"] == platform and "party" in u["segments"])
 
@@ -80,21 +48,15 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    need(os.geteuid() == 0, "the lab needs root (network namespaces)")
-    need(all(shutil.which(b) for b in ("ip", "ping", "snmpd")), "ip, ping and snmpd must be installed")
-    lab = Lab("r" + uuid.uuid4().hex[:6], tmp_path_factory.mktemp("rollout"))
-    try:
-        lab.info = json.loads(lab.run("lab", "up", "--network", NETWORK, "--json").stdout)
+    require_lab(("ip", "ping", "snmpd"))
+    with Lab("r" + uuid.uuid4().hex[:6], tmp_path_factory.mktemp("rollout")).up("--network", NETWORK) as lab:
         yield lab
-    finally:
-        lab.run("lab", "down", check=False)
 
 
 @pytest.fixture
 def healed(lab: Lab) -> Iterator[Lab]:
     yield lab
-    for fault in lab.json("lab", "status")["faults"]:
-        lab.run("lab", "heal", fault["unit"])
+    heal_all(lab)
 
 
 def plan(lab: Lab, *args: str) -> dict[str, Any]:

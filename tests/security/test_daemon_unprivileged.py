@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,31 +16,18 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import ROOT, need
-from tests.monitor.daemonkit import DaemonProcess, Lab, lab_twin, until
+from tests.helpers import need
+from tests.monitor.daemonkit import DaemonProcess, Lab, lab_twin
 
 NOBODY = 65534
+AS_NOBODY = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
+ONLY_NET_RAW = ("--inh-caps=+net_raw", "--ambient-caps=+net_raw")
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     with lab_twin(tmp_path_factory.mktemp("unprivileged")) as twin:
         yield twin
-
-
-class NobodyDaemon(DaemonProcess):
-    def start(self) -> DaemonProcess:
-        caps = ["--inh-caps=+net_raw", "--ambient-caps=+net_raw"]
-        drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *caps]
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [*drop, sys.executable, "-m", "govnet", "daemon", "--config", str(self.config)],
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        until(lambda: self.alive() and self.request("/healthz").status, 120, "daemon serves HTTP", self.log)
-        return self
 
 
 def test_daemon_as_nobody_with_only_cap_net_raw(lab: Lab) -> None:
@@ -68,7 +53,9 @@ def test_daemon_as_nobody_with_only_cap_net_raw(lab: Lab) -> None:
         ]
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         config_path.chmod(0o644)
-        daemon = NobodyDaemon(config_path, home / "daemon.log").start()
+        daemon = DaemonProcess(
+            config_path, home / "daemon.log", runner=(*AS_NOBODY, *ONLY_NET_RAW), ready_within=120
+        ).start()
         try:
             assert daemon.proc is not None
             status = Path(f"/proc/{daemon.proc.pid}/status").read_text()

@@ -17,28 +17,13 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import ROOT
-from tests.monitor.daemonkit import DaemonProcess, Lab, lab_twin, until
+from tests.monitor.daemonkit import DaemonProcess, Lab, lab_twin
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     with lab_twin(tmp_path_factory.mktemp("secure")) as twin:
         yield twin
-
-
-class PatientDaemon(DaemonProcess):
-    """The daemon as a child process, given longer to start on a loaded machine."""
-
-    def start(self) -> DaemonProcess:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "govnet", "daemon", "--config", str(self.config)],
-                cwd=ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        until(lambda: self.alive() and self.request("/healthz").status, 120, "daemon serves HTTP", self.log)
-        return self
 
 
 def cli(lab: Lab, work: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -125,7 +110,7 @@ def test_no_secret_leaks_from_a_rollout_and_a_daemon_run(lab: Lab, tmp_path: Pat
     assert {u["result"] for u in applied["units"]} == {"changed"}, applied
 
     config = lab.daemon_config(tmp_path)
-    daemon = PatientDaemon(config, tmp_path / "daemon.log").start()
+    daemon = DaemonProcess(config, tmp_path / "daemon.log", ready_within=120).start()  # a loaded machine
     try:
         daemon.until(lambda: daemon.metrics().get("govnet_unit_up"), 120, "a first cycle")
         daemon.until(lambda: daemon.metrics().get("govnet_probe_success"), 120, "SNMP and ICMP results")
