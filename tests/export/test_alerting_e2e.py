@@ -22,7 +22,7 @@ from govnet.export import alertmanager
 from govnet.inventory.loader import load
 from govnet.inventory.models import Inventory
 from tests.export.amkit import Alertmanager, Webhook, webhook_receiver
-from tests.exporters.labkit import DaemonProcess, Lab, lab_twin, until
+from tests.exporters.exportlab import DaemonProcess, Lab, lab_twin, until
 from tests.exporters.promkit import Prometheus, lab_speed_rules, prometheus_config
 
 NETWORK = "198.18.0.0/17"

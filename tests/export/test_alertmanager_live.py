@@ -21,7 +21,7 @@ import pytest
 from govnet.export import alertmanager
 from govnet.inventory.loader import load
 from tests.export.amkit import Alertmanager, Webhook, webhook_receiver
-from tests.exporters.labkit import until
+from tests.exporters.exportlab import until
 from tests.helpers import ROOT
 
 INVENTORY = ROOT / "inventory"

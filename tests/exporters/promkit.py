@@ -1,7 +1,7 @@
 """What the exporter tests share: metric names the collector exports, a real Prometheus process,
 and a configuration for it derived from deploy/prometheus.yml.
 
-Nothing sleeps for a fixed time; waits are bounded polls (tests.exporters.labkit.until).
+Nothing sleeps for a fixed time; waits are bounded polls (tests.exporters.exportlab.until).
 """
 
 from __future__ import annotations

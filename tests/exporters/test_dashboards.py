@@ -26,7 +26,7 @@ import yaml
 
 from exporters.grafana import dashboards
 from govnet.inventory.loader import load
-from tests.exporters.labkit import DaemonProcess, Lab, govnet, lab_twin, until
+from tests.exporters.exportlab import DaemonProcess, Lab, govnet, lab_twin, until
 from tests.exporters.promkit import (
     DEPLOY_PROMETHEUS,
     Prometheus,
