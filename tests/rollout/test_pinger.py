@@ -1,0 +1,78 @@
+"""The apply's shared ICMP checks (``Pinger``) through the kernel, on loopback only.
+
+Every 127.0.0.0/8 address answers on loopback, so an address missing from a result was never
+sent an echo. The suite runs in a network namespace holding only loopback (scripts/test).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import pytest
+
+from govnet.probes import base
+from govnet.rollout.apply import Pinger
+from tests.helpers import need
+
+
+@pytest.fixture
+def cycles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the probe's cycles (their target counts) without changing what they do."""
+    need(os.geteuid() == 0, "raw ICMP sockets need root (CAP_NET_RAW)")
+    seen: list[int] = []
+    factory = base.REGISTRY["icmp"]
+
+    def counting(settings: Any) -> Any:
+        probe = factory(settings)
+        run = probe.run
+
+        async def counted(targets: Any, timeout: float) -> Any:
+            seen.append(len(targets))
+            return await run(targets, timeout)
+
+        probe.run = counted
+        return probe
+
+    monkeypatch.setitem(base.REGISTRY, "icmp", counting)
+    return seen
+
+
+def test_concurrent_checks_share_cycles_and_each_gets_its_own_answer(cycles: list[int]) -> None:
+    allowed = {f"127.0.0.{i}" for i in range(1, 13)}
+    pinger = Pinger(allowed)
+    start = threading.Barrier(12)
+    answers: dict[int, set[str]] = {}
+
+    def worker(i: int) -> None:
+        start.wait()
+        answers[i] = pinger.check({f"127.0.0.{i + 1}", "127.0.0.1"})
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(12)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        pinger.close()
+    assert answers == {i: {f"127.0.0.{i + 1}", "127.0.0.1"} for i in range(12)}
+    assert len(cycles) < 12, cycles  # checks that arrived during a cycle went out together
+    assert sum(cycles) < 12 * 2
+
+
+def test_an_address_outside_the_run_is_never_sent_an_echo(cycles: list[int]) -> None:
+    pinger = Pinger({"127.0.0.1"})
+    try:
+        assert pinger.check({"127.0.0.1", "127.0.0.9"}) == {"127.0.0.1"}  # .9 would have answered
+    finally:
+        pinger.close()
+
+
+def test_closing_an_unused_pinger_opens_nothing(cycles: list[int]) -> None:
+    pinger = Pinger({"127.0.0.1"})
+    pinger.close()
+    pinger.close()
+    assert cycles == []
+    assert not any(t.name == "verify-icmp" for t in threading.enumerate())
