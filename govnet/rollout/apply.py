@@ -97,7 +97,9 @@ class Applier:
         on_done: Callable[[Outcome], None] | None = None,
         stop: StopRequest | None = None,
         silencer: Silencer | None = None,
+        units: Sequence[PlanUnit] = (),
     ) -> None:
+        """``units``: what this run may change; its reachability checks ping only their addresses."""
         self.ctx, self.run_id, self.segment, self.options = ctx, run_id, segment, options
         self.on_done = on_done
         self.stop = stop or StopRequest()
@@ -109,8 +111,10 @@ class Applier:
         for unit in ctx.inventory.units:
             if unit.parent is not None and segment in unit.segments:
                 self._children.setdefault(unit.parent, []).append(unit)
-        elements: list[Unit | Node] = [*ctx.inventory.nodes, *ctx.inventory.units]
-        allowed = {a for e in elements for device in e.devices for a in self._addresses(e, device)}
+        allowed: set[str] = set()
+        for planned in units:
+            element = ctx.element(planned.id)
+            allowed |= self._addresses(element, ctx.device(element, planned.device))
         self.pinger = Pinger(allowed)
 
     def close(self) -> None:
@@ -399,7 +403,7 @@ class Pinger:
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
         loop.close()
-        self._loop = None
+        self._loop = self._probe = None
 
 
 def run_units(
@@ -488,7 +492,9 @@ def start(
         audit.append(
             conn, ctx.state_dir, "run-start", {"plan": plan_path, "units": len(ordered)}, run_id=run_id
         )
-    applier = Applier(ctx, run_id, plan.scope.segment, options, on_done, stop=stop, silencer=silencer)
+    applier = Applier(
+        ctx, run_id, plan.scope.segment, options, on_done, stop=stop, silencer=silencer, units=ordered
+    )
     return _run(applier, [(u, "pending") for u in ordered], options, len(ordered))
 
 
@@ -553,5 +559,8 @@ def resume(
         if record is None or record.finished:
             continue
         todo.append((planned, "pending" if record.phase in ("pending",) else record.phase))
-    applier = Applier(ctx, run.id, plan.scope.segment, options, on_done, stop=stop, silencer=silencer)
+    units = [u for u, _ in todo]
+    applier = Applier(
+        ctx, run.id, plan.scope.segment, options, on_done, stop=stop, silencer=silencer, units=units
+    )
     return _run(applier, todo, options, len(records))
