@@ -52,7 +52,11 @@ def test_edited_entry_is_detected(tmp_path: Path) -> None:
 
 
 def test_edited_entry_with_recomputed_hash_breaks_the_next_link(tmp_path: Path) -> None:
-    verdict = tampered(tmp_path, "UPDATE audit SET user='mallory', hash='f'||substr(hash, 2) WHERE seq=2")
+    verdict = tampered(
+        tmp_path,
+        "UPDATE audit SET user='mallory', "
+        "hash=(CASE substr(hash, 1, 1) WHEN 'f' THEN 'e' ELSE 'f' END)||substr(hash, 2) WHERE seq=2",
+    )
     assert "entry 3: does not follow the entry before it (an entry was deleted or edited)" in verdict.problems
 
 
