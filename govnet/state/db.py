@@ -2,7 +2,8 @@
 
 SQLite (stdlib) is the embedded default: transactions make the write-ahead rollout record
 (intent before push) and the audit chain atomic, and WAL lets a status reader run beside an
-apply. Every connection is short-lived or owned by one thread; nothing here is shared across
+apply. Every connection is short-lived or owned by one thread; only the one-time set-up of a store
+is serialised across threads (a lock), nothing else is shared across
 threads.
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +23,10 @@ SCHEMA_VERSION = 1
 DB_NAME = "govnet.db"
 _READY: set[str] = set()
 """Stores this process has already opened (WAL set, schema created): skip that work after."""
+_READYING = threading.Lock()
+"""One thread at a time sets a store up: SQLite answers a second connection switching the same
+new file to WAL with "database is locked" at once, without waiting out the busy timeout."""
+BUSY_TIMEOUT = 30.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -108,7 +115,9 @@ def connect(state_dir: Path, *, create: bool = True, threads: bool = False) -> I
             _create_private(path)
         elif not path.exists():
             raise StateError(f"{path}: no govnet state here (nothing has been run with --state {state_dir})")
-        conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=not threads)
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=not threads
+        )
     except OSError as exc:
         raise StateError(f"{path}: cannot open the state store: {exc.strerror or exc}") from None
     except sqlite3.Error as exc:
@@ -117,9 +126,10 @@ def connect(state_dir: Path, *, create: bool = True, threads: bool = False) -> I
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys=ON")
         if str(path) not in _READY:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(SCHEMA)
-            _READY.add(str(path))
+            with _READYING:
+                if str(path) not in _READY:
+                    _set_up(conn)
+                    _READY.add(str(path))
         _migrate(conn, path)
         # WAL + NORMAL: a committed transaction survives govnet being killed (it is in the WAL);
         # only a power cut can lose the newest ones, and never corrupts the file.
@@ -134,6 +144,23 @@ def connect(state_dir: Path, *, create: bool = True, threads: bool = False) -> I
         if side.exists():
             with contextlib.suppress(OSError):
                 side.chmod(0o600)
+
+
+def _set_up(conn: sqlite3.Connection) -> None:
+    """WAL (persistent in the file, so set once per store) and the schema.
+
+    Another process may be setting up the same new store at this moment; the switch to WAL does
+    not wait for it (no busy handler on that path), so it is retried here within the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+    conn.executescript(SCHEMA)
 
 
 def _why(path: Path, exc: Exception) -> str:
