@@ -62,6 +62,10 @@ class PlatformRecord:
     """A line opening a multi-line block (banner) with its delimiter as group ``delim``; the
     device answers the block's lines with no prompt until the line holding the delimiter."""
     logout: str = "quit"
+    batch_lines: int = 32
+    """At most this many pushed lines in one write (``Session.push``'s ``stays``); 1: one at a time."""
+    batch_bytes: int = 2048
+    """… and at most this many bytes: well inside what a vty's input buffer takes while busy."""
 
     @cached_property
     def exec_re(self) -> re.Pattern[str]:
@@ -79,6 +83,13 @@ class PlatformRecord:
     def any_prompt_re(self) -> re.Pattern[str]:
         parts = (self.exec_prompt, self.privileged_prompt, self.config_prompt)
         return re.compile("(?:" + "|".join(parts) + ")" + _END, re.M)
+
+    @cached_property
+    def next_prompt_re(self) -> re.Pattern[str]:
+        """A prompt inside a batch's answers: followed on its line by the next line's echo, or
+        the end of what has come so far (an output line is never just a prompt-like word)."""
+        parts = (self.exec_prompt, self.privileged_prompt, self.config_prompt)
+        return re.compile("(?:" + "|".join(parts) + r")(?=[^\r\n]|\Z)", re.M)
 
     @cached_property
     def errors_re(self) -> re.Pattern[str]:

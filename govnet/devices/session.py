@@ -1,10 +1,11 @@
 """One session class for every platform: read the running config, push, save, run a command.
 
 The platform's record (``platforms.py``) says what to type and which prompt ends each answer;
-this class does the same thing for every vendor. Every line pushed is answered by the device
-before the next is sent, and every answer is checked against the platform's error patterns: a
-rejected line stops the push with a ``CommandRejected`` naming the line, the device's message
-and the lines already accepted, never a silent success.
+this class does the same thing for every vendor. Every line pushed is answered by its own
+prompt, and every answer is checked against the platform's error patterns: a rejected line
+stops the push with a ``CommandRejected`` naming the line, the device's message and the lines
+the device took, never a silent success. Lines that cannot change the configuration view may
+share one write (``push``'s ``stays``); a line that may change it is always the last of its write.
 
 Credentials come only from the ``SecretResolver``; everything raised or logged passes through
 its ``mask`` (a rendered line may carry an SNMP community), and netmiko's own DEBUG log is
@@ -16,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -140,11 +141,20 @@ class Session:
             lines.pop(0)
         return "\n".join(lines).strip("\n") + "\n"
 
-    def push(self, commands: Sequence[str]) -> str:
-        """Enter configuration mode, send ``commands`` one answer at a time, leave; returns the
-        device's answers (masked). Raises ``CommandRejected`` at the first rejected line
-        (after leaving configuration mode), ``ConnectionLost`` or ``DeviceTimeout``; each
-        carries ``accepted``, the lines the device had already taken."""
+    def push(self, commands: Sequence[str], *, stays: Callable[[str], bool] | None = None) -> str:
+        """Enter configuration mode, send ``commands``, leave; returns the device's answers
+        (masked). Raises ``CommandRejected`` naming the first rejected line (after leaving
+        configuration mode), ``ConnectionLost`` or ``DeviceTimeout``; each carries ``accepted``,
+        the lines the device had taken.
+
+        Without ``stays`` every line waits for its answer before the next is sent. ``stays(line)``
+        says a line leaves the device in the view it was typed in (not a section header, not an
+        exit word): a run of such lines goes out in one write (at most the platform's
+        ``batch_lines`` / ``batch_bytes``), ending at the first line that may change the view.
+        So a line that may change the view is always the last of its write: when the device
+        rejects it, no later line lands in the wrong view. Each line is still answered by its
+        own prompt and checked; a rejected one stops the push after its write, whose later lines
+        the device has run too (the error counts them)."""
         lines = [c.rstrip() for c in commands if c.strip()]
         if not lines:
             return ""
@@ -156,28 +166,47 @@ class Session:
             raise self._partial(exc, accepted, total) from None
         index = 0
         while index < total:
-            group = self._group(lines, index)
-            line = group[0]
+            group, batched = self._group(lines, index, stays)
+            answered: list[tuple[list[str], str]] = []
             try:
-                answer = self._ask_lines(group)
+                self._ask_group(group, batched, answered)
             except SessionError as exc:
+                accepted += [
+                    x for taken, answer in answered if self._device_error(answer) is None for x in taken
+                ]
                 raise self._partial(exc, accepted, total) from None
-            transcript.append(answer)
-            rejected = self._device_error(answer)
-            if rejected is not None:
-                self._leave_quietly()
-                raise self._fail(CommandRejected, f"{line!r} rejected: {rejected}", line, rejected, accepted)
-            if not self.platform.config_re.search(answer):
-                self._in_config = False
-                taken = [*accepted, *group]  # the device did take it
-                raise self._fail(SessionError, f"{line!r} left configuration mode", line, None, taken)
-            accepted.extend(group)
+            transcript += [answer for _, answer in answered]
+            self._check_group(answered, accepted)
             index += len(group)
         try:
             transcript.append(self._config_leave())
         except SessionError as exc:
             raise self._partial(exc, accepted, total) from None
         return self._resolver.mask("".join(transcript))
+
+    def _check_group(self, answered: list[tuple[list[str], str]], accepted: list[str]) -> None:
+        """Each answer of one write: the lines it took go to ``accepted``; the first rejected
+        line (or a line that left configuration mode) ends the push."""
+        rejected: tuple[str, str, int] | None = None
+        left: tuple[str, list[str]] | None = None
+        for position, (taken, answer) in enumerate(answered):
+            message = self._device_error(answer)
+            if message is not None:
+                rejected = rejected or (taken[0], message, len(answered) - position - 1)
+                continue
+            accepted.extend(taken)  # the device did take it
+            if not self.platform.config_re.search(answer) and left is None and rejected is None:
+                left = (taken[0], list(accepted))
+        if rejected is not None:
+            line, message, later = rejected
+            self._leave_quietly()
+            what = f"{line!r} rejected: {message}"
+            if later:
+                what += f" ({later} later line(s) of the same write reached the device too)"
+            raise self._fail(CommandRejected, what, line, message, accepted)
+        if left is not None:
+            self._in_config = False
+            raise self._fail(SessionError, f"{left[0]!r} left configuration mode", left[0], None, left[1])
 
     def save(self) -> None:
         """Make the running configuration the startup one, answering the platform's dialogue;
@@ -292,23 +321,49 @@ class Session:
         with contextlib.suppress(DeviceError):
             self._config_leave()
 
-    def _group(self, lines: list[str], index: int) -> list[str]:
-        """The line at ``index``, or the whole block it opens (a banner's lines get no prompt
-        until the one holding the delimiter)."""
-        delim = self.platform.block_delimiter(lines[index])
-        if delim is None:
-            return [lines[index]]
-        end = index + 1
-        while end < len(lines) and delim not in lines[end]:
+    def _group(
+        self, lines: list[str], index: int, stays: Callable[[str], bool] | None
+    ) -> tuple[list[str], bool]:
+        """The lines of the next write from ``index``, and whether each is answered (a batch).
+
+        A banner block's lines get no prompt until the one holding the delimiter: one answer.
+        Otherwise the line alone, or with ``stays`` the run of lines that stay in their view,
+        ending at the first that may not (see ``push``)."""
+        record = self.platform
+        delim = record.block_delimiter(lines[index])
+        if delim is not None:
+            end = index + 1
+            while end < len(lines) and delim not in lines[end]:
+                end += 1
+            return lines[index : end + 1], False
+        end, size = index, 0
+        while end < len(lines) and end - index < (record.batch_lines if stays else 1):
+            line = lines[end]
+            size += len(line) + 1
+            if end > index and (size > record.batch_bytes or record.block_delimiter(line) is not None):
+                break
             end += 1
-        return lines[index : end + 1]
+            if stays is not None and not stays(line):
+                break
+        return lines[index:end], True
 
     # ------------------------------------------------------------------ channel helpers
 
-    def _ask_lines(self, group: list[str]) -> str:
-        for line in group[:-1]:
-            self._write(line, group[0])
-        return _text(self._ask(group[-1], self.platform.any_prompt_re, self._timeouts.command, group[0]))
+    def _ask_group(self, group: list[str], batched: bool, answered: list[tuple[list[str], str]]) -> None:
+        """Send one write's lines, appending each answer (with the lines it answers) to
+        ``answered`` as it arrives."""
+        timeout = self._timeouts.command
+        if not batched:  # a block: the lines before the delimiter's get no answer
+            for line in group[:-1]:
+                self._write(line, group[0])
+            answer = _text(self._ask(group[-1], self.platform.any_prompt_re, timeout, group[0]))
+            answered.append((group, answer))
+            return
+        self._write("\n".join(group), group[0])
+        last = len(group) - 1
+        for position, line in enumerate(group):
+            until = self.platform.any_prompt_re if position == last else self.platform.next_prompt_re
+            answered.append(([line], _text(self._read(until, line, timeout))))
 
     def _ask(
         self, line: str, until: re.Pattern[str], timeout: float, shown: str | None = None

@@ -29,7 +29,7 @@ from govnet.render.secrets import substitute
 from govnet.rollout import runs
 from govnet.rollout.context import Context, scoped_text
 from govnet.rollout.planfile import Plan, PlanUnit
-from govnet.rollout.remediate import remediate
+from govnet.rollout.remediate import remediate, stays_in_view
 from govnet.rollout.restore import restore_commands
 from govnet.rollout.stopping import StopRequest
 from govnet.state import audit, backups
@@ -234,7 +234,8 @@ class Applier:
         try:
             self._audit("push", unit, {"device": device.name, "commands": commands, "backup": before})
             self._phase(unit, device.name, "pushing")
-            session.push(substitute(commands, self.ctx.resolver.resolve))
+            stays = stays_in_view(device.platform, running, intended)
+            session.push(substitute(commands, self.ctx.resolver.resolve), stays=stays)
             self._phase(unit, device.name, "pushed")
             session.save()
             self._phase(unit, device.name, "saved")

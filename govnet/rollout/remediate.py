@@ -39,7 +39,7 @@ address on the device, so the address is sent again (``Dialect.resend``); IOS ne
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,6 +99,30 @@ def remediate(platform: str, running: str, intended: str, *, full: bool = False)
         extra=[" > ".join(path) for path, _ in extra],
         kinds=kinds,
     )
+
+
+def stays_in_view(platform: str, running: str, intended: str) -> Callable[[str], bool]:
+    """Whether a command line for this device leaves it in the view it was typed in, for
+    ``Session.push`` to send runs of such lines in one write.
+
+    A line may change the view when it is a section header in either configuration, opens a
+    view (``Dialect.views``) or is an exit word; every other line (a leaf, a negation: ``undo``
+    / ``no`` never enters a view) stays. Headers never carry secrets, so the check reads the
+    substituted lines the session sends.
+
+    >>> stays = stays_in_view("huawei_vrp", "", "acl number 2990\\n rule 5 permit\\n")
+    >>> [stays(x) for x in ("acl number 2990", "rule 5 permit", "quit", "undo acl number 2990")]
+    [False, True, False, True]
+    """
+    rules = dialect(platform)
+    changers = {rules.exit, *(word for _, word in rules.views)}
+    for text in (running, intended):
+        changers.update(line.text for _, line in parse(rules, text).walk() if line.children)
+
+    def stays(line: str) -> bool:
+        return line not in changers and not _matches((p for p, _ in rules.views), line)
+
+    return stays
 
 
 def key(rules: Dialect, text: str) -> str:
