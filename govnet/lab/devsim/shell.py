@@ -369,6 +369,7 @@ class Shell:
         self._config_lines += 1
         if self.faults.ssh_drop and self._config_lines >= 2:
             log.info("%s: ssh-drop fault: dropping the connection", self.device.spec.name)
+            await self._flush_output()  # a device answers each line as it takes it: those go out
             self.term.abort()
             raise Hangup
         syntax = self.platform.syntax
