@@ -25,6 +25,7 @@ from govnet.rollout.lock import exclusive
 from govnet.rollout.plan import build_plan, elements_in_scope
 from govnet.rollout.rollback import rollback
 from govnet.rollout.stopping import StopRequest, on_signals
+from govnet.rollout.workers import default_processes
 from govnet.state import backups
 from govnet.state.db import connect, transaction
 
@@ -62,11 +63,33 @@ def context(inventory_path: Path, templates: Path, state_dir: Path, known_hosts:
 def progress_bar(total: int, what: str) -> tuple[Progress | None, Callable[[Any], None]]:
     if not sys.stderr.isatty() or total == 0:
         return None, lambda _: None
+    # No refresh thread (auto_refresh): worker processes are forked after the bar starts, and
+    # a fork must not copy a thread that may hold the terminal's lock. It redraws on each unit.
     bar = Progress(
-        TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True, console=None
+        TextColumn(what),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+        console=None,
+        auto_refresh=False,
     )
     task = bar.add_task(what, total=total)
-    return bar, lambda _: bar.advance(task)
+
+    def tick(_: Any) -> None:
+        bar.advance(task)
+        bar.refresh()
+
+    return bar, tick
+
+
+processes_option = click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    default=default_processes(),
+    show_default="one per core, at most 4",
+    help="Worker processes sharing --concurrency (SSH is CPU-bound in Python); 1: threads only.",
+)
 
 
 @click.group("rollout")
@@ -76,6 +99,7 @@ def rollout_group() -> None:
 
 @rollout_group.command("plan")
 @common
+@processes_option
 @click.option("--segment", required=True, type=click.Choice(SEGMENTS))
 @click.option("--wave", type=click.IntRange(1, 99), help="Only extranet units of this wave.")
 @click.option("--unit", "units", multiple=True, help="Only these units (repeatable).")
@@ -94,6 +118,7 @@ def plan_cmd(
     out: Path | None,
     offline: bool,
     concurrency: int,
+    processes: int,
     as_json: bool,
 ) -> None:
     """Read running configs, render the intent, and show what would change per unit."""
@@ -102,7 +127,14 @@ def plan_cmd(
     bar, tick = progress_bar(total, "reading devices")
     with bar or _null():
         plan = build_plan(
-            ctx, segment, wave=wave, ids=list(units), offline=offline, concurrency=concurrency, progress=tick
+            ctx,
+            segment,
+            wave=wave,
+            ids=list(units),
+            offline=offline,
+            concurrency=concurrency,
+            processes=processes,
+            progress=tick,
         )
     if out is not None:
         planfile.write(plan, out)
@@ -160,14 +192,16 @@ def _check_fresh(plan: planfile.Plan, ctx: Context, plan_path: Path) -> None:
             )
 
 
-def _options(concurrency: int, canary: int, max_failures: str, no_reachability: bool) -> applying.Options:
+def _options(
+    concurrency: int, canary: int, max_failures: str, no_reachability: bool, processes: int
+) -> applying.Options:
     text = max_failures.strip()
     number = text[:-1] if text.endswith("%") else text
     if not number.replace(".", "", 1).isdigit():
         raise UsageError(f"--max-failures '{max_failures}': expected a count (3) or a share (10%)")
     if text.endswith("%") and float(number) > 100:
         raise UsageError(f"--max-failures '{max_failures}': a share is at most 100%")
-    return applying.Options(concurrency, canary, text, not no_reachability)
+    return applying.Options(concurrency, canary, text, not no_reachability, processes=processes)
 
 
 def _report(
@@ -223,6 +257,7 @@ def apply_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(
         [
             click.option("--concurrency", type=click.IntRange(1, 200), default=10, show_default=True),
+            processes_option,
             click.option(
                 "--canary",
                 type=click.IntRange(0, 1000),
@@ -267,6 +302,7 @@ def apply_cmd(
     state_dir: Path,
     known_hosts: Path | None,
     concurrency: int,
+    processes: int,
     canary: int,
     max_failures: str,
     no_reachability: bool,
@@ -276,7 +312,7 @@ def apply_cmd(
     as_json: bool,
 ) -> None:
     """Apply a plan: back up, push, save, verify each unit; restore on failure."""
-    options = _options(concurrency, canary, max_failures, no_reachability)
+    options = _options(concurrency, canary, max_failures, no_reachability, processes)
     silencer = _silencer(alertmanager)
     plan, plan_hash = planfile.read(plan_path)
     ctx = (
@@ -386,6 +422,7 @@ def resume_cmd(
     state_dir: Path,
     known_hosts: Path | None,
     concurrency: int,
+    processes: int,
     canary: int,
     max_failures: str,
     no_reachability: bool,
@@ -395,7 +432,7 @@ def resume_cmd(
     as_json: bool,
 ) -> None:
     """Finish a run that was stopped or killed; units recorded done are never pushed again."""
-    options = _options(concurrency, canary, max_failures, no_reachability)
+    options = _options(concurrency, canary, max_failures, no_reachability, processes)
     silencer = _silencer(alertmanager)
     with connect(state_dir, create=False) as conn:
         run = runs.get(conn, run_id)

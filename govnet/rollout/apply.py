@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ from govnet.rollout.planfile import Plan, PlanUnit
 from govnet.rollout.remediate import remediate, stays_in_view
 from govnet.rollout.restore import restore_commands
 from govnet.rollout.stopping import StopRequest
+from govnet.rollout.workers import Work, Workers
 from govnet.state import audit, backups
 from govnet.state.db import connect, transaction
 
@@ -44,6 +45,8 @@ class Options:
     verify_reachability: bool = True
     restore_wait: float = 30.0
     """Seconds a restore keeps trying to log in again (a device rebooting comes back)."""
+    processes: int = 1
+    """Worker processes sharing the ``concurrency`` (``govnet.rollout.workers``); 1: threads only."""
 
     def threshold(self, total: int) -> int:
         """Failures allowed before the run stops (``N`` or ``PCT%`` of the units)."""
@@ -101,6 +104,7 @@ class Applier:
     ) -> None:
         """``units``: what this run may change; its reachability checks ping only their addresses."""
         self.ctx, self.run_id, self.segment, self.options = ctx, run_id, segment, options
+        self.units = list(units)
         self.on_done = on_done
         self.stop = stop or StopRequest()
         self.silencer = silencer
@@ -116,6 +120,11 @@ class Applier:
             element = ctx.element(planned.id)
             allowed |= self._addresses(element, ctx.device(element, planned.device))
         self.pinger = Pinger(allowed)
+
+    def twin(self) -> Applier:
+        """The same run's procedure for a worker process: its own store connection and ICMP
+        socket; no callbacks, stop requests or silences (the parent process keeps those)."""
+        return Applier(self.ctx, self.run_id, self.segment, self.options, units=self.units)
 
     def close(self) -> None:
         """Close the state store connection the records share, and the ICMP checks' socket."""
@@ -160,10 +169,7 @@ class Applier:
 
     def _finish(self, unit: str, device: str, result: str, reason: str = "") -> Outcome:
         self._phase(unit, device, "done", result=result, reason=reason)
-        outcome = Outcome(unit, device, result, reason)
-        if self.on_done is not None:
-            self.on_done(outcome)
-        return outcome
+        return Outcome(unit, device, result, reason)
 
     # -- the procedure ----------------------------------------------------------------------
     def apply_unit(self, planned: PlanUnit, *, resume_phase: str = "pending") -> Outcome:
@@ -343,6 +349,10 @@ class Pinger:
     A check used to open its own raw socket and event loop for its one cycle: two per unit,
     ~10 ms of CPU each. ``allowed`` is every address the run may check (its units', and the
     units' behind them): nothing else is ever sent an echo.
+
+    An address answers when one of ``COUNT`` echoes comes back; they go out one round at a
+    time, the next only to the addresses still silent (like ``fping -r``): when everything
+    answers, a check takes one round trip instead of waiting out the spacing between echoes.
     """
 
     COUNT = 2
@@ -372,7 +382,7 @@ class Pinger:
         if self._probe is None:  # made in the loop's thread, at the first check
             allowed = [f"{a}/32" for a in self._allowed]
             self._probe = base.REGISTRY["icmp"](
-                {"count": self.COUNT, "timeout": self.TIMEOUT, "allowed_networks": allowed}
+                {"count": 1, "timeout": self.TIMEOUT, "allowed_networks": allowed}
             )
         answer: asyncio.Future[set[str]] = asyncio.get_running_loop().create_future()
         self._queue.append((addresses, answer))
@@ -384,14 +394,19 @@ class Pinger:
         assert self._probe is not None
         while self._queue:
             batch, self._queue = self._queue, []
-            wanted = sorted({a for addresses, _ in batch for a in addresses})
+            silent = sorted({a for addresses, _ in batch for a in addresses})
+            up: set[str] = set()
             try:
-                results = await self._probe.run([Target("verify", "verify", a) for a in wanted], 3.0)
+                for _ in range(self.COUNT):
+                    results = await self._probe.run([Target("verify", "verify", a) for a in silent], 3.0)
+                    up |= {r.target.address for r in results if r.success}
+                    silent = [a for a in silent if a not in up]
+                    if not silent:
+                        break
             except Exception as exc:  # noqa: BLE001 (handed to each waiting worker)
                 for _, answer in batch:
                     answer.set_exception(exc)
                 continue
-            up = {r.target.address for r in results if r.success}
             for addresses, answer in batch:
                 answer.set_result(up.intersection(addresses))
 
@@ -410,7 +425,11 @@ class Pinger:
 def run_units(
     applier: Applier, todo: list[tuple[PlanUnit, str]], options: Options, total: int
 ) -> tuple[list[Outcome], bool]:
-    """Canary first (one at a time), then the rest in the pool; stop past the failure threshold."""
+    """Canary first (one at a time), then the rest in the pool; stop past the failure threshold.
+
+    The pool is ``options.processes`` worker processes (forked first, before any thread of this
+    one starts) sharing ``options.concurrency``, or this process's threads; either way this
+    function alone decides what starts, and sees every outcome (``applier.on_done``)."""
     outcomes: list[Outcome] = []
     limit = options.threshold(total)
     stop = applier.stop
@@ -418,39 +437,56 @@ def run_units(
     def failed() -> int:
         return sum(1 for o in outcomes if o.result in ("failed", "restored"))
 
+    def record(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if applier.on_done is not None:
+            applier.on_done(outcome)
+
+    def make() -> Work[tuple[PlanUnit, str], Outcome]:
+        local = options.processes <= 1
+        worker = applier if local else applier.twin()
+        return (
+            lambda job: worker.apply_unit(job[0], resume_phase=job[1]),
+            (lambda: None) if local else worker.close,
+        )
+
+    processes = max(1, min(options.processes, options.concurrency, len(todo)))
+    threads = -(-options.concurrency // processes)
+    if processes > 1:
+        applier.ctx.compile_templates()
     canary, pending = list(todo[: options.canary]), list(todo[options.canary :])
     stopped = False
-    with applier.silenced([u for u, _ in canary], "canary wave"):
-        while canary and not stopped and not stop.requested:
-            planned, phase = canary.pop(0)  # canary units: one at a time, in this thread
-            outcomes.append(applier.apply_unit(planned, resume_phase=phase))
-            stopped = failed() > limit
-    pending = canary + pending  # canary units not started stay with the rest
-    if not stopped and not stop.requested:
-        with (
-            applier.silenced([u for u, _ in pending], "main wave"),
-            ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool,
-        ):
-            running: set[Future[Outcome]] = set()
-            try:
-                while pending or running:
-                    while (
-                        pending and len(running) < options.concurrency and not stopped and not stop.requested
-                    ):
-                        planned, phase = pending.pop(0)
-                        running.add(pool.submit(applier.apply_unit, planned, resume_phase=phase))
-                    if not running:
-                        break
-                    done, running = wait(running, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        outcomes.append(future.result())
-                    stopped = stopped or failed() > limit
-            except BaseException:
-                stop.request("error")  # units in flight finish; none start
-                raise
+    with Workers(make, processes, threads) as pool:
+        with applier.silenced([u for u, _ in canary], "canary wave"):
+            while canary and not stopped and not stop.requested:
+                job = canary.pop(0)  # canary units: one at a time
+                record(pool.submit(job).result())
+                stopped = failed() > limit
+        pending = canary + pending  # canary units not started stay with the rest
+        if not stopped and not stop.requested:
+            with applier.silenced([u for u, _ in pending], "main wave"):
+                running: set[Future[Outcome]] = set()
+                try:
+                    while pending or running:
+                        while (
+                            pending
+                            and len(running) < options.concurrency
+                            and not stopped
+                            and not stop.requested
+                        ):
+                            running.add(pool.submit(pending.pop(0)))
+                        if not running:
+                            break
+                        done, running = wait(running, return_when=FIRST_COMPLETED)
+                        for future in done:
+                            record(future.result())
+                        stopped = stopped or failed() > limit
+                except BaseException:
+                    stop.request("error")  # units in flight finish; none start
+                    raise
     if stopped:
         for planned, _ in pending:
-            outcomes.append(
+            record(
                 applier._finish(
                     planned.id, planned.device, "skipped", "run stopped: failures passed --max-failures"
                 )

@@ -9,7 +9,7 @@ from pathlib import Path
 from govnet.devices.session import Session, Timeouts, open_session
 from govnet.inventory.models import Device, Inventory, Node, Unit
 from govnet.render import Rendered, render_device
-from govnet.render.engine import COMMENT
+from govnet.render.engine import COMMENT, environment
 from govnet.secrets import SecretResolver
 
 
@@ -24,6 +24,13 @@ class Context:
     timeouts: Timeouts = field(default_factory=Timeouts)
     rendered: dict[tuple[str, str], Rendered] = field(default_factory=dict, repr=False)
     """Intended configs rendered in this command (a plan checks them all first, then uses them)."""
+
+    def compile_templates(self) -> None:
+        """Compile every template now: worker processes forked afterwards inherit them instead
+        of each compiling its own (Jinja compiles a template at its first use per process)."""
+        env = environment(self.templates)
+        for name in env.list_templates(extensions=["j2"]):
+            env.get_template(name)
 
     def session(self, device: Device) -> Session:
         return open_session(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 
 from govnet.errors import GovnetError
@@ -19,6 +19,7 @@ from govnet.inventory.select import select
 from govnet.rollout.context import Context, scoped_text
 from govnet.rollout.planfile import FORMAT, Plan, PlanUnit, Scope, inventory_hash, templates_hash
 from govnet.rollout.remediate import remediate
+from govnet.rollout.workers import Work, Workers
 from govnet.state import backups
 from govnet.state.audit import current_user
 from govnet.state.db import connect, transaction
@@ -103,18 +104,26 @@ def build_plan(
     ids: list[str] | None = None,
     offline: bool = False,
     concurrency: int = 20,
+    processes: int = 1,
     progress: Callable[[PlanUnit], None] | None = None,
 ) -> Plan:
+    """``concurrency`` devices read at once, shared by ``processes`` worker processes
+    (``govnet.rollout.workers``; 1: this process's threads)."""
     targets = elements_in_scope(ctx, segment, wave, ids or [])
     jobs = [Job(e, d) for e in targets for d in e.devices_on(segment)]
     for job in jobs:  # a broken template fails the whole plan before any device is contacted
         ctx.render(job.element, job.device)
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(jobs) or 1))) as pool:
-        planned = []
-        for result in pool.map(lambda j: _one(ctx, j, segment, offline), jobs):
-            planned.append(result)
+
+    def make() -> Work[int, PlanUnit]:
+        return (lambda index: _one(ctx, jobs[index], segment, offline)), lambda: None
+
+    processes = max(1, min(processes, concurrency, len(jobs)))
+    with Workers(make, processes, -(-max(1, min(concurrency, len(jobs) or 1)) // processes)) as pool:
+        futures = [pool.submit(index) for index in range(len(jobs))]
+        for future in as_completed(futures):
             if progress is not None:
-                progress(result)
+                progress(future.result())
+        planned = [future.result() for future in futures]
     return Plan(
         format=FORMAT,
         created=time.time(),

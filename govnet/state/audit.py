@@ -8,12 +8,15 @@ last entries. Entries never hold secrets: callers pass masked commands and diffs
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import getpass
 import hashlib
 import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from govnet.state.db import transaction
 
 GENESIS = "0" * 64
 HEAD_FILE = "audit.head"
+LOCK_FILE = "audit.lock"
 
 
 def current_user() -> str:
@@ -47,9 +51,14 @@ def append(
     *,
     run_id: str | None = None,
     unit: str | None = None,
-    in_transaction: bool = False,
 ) -> int:
-    """Add one entry; returns its sequence number."""
+    """Add one entry; returns its sequence number.
+
+    Writers in several processes (a rollout's workers) take turns under ``audit.lock`` for the
+    whole append, from reading the newest entry to moving ``audit.head``: the SQLite write lock
+    alone ends at the commit, and two heads moved after it in the wrong order would leave
+    ``audit.head`` behind the chain (or a writer's temporary head taken by another).
+    """
 
     def write(c: sqlite3.Connection) -> tuple[int, str]:
         row = c.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
@@ -63,15 +72,28 @@ def append(
         )
         return seq, digest
 
-    if in_transaction:
-        seq, digest = write(conn)
-        _prepare_head(state_dir, seq, digest)
-    else:
+    with _turn(state_dir):
         with transaction(conn):
             seq, digest = write(conn)
             _prepare_head(state_dir, seq, digest)
-    _commit_head(state_dir)
+        _commit_head(state_dir)
     return seq
+
+
+@contextlib.contextmanager
+def _turn(state_dir: Path) -> Iterator[None]:
+    """This writer's turn at the audit trail (an exclusive ``flock``; taken before the SQLite
+    write lock by every writer, so the two never wait for each other in opposite orders)."""
+    path = state_dir / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError as exc:
+        raise StateError(f"{path}: cannot open the audit lock: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _prepare_head(state_dir: Path, seq: int, digest: str) -> None:

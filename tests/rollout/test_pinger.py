@@ -7,7 +7,9 @@ sent an echo. The suite runs in a network namespace holding only loopback (scrip
 from __future__ import annotations
 
 import os
+import socket
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,3 +78,25 @@ def test_closing_an_unused_pinger_opens_nothing(cycles: list[int]) -> None:
     pinger.close()
     assert cycles == []
     assert not any(t.name == "verify-icmp" for t in threading.enumerate())
+
+
+def test_answering_addresses_take_one_round_and_silent_ones_get_a_second(cycles: list[int]) -> None:
+    """One echo per address first; only the addresses still silent get the second (``COUNT``)."""
+    pinger = Pinger({"127.0.0.1", "127.0.0.2"})
+    try:
+        assert pinger.check({"127.0.0.1", "127.0.0.2"}) == {"127.0.0.1", "127.0.0.2"}
+        assert cycles == [2]  # both answered the first echo: no second round, no spacing wait
+        need(
+            [name for _, name in socket.if_nameindex()] == ["lo"],
+            "needs the suite's private network namespace (it stops this namespace answering pings)",
+        )
+        ignore = Path("/proc/sys/net/ipv4/icmp_echo_ignore_all")
+        before = ignore.read_text()
+        ignore.write_text("1")
+        try:
+            assert pinger.check({"127.0.0.1"}) == set()
+        finally:
+            ignore.write_text(before)
+    finally:
+        pinger.close()
+    assert cycles == [2, 1, 1]  # the silent address was asked twice, alone
