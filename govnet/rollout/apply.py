@@ -159,13 +159,16 @@ class Applier:
         with self._store() as conn:
             runs.set_phase(conn, self.run_id, unit, device, phase, **extra)
 
-    def _audit(self, action: str, unit: str, detail: dict[str, Any]) -> None:
+    def _audit(
+        self,
+        action: str,
+        unit: str,
+        detail: dict[str, Any],
+        also: Callable[[sqlite3.Connection], object] | None = None,
+    ) -> None:
+        """An audit entry, and ``also`` whatever else belongs in its transaction."""
         with self._store() as conn:
-            audit.append(conn, self.ctx.state_dir, action, detail, run_id=self.run_id, unit=unit)
-
-    def _backup(self, element: Unit | Node, device: Device, text: str, reason: str) -> str:
-        with self._store() as conn, transaction(conn):
-            return backups.save(conn, element.id, device.name, text, reason, self.run_id).hash
+            audit.append(conn, self.ctx.state_dir, action, detail, run_id=self.run_id, unit=unit, also=also)
 
     def _finish(self, unit: str, device: str, result: str, reason: str = "") -> Outcome:
         self._phase(unit, device, "done", result=result, reason=reason)
@@ -206,8 +209,9 @@ class Applier:
                     "skipped",
                     "stale: the running config changed since planning (plan again)",
                 )
-            before = self._backup(element, device, running, "pre-change")
-            self._phase(unit, device.name, "backed_up", before_hash=before)
+            with self._store() as conn, transaction(conn):  # one commit: the backup and its phase
+                before = backups.save(conn, unit, device.name, running, "pre-change", self.run_id).hash
+                runs.set_phase(conn, self.run_id, unit, device.name, "backed_up", before_hash=before)
         else:  # resuming a unit that was being changed when govnet died: its backup is recorded
             with connect(self.ctx.state_dir) as conn:
                 before = (
@@ -238,8 +242,12 @@ class Applier:
             return self._verified(element, device, shown)
         baseline = self._reachable(element, device) if self.options.verify_reachability else set()
         try:
-            self._audit("push", unit, {"device": device.name, "commands": commands, "backup": before})
-            self._phase(unit, device.name, "pushing")
+            self._audit(  # the intent, before the push
+                "push",
+                unit,
+                {"device": device.name, "commands": commands, "backup": before},
+                also=lambda conn: runs.set_phase(conn, self.run_id, unit, device.name, "pushing"),
+            )
             stays = stays_in_view(device.platform, running, intended)
             session.push(substitute(commands, self.ctx.resolver.resolve), stays=stays)
             self._phase(unit, device.name, "pushed")
@@ -254,11 +262,17 @@ class Applier:
         return self._verified(element, device, shown)
 
     def _verified(self, element: Unit | Node, device: Device, shown: str) -> Outcome:
-        """Record the verified config (the text verify read, after the save) as the post-change backup."""
-        after = self._backup(element, device, shown, "post-change")
-        self._phase(element.id, device.name, "verified", after_hash=after)
-        self._audit("verified", element.id, {"device": device.name, "after": after})
-        return self._finish(element.id, device.name, "changed")
+        """Record the verified config (the text verify read, after the save) as the post-change
+        backup, the unit verified and done, and the audit entry: one transaction."""
+        unit, after = element.id, backups.text_hash(shown)
+
+        def record(conn: sqlite3.Connection) -> None:
+            backups.save(conn, unit, device.name, shown, "post-change", self.run_id)
+            runs.set_phase(conn, self.run_id, unit, device.name, "verified", after_hash=after)
+            runs.set_phase(conn, self.run_id, unit, device.name, "done", result="changed", reason="")
+
+        self._audit("verified", unit, {"device": device.name, "after": after}, also=record)
+        return Outcome(unit, device.name, "changed")
 
     def _verify(
         self, session: Session, element: Unit | Node, device: Device, intended: str, baseline: set[str]

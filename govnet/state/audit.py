@@ -16,7 +16,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,8 +51,10 @@ def append(
     *,
     run_id: str | None = None,
     unit: str | None = None,
+    also: Callable[[sqlite3.Connection], object] | None = None,
 ) -> int:
-    """Add one entry; returns its sequence number.
+    """Add one entry; returns its sequence number. ``also`` writes more in the same transaction
+    (a rollout records the unit's phase with the entry: one commit, not two).
 
     Writers in several processes (a rollout's workers) take turns under ``audit.lock`` for the
     whole append, from reading the newest entry to moving ``audit.head``: the SQLite write lock
@@ -72,9 +74,13 @@ def append(
         )
         return seq, digest
 
+    if conn.in_transaction:  # the turn is taken before the SQLite write lock, never after
+        raise StateError("audit entries are written in their own transaction")
     with _turn(state_dir):
         with transaction(conn):
             seq, digest = write(conn)
+            if also is not None:
+                also(conn)
             _prepare_head(state_dir, seq, digest)
         _commit_head(state_dir)
     return seq

@@ -187,7 +187,11 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
 
 @contextlib.contextmanager
 def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE … COMMIT: one writer at a time, all or nothing."""
+    """BEGIN IMMEDIATE … COMMIT: one writer at a time, all or nothing. Inside a transaction
+    already open on ``conn``, a part of it (committed or rolled back with it)."""
+    if conn.in_transaction:
+        yield conn
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
