@@ -14,7 +14,7 @@ import contextlib
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,12 +29,13 @@ from govnet.render.secrets import substitute
 from govnet.rollout import runs
 from govnet.rollout.context import Context, scoped_text
 from govnet.rollout.planfile import Plan, PlanUnit
+from govnet.rollout.records import Recorder
 from govnet.rollout.remediate import remediate, stays_in_view
 from govnet.rollout.restore import restore_commands
 from govnet.rollout.stopping import StopRequest
 from govnet.rollout.workers import Work, Workers
 from govnet.state import audit, backups
-from govnet.state.db import connect, transaction
+from govnet.state.db import connect
 
 
 @dataclass(frozen=True)
@@ -108,9 +109,7 @@ class Applier:
         self.on_done = on_done
         self.stop = stop or StopRequest()
         self.silencer = silencer
-        self.lock = threading.Lock()
-        self._open = contextlib.ExitStack()
-        self._conn: sqlite3.Connection | None = None
+        self.records = Recorder(ctx.state_dir)
         self._children: dict[str, list[Unit]] = {}
         for unit in ctx.inventory.units:
             if unit.parent is not None and segment in unit.segments:
@@ -127,23 +126,9 @@ class Applier:
         return Applier(self.ctx, self.run_id, self.segment, self.options, units=self.units)
 
     def close(self) -> None:
-        """Close the state store connection the records share, and the ICMP checks' socket."""
+        """Commit the last records and stop their writer; close the ICMP checks' socket."""
         self.pinger.close()
-        with self.lock:
-            self._open.close()
-            self._conn = None
-
-    @contextlib.contextmanager
-    def _store(self) -> Iterator[sqlite3.Connection]:
-        """The one connection every record of this run is written on, one writer at a time:
-        a connection per record cost more than the record at concurrency 50."""
-        with self.lock:
-            if self._conn is None:
-                self._conn = self._open.enter_context(connect(self.ctx.state_dir, threads=True))
-            try:
-                yield self._conn
-            except sqlite3.Error as exc:
-                raise StateError(f"{self.ctx.state_dir}: state store error: {exc}") from None
+        self.records.close()
 
     def silenced(self, wave: Sequence[PlanUnit], what: str) -> contextlib.AbstractContextManager[object]:
         """Alertmanager silence over a wave's units (and the units behind them) while it runs."""
@@ -156,8 +141,7 @@ class Applier:
 
     # -- records ----------------------------------------------------------------------------
     def _phase(self, unit: str, device: str, phase: str, **extra: Any) -> None:
-        with self._store() as conn:
-            runs.set_phase(conn, self.run_id, unit, device, phase, **extra)
+        self.records.write(lambda conn: runs.set_phase(conn, self.run_id, unit, device, phase, **extra))
 
     def _audit(
         self,
@@ -167,8 +151,13 @@ class Applier:
         also: Callable[[sqlite3.Connection], object] | None = None,
     ) -> None:
         """An audit entry, and ``also`` whatever else belongs in its transaction."""
-        with self._store() as conn:
-            audit.append(conn, self.ctx.state_dir, action, detail, run_id=self.run_id, unit=unit, also=also)
+
+        def record(conn: sqlite3.Connection) -> None:
+            audit.entry(conn, action, detail, run_id=self.run_id, unit=unit)
+            if also is not None:
+                also(conn)
+
+        self.records.write(record)
 
     def _finish(self, unit: str, device: str, result: str, reason: str = "") -> Outcome:
         self._phase(unit, device, "done", result=result, reason=reason)
@@ -209,9 +198,13 @@ class Applier:
                     "skipped",
                     "stale: the running config changed since planning (plan again)",
                 )
-            with self._store() as conn, transaction(conn):  # one commit: the backup and its phase
-                before = backups.save(conn, unit, device.name, running, "pre-change", self.run_id).hash
-                runs.set_phase(conn, self.run_id, unit, device.name, "backed_up", before_hash=before)
+
+            def backed_up(conn: sqlite3.Connection) -> str:  # the backup and its phase: one record
+                digest = backups.save(conn, unit, device.name, running, "pre-change", self.run_id).hash
+                runs.set_phase(conn, self.run_id, unit, device.name, "backed_up", before_hash=digest)
+                return digest
+
+            before = self.records.write(backed_up)
         else:  # resuming a unit that was being changed when govnet died: its backup is recorded
             with connect(self.ctx.state_dir) as conn:
                 before = (

@@ -53,43 +53,52 @@ def append(
     unit: str | None = None,
     also: Callable[[sqlite3.Connection], object] | None = None,
 ) -> int:
-    """Add one entry; returns its sequence number. ``also`` writes more in the same transaction
-    (a rollout records the unit's phase with the entry: one commit, not two).
+    """Add one entry; returns its sequence number. ``also`` writes more in the same transaction.
 
-    Writers in several processes (a rollout's workers) take turns under ``audit.lock`` for the
-    whole append, from reading the newest entry to moving ``audit.head``: the SQLite write lock
-    alone ends at the commit, and two heads moved after it in the wrong order would leave
+    Writers in several processes (a rollout's workers) take turns (``turn``) for the whole
+    append, from reading the newest entry to moving ``audit.head``: the SQLite write lock alone
+    ends at the commit, and two heads moved after it in the wrong order would leave
     ``audit.head`` behind the chain (or a writer's temporary head taken by another).
     """
-
-    def write(c: sqlite3.Connection) -> tuple[int, str]:
-        row = c.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        seq, prev = (row["seq"] + 1, row["hash"]) if row else (1, GENESIS)
-        at, user = time.time(), current_user()
-        text = json.dumps(detail, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        digest = _digest(prev, seq, at, user, action, run_id, unit, text)
-        c.execute(
-            "INSERT INTO audit (seq, at, user, action, run_id, unit, detail, prev, hash) VALUES (?,?,?,?,?,?,?,?,?)",
-            (seq, at, user, action, run_id, unit, text, prev, digest),
-        )
-        return seq, digest
-
     if conn.in_transaction:  # the turn is taken before the SQLite write lock, never after
-        raise StateError("audit entries are written in their own transaction")
-    with _turn(state_dir):
+        raise StateError("audit entries are appended in their own transaction")
+    with turn(state_dir):
         with transaction(conn):
-            seq, digest = write(conn)
+            seq = entry(conn, action, detail, run_id=run_id, unit=unit)
             if also is not None:
                 also(conn)
-            _prepare_head(state_dir, seq, digest)
-        _commit_head(state_dir)
+            prepare_head(conn, state_dir)
+        commit_head(state_dir)
+    return seq
+
+
+def entry(
+    conn: sqlite3.Connection,
+    action: str,
+    detail: dict[str, Any],
+    *,
+    run_id: str | None = None,
+    unit: str | None = None,
+) -> int:
+    """Write one entry in the caller's transaction, which holds the ``turn`` and moves the head
+    (``prepare_head`` before its commit, ``commit_head`` after): several entries, one commit."""
+    row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    seq, prev = (row["seq"] + 1, row["hash"]) if row else (1, GENESIS)
+    at, user = time.time(), current_user()
+    text = json.dumps(detail, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    digest = _digest(prev, seq, at, user, action, run_id, unit, text)
+    conn.execute(
+        "INSERT INTO audit (seq, at, user, action, run_id, unit, detail, prev, hash) VALUES (?,?,?,?,?,?,?,?,?)",
+        (seq, at, user, action, run_id, unit, text, prev, digest),
+    )
     return seq
 
 
 @contextlib.contextmanager
-def _turn(state_dir: Path) -> Iterator[None]:
-    """This writer's turn at the audit trail (an exclusive ``flock``; taken before the SQLite
-    write lock by every writer, so the two never wait for each other in opposite orders)."""
+def turn(state_dir: Path) -> Iterator[None]:
+    """This writer's turn at the audit trail (an exclusive ``flock`` on ``audit.lock``; taken
+    before the SQLite write lock by every writer, so the two never wait for each other in
+    opposite orders)."""
     path = state_dir / LOCK_FILE
     try:
         fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
@@ -100,6 +109,22 @@ def _turn(state_dir: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock
+
+
+def prepare_head(conn: sqlite3.Connection, state_dir: Path) -> None:
+    """Write the newest entry's head beside the old one *before* the transaction commits: if
+    the disk is full the entries are rolled back with it, so the chain and ``audit.head`` never
+    disagree. (``commit_head``'s rename after the commit needs no new space.)"""
+    row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+    if row is not None:
+        _prepare_head(state_dir, row["seq"], row["hash"])
+
+
+def commit_head(state_dir: Path) -> None:
+    """Move the head written by ``prepare_head`` into place (nothing to do if none was)."""
+    path = state_dir / HEAD_FILE
+    with contextlib.suppress(FileNotFoundError):
+        path.with_suffix(".tmp").replace(path)
 
 
 def _prepare_head(state_dir: Path, seq: int, digest: str) -> None:
@@ -115,11 +140,6 @@ def _prepare_head(state_dir: Path, seq: int, digest: str) -> None:
             os.fsync(handle.fileno())
     except OSError as exc:
         raise StateError(f"{tmp}: cannot write the audit head: {exc.strerror or exc}") from None
-
-
-def _commit_head(state_dir: Path) -> None:
-    path = state_dir / HEAD_FILE
-    path.with_suffix(".tmp").replace(path)
 
 
 @dataclass(frozen=True)
