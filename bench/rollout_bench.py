@@ -123,6 +123,8 @@ class Bench:
         plan_file = self.work / f"{name}.plan.json"
         common = ["--inventory", str(self.inventory), "--known-hosts", str(self.known_hosts)]
         concurrency = ["--concurrency", str(self.args.concurrency)]
+        if self.args.processes is not None:
+            concurrency += ["--processes", str(self.args.processes)]
         _, plan_wall, plan_cpu = self.govnet(
             "rollout", "plan", "--segment", self.args.segment, *common, *concurrency,
             "--out", str(plan_file), "--json",
@@ -193,6 +195,7 @@ def main() -> int:
     parser.add_argument("--units", type=int, default=255)
     parser.add_argument("--segment", default="party", choices=["intranet", "party", "extranet"])
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--processes", type=int, help="govnet's --processes (default: govnet's own)")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -216,7 +219,8 @@ def main() -> int:
             bench.down()
     load = os.getloadavg()
     print(f"\n{platform.node()} {os.cpu_count()} cores, load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}, "
-          f"{time.strftime('%Y-%m-%d %H:%M')} UTC, concurrency {args.concurrency}\n")  # fmt: skip
+          f"{time.strftime('%Y-%m-%d %H:%M')} UTC, concurrency {args.concurrency}, "
+          f"processes {args.processes or 'default'}\n")  # fmt: skip
     print(table(bench.steps))
     if args.json:
         args.json.write_text(json.dumps([asdict(s) for s in bench.steps], indent=2))
