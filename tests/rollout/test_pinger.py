@@ -6,8 +6,10 @@ sent an echo. The suite runs in a network namespace holding only loopback (scrip
 
 from __future__ import annotations
 
+import ctypes
+import multiprocessing
 import os
-import socket
+import subprocess
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,8 @@ import pytest
 from govnet.probes import base
 from govnet.rollout.apply import Pinger
 from tests.helpers import need
+
+CLONE_NEWNET = 0x40000000
 
 
 @pytest.fixture
@@ -80,23 +84,36 @@ def test_closing_an_unused_pinger_opens_nothing(cycles: list[int]) -> None:
     assert not any(t.name == "verify-icmp" for t in threading.enumerate())
 
 
+def _silent(conn: Any, seen: list[int]) -> None:
+    """In a network namespace of its own (this forked child only) that ignores echo requests."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "unshare")
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        Path("/proc/sys/net/ipv4/icmp_echo_ignore_all").write_text("1")
+        pinger = Pinger({"127.0.0.1"})
+        try:
+            conn.send((pinger.check({"127.0.0.1"}), seen))
+        finally:
+            pinger.close()
+    except Exception as exc:  # reported to the test
+        conn.send((repr(exc), seen))
+
+
 def test_answering_addresses_take_one_round_and_silent_ones_get_a_second(cycles: list[int]) -> None:
     """One echo per address first; only the addresses still silent get the second (``COUNT``)."""
     pinger = Pinger({"127.0.0.1", "127.0.0.2"})
     try:
         assert pinger.check({"127.0.0.1", "127.0.0.2"}) == {"127.0.0.1", "127.0.0.2"}
-        assert cycles == [2]  # both answered the first echo: no second round, no spacing wait
-        need(
-            [name for _, name in socket.if_nameindex()] == ["lo"],
-            "needs the suite's private network namespace (it stops this namespace answering pings)",
-        )
-        ignore = Path("/proc/sys/net/ipv4/icmp_echo_ignore_all")
-        before = ignore.read_text()
-        ignore.write_text("1")
-        try:
-            assert pinger.check({"127.0.0.1"}) == set()
-        finally:
-            ignore.write_text(before)
     finally:
         pinger.close()
-    assert cycles == [2, 1, 1]  # the silent address was asked twice, alone
+    assert cycles == [2]  # both answered the first echo: no second round, no spacing wait
+    fork = multiprocessing.get_context("fork")
+    mine, theirs = fork.Pipe()
+    child = fork.Process(target=_silent, args=(theirs, cycles))
+    child.start()
+    answer, seen = mine.recv() if mine.poll(30) else ("no answer", None)
+    child.join(timeout=30)
+    assert answer == set(), answer
+    assert seen == [2, 1, 1]  # (the child's copy of the count) the silent address: twice, alone
