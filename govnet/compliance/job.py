@@ -96,6 +96,10 @@ class DriftJob:
         started = time.monotonic()
         try:
             reports = await loop.run_in_executor(self.worker, self.runner, config, owned, self.stopping)
+        except asyncio.CancelledError:
+            if self.stopping.is_set():  # the daemon is stopping: the check ends with it, quietly
+                return  # (its thread sees ``stopping`` between devices)
+            raise
         except GovnetError as exc:
             why = "; ".join(exc.lines())
             log.error("drift check: %s", why)
