@@ -112,4 +112,7 @@ def test_mask_logs_masks_records_of_the_named_loggers(caplog: pytest.LogCaptureF
     with mask_logs(resolver, ["govnet.test.masked"]):
         logging.getLogger("govnet.test.masked").debug("sent %s", VALUE)
     logging.getLogger("govnet.test.masked").debug("after %s", VALUE)
-    assert caplog.messages == ["sent ****", f"after {VALUE}"]
+    # only this logger's records: another module's in-process simulator may log "Task was
+    # destroyed" from the garbage collector at any moment (asyncio's logger)
+    mine = [r.getMessage() for r in caplog.records if r.name == "govnet.test.masked"]
+    assert mine == ["sent ****", f"after {VALUE}"]
