@@ -68,6 +68,9 @@ class BackgroundDevsim:
             self.call(self._handle.aclose())
             self._handle = None
         if self._thread.is_alive():
+            # Sessions cut by ``aclose`` may still be unwinding: end them in the loop, so that
+            # none is garbage-collected later as "Task was destroyed but it is pending".
+            self.call(_cancel_the_rest())
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
         self._loop.close()
@@ -82,3 +85,11 @@ class BackgroundDevsim:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+async def _cancel_the_rest() -> None:
+    current = asyncio.current_task()
+    rest = [task for task in asyncio.all_tasks() if task is not current]
+    for task in rest:
+        task.cancel()
+    await asyncio.gather(*rest, return_exceptions=True)
