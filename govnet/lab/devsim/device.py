@@ -59,6 +59,13 @@ class DeviceSpec:
     banner: str | None = None
     initial_config: str | None = None
     netns: str | None = None
+    ssh: str = "modern"
+    """SSH algorithm profile the device offers: ``modern`` or ``legacy`` (SHA-1 key exchange,
+    ``ssh-rsa`` host key, CBC ciphers, hmac-sha1: an IOS 15 Catalyst, a VRP5 S-series)."""
+    quirks: tuple[str, ...] = ()
+    """Real-device behaviours this device shows (names in ``quirks.QUIRKS``)."""
+    timing: str | None = None
+    """A timing profile (``timing.PROFILES``): a real switch's login, answer and save delays."""
 
     @property
     def key_path(self) -> Path:
@@ -87,9 +94,13 @@ class DeviceSpec:
         for key in ("name", "platform", "address", "username", "password"):
             if not isinstance(values[key], str) or not values[key]:
                 raise LabError(f"{where}: {key} must be a non-empty string")
-        for key in ("enable_secret", "banner", "initial_config", "netns"):
+        for key in ("enable_secret", "banner", "initial_config", "netns", "ssh", "timing"):
             if not isinstance(values.get(key, ""), str | None):
                 raise LabError(f"{where}: {key} must be a string")
+        quirks = values.get("quirks", [])
+        if not isinstance(quirks, list | tuple) or not all(isinstance(q, str) for q in quirks):
+            raise LabError(f"{where}: quirks must be a list of names")
+        values["quirks"] = tuple(quirks)
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -97,7 +108,11 @@ class DeviceSpec:
         data: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            data[f.name] = str(value) if isinstance(value, Path) else value
+            if isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            data[f.name] = value
         return data
 
 

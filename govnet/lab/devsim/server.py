@@ -27,6 +27,7 @@ from govnet.lab.devsim.device import Device, DeviceSpec, check_address
 from govnet.lab.devsim.faults import FaultBook
 from govnet.lab.devsim.files import write_atomically
 from govnet.lab.devsim.platforms import get_platform
+from govnet.lab.devsim.quirks import check_quirks
 from govnet.lab.devsim.shell import Hangup, Shell
 from govnet.lab.system import in_netns
 
@@ -295,6 +296,9 @@ def validate_specs(specs: Sequence[DeviceSpec]) -> None:
     for spec in specs:
         get_platform(spec.platform)
         check_address(spec.address)
+        check_quirks(spec.quirks, where=spec.name)
+        if spec.ssh not in ("modern", "legacy"):
+            raise LabError(f"{spec.name}: ssh profile {spec.ssh!r} is not modern or legacy")
         if spec.name in names:
             raise LabError(f"duplicate device name {spec.name}")
         names.add(spec.name)
