@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from govnet import sshalgs
+
 SEGMENTS: tuple[str, ...] = ("intranet", "party", "extranet")
 PLATFORMS: tuple[str, ...] = ("huawei_vrp", "h3c_comware", "cisco_ios")
 
@@ -134,6 +136,43 @@ class SnmpV3(Strict):
 Snmp = Annotated[SnmpV2c | SnmpV3, Field(discriminator="version")]
 
 
+def _algorithm_names(kind: sshalgs.Kind) -> AfterValidator:
+    def check(names: list[str]) -> list[str]:
+        unknown = sshalgs.unknown_names(kind, names)
+        if unknown:
+            known = ", ".join(sshalgs.KNOWN[kind])
+            raise ValueError(f"unknown {sshalgs.WORDS[kind]} {', '.join(unknown)} (known: {known})")
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} listed twice")
+        return names
+
+    return AfterValidator(check)
+
+
+AlgorithmList = Annotated[list[str], Field(min_length=1)]
+
+
+class SshSettings(Strict):
+    """The SSH algorithms offered to a device (``govnet/sshalgs.py``): a profile, and lists
+    that replace the profile's list of their kind."""
+
+    profile: Literal["modern", "legacy"] = "modern"
+    kex: Annotated[AlgorithmList, _algorithm_names("kex")] | None = None
+    host_key_algorithms: Annotated[AlgorithmList, _algorithm_names("host_key_algorithms")] | None = None
+    ciphers: Annotated[AlgorithmList, _algorithm_names("ciphers")] | None = None
+    macs: Annotated[AlgorithmList, _algorithm_names("macs")] | None = None
+
+    def algorithms(self) -> sshalgs.Algorithms:
+        lists: dict[sshalgs.Kind, list[str] | None] = {
+            "kex": self.kex,
+            "host_key_algorithms": self.host_key_algorithms,
+            "ciphers": self.ciphers,
+            "macs": self.macs,
+        }
+        return sshalgs.algorithms(self.profile, lists)
+
+
 class Device(Strict):
     """A managed device of a unit or node: what rollouts log into and probes poll."""
 
@@ -151,6 +190,8 @@ class Device(Strict):
     """Interfaces whose oper status is monitored."""
     uplink: Text | None = None
     """The interface toward the parent node."""
+    ssh: SshSettings = SshSettings()
+    """SSH algorithms offered at login (``profile: legacy`` for IOS 15 / VRP5 switches)."""
 
 
 class Membership(Strict):
