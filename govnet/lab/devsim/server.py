@@ -29,6 +29,7 @@ from govnet.lab.devsim.files import write_atomically
 from govnet.lab.devsim.platforms import get_platform
 from govnet.lab.devsim.quirks import check_quirks
 from govnet.lab.devsim.shell import Hangup, Shell
+from govnet.lab.devsim.timing import check_timing
 from govnet.lab.system import in_netns
 
 log = logging.getLogger(__name__)
@@ -297,6 +298,7 @@ def validate_specs(specs: Sequence[DeviceSpec]) -> None:
         get_platform(spec.platform)
         check_address(spec.address)
         check_quirks(spec.quirks, where=spec.name)
+        check_timing(spec.timing, where=spec.name)
         if spec.ssh not in ("modern", "legacy"):
             raise LabError(f"{spec.name}: ssh profile {spec.ssh!r} is not modern or legacy")
         if spec.name in names:

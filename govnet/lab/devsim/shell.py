@@ -5,7 +5,8 @@ output and a prompt, pauses long output at a More prompt until a key arrives, as
 and enable questions, and prints the platform's error text under a caret. Everything vendor
 specific comes from the ``Platform`` record; configuration semantics come from
 ``ConfigEditor``. The shell talks to a ``Terminal`` (an SSH channel in production, anything
-with the same three methods in tests) and never sleeps except to play the ``slow`` fault.
+with the same three methods in tests) and never sleeps except to play the ``slow`` fault
+and a timing profile's delays (``timing.py``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from govnet.lab.devsim.device import Device
 from govnet.lab.devsim.editor import ConfigEditor, Verdict
 from govnet.lab.devsim.faults import NO_FAULTS
 from govnet.lab.devsim.personality import Action, DialogStep
+from govnet.lab.devsim.timing import Pacing
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ class Shell:
         self.paging = True
         self.page_lines = self.platform.paging.page_lines
         self.faults = NO_FAULTS
+        self.pacing = Pacing(device.spec.timing, device.spec.platform)  # a real device's delays
         self._pending = ""
         self._skip_lf = False
         self._in_escape = False
@@ -79,6 +82,7 @@ class Shell:
                 self.faults = self.device.faults()
                 if self.faults.slow_ms:
                     await asyncio.sleep(self.faults.slow_ms / 1000)
+                await self.pacing.pause("answer")
                 if not await self.execute(line):
                     return
         except Hangup:
@@ -123,6 +127,7 @@ class Shell:
         return prompts.view.format(name=name, view=label)
 
     async def _greet(self) -> None:
+        await self.pacing.pause("login")
         parts = []
         if self.device.spec.banner:
             parts.append(self.device.spec.banner)
@@ -280,6 +285,7 @@ class Shell:
         if action is Action.SHOW_RUNNING:
             text = device.running_text()
             size = len(text.encode())
+            await self.pacing.pause("show", size)
             preamble = [p.replace("{size}", str(size)) for p in self.platform.running_preamble]
             return [*preamble, *text.rstrip("\n").split("\n")]
         if action is Action.SHOW_STARTUP:
@@ -355,6 +361,7 @@ class Shell:
         if not await self._ask(dialog):
             cancelled = self.platform.saving.cancelled
             return [cancelled] if cancelled else None
+        await self.pacing.pause("save")  # the device writes its flash
         self.device.save()
         log.info("%s: configuration saved", self.device.spec.name)
         return list(self.platform.saving.done)
