@@ -72,6 +72,7 @@ def open_session(
             known_hosts=Path(known_hosts),
             connect_timeout=timeouts.connect,
             read_timeout=timeouts.command,
+            ssh=device.ssh.algorithms(),
         )
         session = Session(device.name, where, record, Channel(conn), resolver, timeouts, stack)
         try:

@@ -29,6 +29,10 @@ logging). Everything that waits is ours; each override below is measured on this
    loop over the bytes: a third of a rollout's SSH reader CPU. ``hmac.compare_digest`` is the
    standard library's constant-time comparison, in C, with the same result.
 
+7. ``disabled_algorithms``: paramiko 4 offers SHA-1 key exchange, ``ssh-rsa``, CBC and
+   hmac-sha1 to everyone; a login offers exactly the device's ``ssh`` profile, and a failed
+   negotiation names what the device offers (``govnet/devices/negotiation.py``).
+
 No netmiko or paramiko exception leaves this module: login failures are ``DeviceError``s with a
 short reason, channel failures ``ChannelClosed`` / ``NoAnswer`` for the session to word.
 """
@@ -54,7 +58,9 @@ from netmiko.exceptions import (
     ReadTimeout,
 )
 
+from govnet.devices.negotiation import NegotiatingClient, disabled_algorithms, failure_reason
 from govnet.errors import DeviceError
+from govnet.sshalgs import Algorithms, algorithms
 
 paramiko.util.constant_time_bytes_eq = hmac.compare_digest  # 6. in the module docstring
 
@@ -97,12 +103,14 @@ def connect(
     known_hosts: Path,
     connect_timeout: float,
     read_timeout: float,
+    ssh: Algorithms | None = None,
 ) -> Any:
     """A logged-in netmiko connection; every failure is a ``DeviceError`` starting with ``where``.
 
     See the module docstring for what is netmiko's and what is not. ``read_timeout`` bounds
     the driver's own reads during login (``read_timeout_override``), e.g. VRP's
-    ``special_login_handler`` waiting for the first prompt.
+    ``special_login_handler`` waiting for the first prompt. ``ssh`` is exactly what is offered
+    (default: the ``modern`` profile; ``govnet.devices.negotiation``).
     """
     shown = host if port == 22 else f"{host}:{port}"
     return _login(
@@ -118,6 +126,7 @@ def connect(
         host_keys=_only_this_host(where, known_hosts, host, port),
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
+        ssh=ssh if ssh is not None else algorithms("modern"),
     )
 
 
@@ -135,6 +144,7 @@ def _login(
     host_keys: tuple[str, dict[str, Any]],
     connect_timeout: float,
     read_timeout: float,
+    ssh: Algorithms,
 ) -> Any:
     sock = _tcp(where, host, port, connect_timeout)
     try:
@@ -156,13 +166,15 @@ def _login(
             read_timeout_override=read_timeout,
             sock=sock,
             auto_connect=False,
+            disabled_algorithms=disabled_algorithms(ssh),
         )
     except NETMIKO_ERRORS as exc:  # bad parameters: nothing was sent yet
         sock.close()
         raise DeviceError(f"{where}: login failed: {_short(exc)}") from None
 
+    made = NegotiatingClient()  # what the device offered, for a failed negotiation's message
+
     def client() -> paramiko.SSHClient:  # 3. in the module docstring
-        made = paramiko.SSHClient()
         name, found = host_keys
         for key_type, key in found.items():
             made.get_host_keys().add(name, key_type, key)
@@ -174,7 +186,9 @@ def _login(
     except NetmikoAuthenticationException:
         reason = "authentication failed"
     except NetmikoTimeoutException as exc:
-        reason = _login_reason(exc, shown, known_hosts)
+        offer = made.server_offer()
+        failed = failure_reason(ssh, offer) if offer is not None else None
+        reason = failed if failed is not None else _login_reason(exc, shown, known_hosts)
     except ReadTimeout:
         reason = f"no prompt within {read_timeout:g} s after login"
     except NETMIKO_ERRORS as exc:

@@ -40,7 +40,8 @@ class DeviceSpec:
     """How to run one simulated device. Secrets are kept out of ``repr`` (and so out of logs).
 
     ``port`` 0 asks for a free port (see ``DevsimHandle.specs`` for the bound one);
-    ``host_key_path`` defaults to ``<state_dir>/<name>.ssh_host_key``. ``netns`` names a
+    ``host_key_path`` defaults to ``<state_dir>/<name>.ssh_host_key`` (``.ssh_host_rsa_key``
+    for the ``legacy`` SSH profile). ``netns`` names a
     network namespace (``ip netns`` name) to listen in instead of the process's own, so that
     one process can serve devices living in many namespaces. ``banner`` is printed after login,
     before the first prompt; as on real devices, a ``>`` or ``]`` in it confuses netmiko's
@@ -71,6 +72,8 @@ class DeviceSpec:
     def key_path(self) -> Path:
         if self.host_key_path is not None:
             return Path(self.host_key_path)
+        if self.ssh == "legacy":  # an RSA key (ssh-rsa), not the modern devices' ed25519
+            return Path(self.state_dir) / f"{self.name}.ssh_host_rsa_key"
         return Path(self.state_dir) / f"{self.name}.ssh_host_key"
 
     @classmethod

@@ -50,12 +50,35 @@ def _listening_socket(address: str, port: int) -> socket.socket:
     return sock
 
 
-def ensure_host_key(path: Path) -> asyncssh.SSHKey:
-    """The device's host key, generated (ed25519, mode 0600) on first use."""
+LEGACY_SSH: dict[str, list[str]] = {
+    "kex_algs": ["diffie-hellman-group14-sha1", "diffie-hellman-group-exchange-sha1"],
+    "signature_algs": ["ssh-rsa"],
+    "encryption_algs": ["aes128-ctr", "aes256-ctr", "aes128-cbc", "aes256-cbc"],
+    "mac_algs": ["hmac-sha1"],
+}
+"""What a ``legacy`` device offers, and nothing else: a Catalyst 2960X on IOS 15.x or a VRP5
+S-series (SHA-1 key exchange, ``ssh-rsa`` signatures with an RSA host key, hmac-sha1;
+FIELD-NOTES "Real devices' SSH"). asyncssh leaves group-exchange-sha1 and CBC out of its
+defaults; naming them here enables them."""
+
+
+def host_key_algorithm(spec: DeviceSpec) -> str:
+    """The host key type of a device: RSA for the ``legacy`` SSH profile, else ed25519."""
+    return "ssh-rsa" if spec.ssh == "legacy" else "ssh-ed25519"
+
+
+def ensure_host_key(path: Path, algorithm: str = "ssh-ed25519") -> asyncssh.SSHKey:
+    """The device's host key, generated (``algorithm``, mode 0600) on first use."""
     path = Path(path)
     if path.exists():
-        return asyncssh.read_private_key(path)
-    key = asyncssh.generate_private_key("ssh-ed25519")
+        key = asyncssh.read_private_key(path)
+        if key.get_algorithm() != algorithm:
+            raise LabError(f"host key {path} is {key.get_algorithm()}, the device needs {algorithm}")
+        return key
+    if algorithm == "ssh-rsa":
+        key = asyncssh.generate_private_key("ssh-rsa", key_size=2048)  # not a positional 2048: the comment
+    else:
+        key = asyncssh.generate_private_key(algorithm)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, key.export_private_key().decode("ascii"), mode=0o600)
     return key
@@ -70,7 +93,9 @@ def known_hosts_line(address: str, port: int, key: asyncssh.SSHKey) -> str:
 
 def write_known_hosts(path: Path, specs: Iterable[DeviceSpec]) -> None:
     """Write a ``known_hosts`` file covering every device (keys generated if missing)."""
-    lines = [known_hosts_line(s.address, s.port, ensure_host_key(s.key_path)) for s in specs]
+    lines = [
+        known_hosts_line(s.address, s.port, ensure_host_key(s.key_path, host_key_algorithm(s))) for s in specs
+    ]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_atomically(Path(path), "".join(line + "\n" for line in lines))
 
@@ -196,8 +221,9 @@ class DevsimHandle:
                 sock=sock,
                 reuse_address=True if sock is None else None,
                 server_factory=partial(_DeviceServer, device, connections),
-                server_host_keys=[ensure_host_key(spec.key_path)],
+                server_host_keys=[ensure_host_key(spec.key_path, host_key_algorithm(spec))],
                 server_version=device.platform.ssh_version,
+                **(LEGACY_SSH if spec.ssh == "legacy" else {}),
                 process_factory=partial(_session, device),
                 encoding="utf-8",
                 line_editor=False,
