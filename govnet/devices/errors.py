@@ -44,3 +44,8 @@ class ConnectionLost(SessionError):
 
 class DeviceTimeout(SessionError):
     """The device did not answer within the configured timeout."""
+
+
+class UnexpectedQuestion(SessionError):
+    """The device asked a question no dialogue of its platform record answers; the session
+    is closed (the device still waits for an answer) and ``device_message`` quotes it."""

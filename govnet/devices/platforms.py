@@ -230,6 +230,9 @@ _IOS_VOLATILE = (
 # Telnet is off by default on VRP V200R010 and later and on Comware 7 (Comware 5 had it on, and
 # shows ``undo telnet server enable``): a disabled telnet server is shown by nothing.
 _TELNET_OFF = HiddenDefault("undo telnet server enable", r"^\s*telnet server enable\b")
+_VRP_TELNET_OFF = r"^(?:\[|!Software Version )V(?:200R(?:01\d|0[2-9]\d)|[3-9]\d\dR)"
+"""VRP V200R010 or later (V300R…): seen only where the version line reaches the text (AR's
+``[V200R…]``; the session drops ``!Software Version``), so elsewhere the line must show."""
 
 
 _YN = r"\s*\[[Yy]/[Nn]\]:?"
@@ -282,7 +285,7 @@ HUAWEI_VRP = PlatformRecord(
         ),
     ),
     volatile=_VRP_VOLATILE,
-    hidden_defaults=(_TELNET_OFF,),
+    hidden_defaults=(replace(_TELNET_OFF, firmware=_VRP_TELNET_OFF),),
 )
 
 H3C_COMWARE = replace(

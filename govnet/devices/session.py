@@ -15,6 +15,7 @@ masked for as long as the session is open.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -22,14 +23,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from govnet.devices.errors import CommandRejected, ConnectionLost, DeviceTimeout, SessionError
-from govnet.devices.platforms import PlatformRecord, get_platform
+from govnet.devices.errors import (
+    CommandRejected,
+    ConnectionLost,
+    DeviceTimeout,
+    SessionError,
+    UnexpectedQuestion,
+)
+from govnet.devices.platforms import QUESTION, QUESTION_SETTLE, Dialogue, PlatformRecord, get_platform
 from govnet.devices.transport import Channel, ChannelClosed, NoAnswer, connect
 from govnet.errors import DeviceError
 from govnet.inventory.models import Device
 from govnet.secrets import SecretResolver, mask_logs
 
 log = logging.getLogger(__name__)
+MAX_QUESTIONS = 8
+"""Answers one command may need; a device asking more is out of step (or looping)."""
 MASKED_LOGGERS = ("netmiko", "paramiko", "paramiko.transport", __name__)
 
 
@@ -129,7 +138,7 @@ class Session:
     def send(self, command: str) -> str:
         """Run an exec command; its output without the echo and the prompt. A command the
         device rejects raises ``CommandRejected``."""
-        answer = _text(self._ask(command, self.platform.any_prompt_re, self._timeouts.command))
+        answer = self._converse(command, self.platform.any_prompt_re, (), self._timeouts.command)
         self._check(command, answer)
         return _strip_echo_and_prompt(answer, command)
 
@@ -213,19 +222,7 @@ class Session:
         """Make the running configuration the startup one, answering the platform's dialogue;
         a ``DeviceError`` unless the device confirms."""
         record = self.platform
-        waits = [f"(?P<q{i}>{d.question})" for i, d in enumerate(record.save_dialogue)]
-        pattern = re.compile("|".join([*waits, f"(?P<prompt>{record.any_prompt_re.pattern})"]), re.M)
-        answer = ""
-        line = record.save
-        for _ in range(len(record.save_dialogue) + 1):
-            match = self._ask(line, pattern, self._timeouts.save, record.save)
-            answer += _text(match)
-            if match.lastgroup == "prompt":
-                break
-            line = record.save_dialogue[int(str(match.lastgroup)[1:])].answer
-        else:
-            self._broken()
-            raise DeviceError(f"{self.where}: {record.save!r} asked more than its dialogue")
+        answer = self._converse(record.save, record.any_prompt_re, record.save_dialogue, self._timeouts.save)
         self._check(record.save, answer)
         if not re.search(record.save_done, answer):
             last = [x for x in answer.split("\n")[:-1] if x.strip()]
@@ -273,12 +270,13 @@ class Session:
     # ------------------------------------------------------------------ steps
 
     def _prepare(self, secret: str | None) -> None:
-        """Turn paging off, synchronised on the command's echo: the greeting and whatever the
-        driver left unread come before it and are discarded. A bare Enter first answers the
-        "press ENTER to continue" some Comware banners ask (harmless elsewhere). Then raise
-        privileges where the platform needs it."""
+        """Read the greeting up to the first prompt, answering the login questions of the
+        platform record (password expiry, a banner's "press Y or ENTER"); an unknown one fails
+        the login quoting it. Then turn paging off, synchronised on the command's echo
+        (whatever came before it is discarded), and raise privileges where the platform needs
+        it."""
         record = self.platform
-        self._write("")
+        self._converse(None, record.any_prompt_re, record.login_dialogue, self._timeouts.command, "login")
         self._ask(record.paging_off, re.compile(re.escape(record.paging_off)), self._timeouts.command)
         answer = _text(self._read(record.any_prompt_re, record.paging_off, self._timeouts.command))
         self._check(record.paging_off, answer)
@@ -302,13 +300,22 @@ class Session:
             raise DeviceError(f"{self.where}: {command!r} refused (privileged mode not reached)")
 
     def _config_enter(self) -> str:
-        answer = _text(self._ask(self.platform.config_enter, self.platform.config_re, self._timeouts.command))
+        record = self.platform
+        until = record.config_re
+        if record.refused_prompts:
+            refused = "|".join(p for p, _ in record.refused_prompts)
+            until = re.compile(f"(?:{record.config_prompt}|{refused})[ \t]*\\Z", re.M)
+        answer = self._converse(record.config_enter, until, (), self._timeouts.command)
         self._in_config = True
+        reason = record.refusal(answer)
+        if reason is not None:
+            self._broken()
+            raise self._fail(SessionError, reason, record.config_enter)
         return answer
 
     def _config_leave(self) -> str:
-        answer = _text(
-            self._ask(self.platform.config_leave, self.platform.any_prompt_re, self._timeouts.command)
+        answer = self._converse(
+            self.platform.config_leave, self.platform.any_prompt_re, (), self._timeouts.command
         )
         if self.platform.config_re.search(answer):
             raise DeviceError(
@@ -341,10 +348,13 @@ class Session:
         while end < len(lines) and end - index < (record.batch_lines if stays else 1):
             line = lines[end]
             size += len(line) + 1
-            if end > index and (size > record.batch_bytes or record.block_delimiter(line) is not None):
+            asks = record.may_ask(line)  # a question would take the next line as its answer
+            if end > index and (
+                size > record.batch_bytes or record.block_delimiter(line) is not None or asks
+            ):
                 break
             end += 1
-            if stays is not None and not stays(line):
+            if asks or (stays is not None and not stays(line)):
                 break
         return lines[index:end], True
 
@@ -360,11 +370,34 @@ class Session:
             answer = _text(self._ask(group[-1], self.platform.any_prompt_re, timeout, group[0]))
             answered.append((group, answer))
             return
+        if len(group) == 1:
+            answered.append(
+                (
+                    group,
+                    self._converse(
+                        group[0], self.platform.any_prompt_re, self.platform.line_dialogue, timeout
+                    ),
+                )
+            )
+            return
         self._write("\n".join(group), group[0])
         last = len(group) - 1
         for position, line in enumerate(group):
             until = self.platform.any_prompt_re if position == last else self.platform.next_prompt_re
-            answered.append(([line], _text(self._read(until, line, timeout))))
+            answer = _text(self._read(until, line, timeout))
+            question = self.platform.question_line_re.search(answer)
+            if question is not None:  # the device took the next line of the write as its answer
+                self._broken()
+                said = question.group(0).strip()
+                what = f"{line!r} asked {said!r}, a question govnet does not know"
+                raise self._fail(UnexpectedQuestion, what, line, said)
+            if line.strip() not in answer:
+                # A vty whose input buffer overflowed drops the rest of the write: the lines
+                # it did read may be cut or joined. Never count such a line as taken.
+                self._broken()
+                what = f"{line!r} was not echoed back intact (the device dropped part of a {len(group)}-line write)"
+                raise self._fail(SessionError, what, line, answer.strip()[-200:])
+            answered.append(([line], answer))
 
     def _ask(
         self, line: str, until: re.Pattern[str], timeout: float, shown: str | None = None
@@ -372,6 +405,45 @@ class Session:
         """Send ``line``, read until ``until``; ``shown`` names it in errors (never a secret)."""
         self._write(line, shown)
         return self._read(until, shown if shown is not None else line, timeout)
+
+    def _converse(
+        self,
+        line: str | None,
+        until: re.Pattern[str],
+        dialogues: tuple[Dialogue, ...],
+        timeout: float,
+        shown: str | None = None,
+    ) -> str:
+        """Send ``line`` (``None``: only read) and read until ``until``, answering each known
+        question of ``dialogues`` as often as it is asked; returns all that was read.
+
+        A question no dialogue knows (text ending like a question, then silence) closes the
+        session and raises ``UnexpectedQuestion`` quoting it: never a wait to the timeout."""
+        name = shown if shown is not None else (line or "login")
+        pattern = _dialogue_re(until.pattern, tuple(d.question for d in dialogues))
+        if line is not None:
+            self._write(line, shown)
+        text = ""
+        for _ in range(MAX_QUESTIONS + 1):
+            match = self._read(pattern, name, timeout, settle=("ask", QUESTION_SETTLE))
+            text += _text(match)
+            group = match.lastgroup
+            if group == "prompt":
+                return text
+            if group == "ask":
+                said = _last_line(text)
+                self._broken()
+                raise self._fail(
+                    UnexpectedQuestion,
+                    f"{name!r} asked {said!r}, a question govnet does not know",
+                    name,
+                    said,
+                )
+            self._write(dialogues[int(str(group)[1:])].answer, f"the answer to {_last_line(text)!r}")
+        self._broken()
+        raise self._fail(
+            UnexpectedQuestion, f"{name!r} asked more than {MAX_QUESTIONS} questions", name, _last_line(text)
+        )
 
     def _write(self, line: str, shown: str | None = None) -> None:
         if self._closed:
@@ -382,9 +454,11 @@ class Session:
             self._broken()
             raise self._fail(ConnectionLost, "connection lost", shown or line) from None
 
-    def _read(self, until: re.Pattern[str], shown: str, timeout: float) -> re.Match[str]:
+    def _read(
+        self, until: re.Pattern[str], shown: str, timeout: float, settle: tuple[str, float] | None = None
+    ) -> re.Match[str]:
         try:
-            return self._channel.read_until(until, timeout)
+            return self._channel.read_until(until, timeout, settle=settle)
         except ChannelClosed:
             self._broken()
             what = f"connection lost waiting for the answer to {shown!r}"
@@ -405,7 +479,14 @@ class Session:
 
     def _device_error(self, answer: str) -> str | None:
         found = self.platform.errors_re.findall(answer)
-        return "\n".join(f.strip() for f in found) if found else None
+        if found:
+            return "\n".join(f.strip() for f in found)
+        caret = self.platform.caret_re
+        if caret is not None:
+            for match in caret.finditer(answer):
+                if not self.platform.next_prompt_re.match(match.group(1)):
+                    return match.group(1).strip()  # an error form the record does not list
+        return None
 
     def _check(self, command: str, answer: str) -> None:
         rejected = self._device_error(answer)
@@ -429,3 +510,19 @@ def _strip_echo_and_prompt(answer: str, command: str) -> str:
     else:
         body = body[1:]
     return "\n".join(body)
+
+
+@functools.lru_cache(maxsize=64)
+def _dialogue_re(until: str, questions: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for a read: the prompt (group ``prompt``), each known question (``q0``…),
+    or anything that ends like a question (``ask``), all anchored at the end of the text."""
+    parts = [f"(?P<prompt>{until})"]
+    parts += [f"(?P<q{i}>{q})[ \\t]*\\Z" for i, q in enumerate(questions)]
+    parts.append(f"(?P<ask>{QUESTION})[ \\t]*\\Z")
+    return re.compile("|".join(parts), re.M)
+
+
+def _last_line(text: str) -> str:
+    """The last non-empty line of what a device sent (the question it is asking)."""
+    lines = [x.strip() for x in text.split("\n") if x.strip()]
+    return lines[-1] if lines else ""

@@ -181,6 +181,10 @@ def _login(
         return made
 
     conn._get_ssh_client_instance = client  # type: ignore[method-assign]
+    # The questions a device asks at login (VRP "Change now? [Y/N]") are answered by the
+    # session from the platform record's login dialogue, like every other question; netmiko's
+    # handler would wait its full read timeout on a question it does not know.
+    conn.special_login_handler = _no_login_handler  # type: ignore[method-assign]
     try:
         conn.establish_connection()
     except NetmikoAuthenticationException:
@@ -203,6 +207,10 @@ def _login(
         conn.disconnect()  # releases the log filter netmiko registered for this password
     sock.close()
     raise DeviceError(f"{where}: {reason}")
+
+
+def _no_login_handler(*_args: Any, **_kwargs: Any) -> None:
+    """Stands in for the driver's ``special_login_handler`` (see ``_login``)."""
 
 
 _HOST_KEYS: dict[Path, tuple[tuple[int, int, int], Any]] = {}
@@ -309,15 +317,24 @@ class Channel:
         except NETMIKO_ERRORS:
             raise ChannelClosed("") from None
 
-    def read_until(self, pattern: re.Pattern[str], timeout: float) -> re.Match[str]:
+    def read_until(
+        self, pattern: re.Pattern[str], timeout: float, *, settle: tuple[str, float] | None = None
+    ) -> re.Match[str]:
         """Read until ``pattern`` matches what arrived since the last match; return the match
-        (``match.string[:match.end()]`` is the text). Raises ``ChannelClosed`` or ``NoAnswer``."""
+        (``match.string[:match.end()]`` is the text). Raises ``ChannelClosed`` or ``NoAnswer``.
+
+        ``settle=(GROUP, SECONDS)``: a match whose last group is ``GROUP`` counts only once
+        nothing more arrives for ``SECONDS`` (a question-like line end may be followed by more
+        output); more data resumes the search."""
         deadline = time.monotonic() + timeout
         text, self._pending = self._pending, ""
         chan = self._chan
         while True:
             match = pattern.search(text)
-            if match is not None:
+            settled = match is not None and (
+                settle is None or match.lastgroup != settle[0] or not self._more(settle[1])
+            )
+            if match is not None and settled:
                 self._pending = text[match.end() :]
                 return match
             if (chan.closed or chan.eof_received) and not chan.recv_ready():
@@ -335,6 +352,13 @@ class Channel:
             if "\x1b" in chunk:
                 chunk = self._conn.strip_ansi_escape_codes(chunk)  # the driver's own rules
             text += chunk
+
+    def _more(self, seconds: float) -> bool:
+        """Whether data (or the channel's close) arrives within ``seconds``."""
+        chan = self._chan
+        if chan.recv_ready() or chan.closed or chan.eof_received:
+            return True
+        return bool(select.select([chan], [], [], seconds)[0])
 
     def close(self, farewell: str | None = None, wait: float = 1.0) -> None:
         """Send ``farewell`` (the logout command) and wait up to ``wait`` s for the device to
