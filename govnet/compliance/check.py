@@ -8,7 +8,8 @@ the ones that plan would push. Lines of the security baseline are in every segme
 are counted once.
 
 Reading is blocking (netmiko) and runs in a bounded thread pool. The running config is recorded
-as a backup (reason ``drift-check``) only when it differs from the device's newest backup: a
+as a backup (reason ``drift-check``) only when it differs from the device's newest backup
+(volatile lines aside, ``govnet.devices.normalise``): a
 daily check of an unchanged city adds nothing to the store (whose blobs are content-addressed
 anyway). A device that cannot be read is ``unknown``, never compliant.
 """
@@ -24,6 +25,7 @@ from typing import Any, Literal
 
 from govnet.compliance.attribution import Source, attribute
 from govnet.compliance.categories import CATEGORIES, by_category
+from govnet.devices.normalise import stable_text
 from govnet.errors import GovnetError
 from govnet.inventory.models import SEGMENTS, Device, Node, Unit
 from govnet.render import Rendered
@@ -275,9 +277,15 @@ def check_device(
     with connect(ctx.state_dir) as conn:
         with transaction(conn):
             last = backups.latest(conn, device.name)
-            stored = last is None or last.hash != digest
+            stored = last is None or (
+                last.hash != digest  # a changed clock-period or stamp alone is no new backup
+                and stable_text(device.platform, backups.get_blob(conn, last.hash))
+                != stable_text(device.platform, running)
+            )
             if stored:
                 backups.save(conn, element.id, device.name, running, BACKUP_REASON)
+            elif last is not None:
+                digest = last.hash  # the backup that holds this config
         source = attribute(conn, element.id, device, running) if drifted else None
     return DeviceCheck(
         element.id,

@@ -30,7 +30,7 @@ from govnet.rollout import runs
 from govnet.rollout.context import Context, scoped_text
 from govnet.rollout.planfile import Plan, PlanUnit
 from govnet.rollout.records import Recorder
-from govnet.rollout.remediate import remediate, stays_in_view
+from govnet.rollout.remediate import Remediation, remediate, running_hash, stays_in_view
 from govnet.rollout.restore import restore_commands
 from govnet.rollout.stopping import StopRequest
 from govnet.rollout.workers import Work, Workers
@@ -87,6 +87,27 @@ class Report:
 
 class UnitFailed(Exception):
     """A unit's change failed after its backup; ``restore`` is needed."""
+
+
+def verify_failure(left: Remediation) -> str:
+    """What verify found still wrong after the push: intended lines missing, removed lines
+    still present, or (neither) lines in another order than intended.
+
+    >>> from govnet.rollout.remediate import Remediation
+    >>> verify_failure(Remediation("huawei_vrp", ["x"], missing=["x", "y"], extra=["undo z"]))
+    "verify: 2 intended line(s) missing (e.g. 'x'), 1 removed line(s) still present (e.g. 'undo z')"
+    >>> verify_failure(Remediation("cisco_ios", ["no ip access-list standard A"]))
+    "verify: no line missing or left over, but still to send: 'no ip access-list standard A'"
+    """
+    parts = []
+    if left.missing:
+        parts.append(f"{len(left.missing)} intended line(s) missing (e.g. {left.missing[0]!r})")
+    if left.extra:
+        parts.append(f"{len(left.extra)} removed line(s) still present (e.g. {left.extra[0]!r})")
+    if not parts:
+        first = left.commands[0] if left.commands else ""
+        parts.append(f"no line missing or left over, but still to send: {first!r}")
+    return "verify: " + ", ".join(parts)
 
 
 class Applier:
@@ -190,8 +211,12 @@ class Applier:
     ) -> Outcome:
         unit = element.id
         running = session.running_config()
+        as_planned = planned.running_hash in (
+            running_hash(device.platform, running),
+            backups.text_hash(running),  # a plan recorded before hashes left volatile lines out
+        )
         if resume_phase in ("pending", "backed_up"):
-            if planned.running_hash and backups.text_hash(running) != planned.running_hash:
+            if planned.running_hash and not as_planned:
                 return self._finish(
                     unit,
                     device.name,
@@ -217,7 +242,7 @@ class Applier:
                 )
         if resume_phase == "restoring":
             return self._restore(session, element, device, before, intended, "govnet stopped while restoring")
-        if planned.running_hash == backups.text_hash(running):  # as planned: the plan's commands
+        if planned.running_hash and as_planned:  # as planned: the plan's commands
             commands = planned.commands
         else:
             commands = remediate(device.platform, running, intended).commands
@@ -274,9 +299,7 @@ class Applier:
         shown = session.running_config()
         left = remediate(device.platform, shown, intended)
         if not left.empty:
-            raise UnitFailed(
-                f"verify: {len(left.missing)} intended line(s) missing after the push, e.g. {left.missing[:1]}"
-            )
+            raise UnitFailed(verify_failure(left))
         if self.options.verify_reachability:
             lost = baseline - self._reachable(element, device)
             if lost:

@@ -18,7 +18,7 @@ from govnet.inventory.models import Device, Node, Unit
 from govnet.inventory.select import select
 from govnet.rollout.context import Context, scoped_text
 from govnet.rollout.planfile import FORMAT, Plan, PlanUnit, Scope, inventory_hash, templates_hash
-from govnet.rollout.remediate import remediate
+from govnet.rollout.remediate import remediate, running_hash
 from govnet.rollout.workers import Work, Workers
 from govnet.state import backups
 from govnet.state.audit import current_user
@@ -89,7 +89,7 @@ def _one(ctx: Context, job: Job, segment: str, offline: bool) -> PlanUnit:
         **base,
         status="nochange" if fix.empty else "change",
         commands=fix.commands,
-        running_hash=backups.text_hash(running),
+        running_hash=running_hash(device.platform, running),
         missing=len(fix.missing),
         extra=len(fix.extra),
         kinds={k: list(v) for k, v in fix.kinds.items()},

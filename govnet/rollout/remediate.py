@@ -45,9 +45,11 @@ from typing import Any
 
 from hier_config import Platform, get_hconfig, get_hconfig_driver
 
+from govnet.devices.normalise import satisfied_defaults, stable_text
 from govnet.render.platforms import Dialect, dialect
 from govnet.render.secrets import wildcard
 from govnet.render.tree import Line, parse
+from govnet.state.backups import text_hash
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,17 @@ def remediate(platform: str, running: str, intended: str, *, full: bool = False)
     """The commands that turn ``running`` into ``intended`` within the managed scope.
 
     ``full`` manages everything: used to restore a complete backup, where every running line
-    the backup lacks must go.
+    the backup lacks must go. Volatile lines are never compared, and an intended line the
+    device hides as its default counts as present while it is in force
+    (``govnet.devices.normalise``).
     """
     rules = dialect(platform)
-    have = parse(rules, running)
-    want = parse(rules, intended)
+    have = parse(rules, stable_text(platform, running))
+    want = parse(rules, stable_text(platform, intended) if full else intended)
     _resolve_placeholders(want, have)
+    if not full:  # a backup is what a device showed: it holds no hidden default to accept
+        hidden = satisfied_defaults(platform, running, [c.text for c in want.children])
+        want.children[:] = [c for c in want.children if c.text not in hidden or c.children]
     _drop_write_only(rules, want, have)
     managed = {line.kind for _, line in want.walk()}
     scoped = have.copy() if full else _scope(rules, have, want, managed, top=True)
@@ -99,6 +106,17 @@ def remediate(platform: str, running: str, intended: str, *, full: bool = False)
         extra=[" > ".join(path) for path, _ in extra],
         kinds=kinds,
     )
+
+
+def running_hash(platform: str, running: str) -> str:
+    """What a plan records of the running config it was made from, and ``apply`` checks: the
+    hash of its stable text, so a line that changes by itself never makes a plan stale.
+
+    >>> a = "!\\nhostname R1\\nntp clock-period 17179860\\nend\\n"
+    >>> running_hash("cisco_ios", a) == running_hash("cisco_ios", a.replace("60", "75"))
+    True
+    """
+    return text_hash(stable_text(platform, running))
 
 
 def stays_in_view(platform: str, running: str, intended: str) -> Callable[[str], bool]:

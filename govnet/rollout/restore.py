@@ -11,11 +11,18 @@ config is byte-identical to the backup (``rollback`` checks it).
 
 from __future__ import annotations
 
+from govnet.devices.normalise import stable_text
 from govnet.rollout.remediate import remediate
 
 
 def restore_commands(platform: str, current: str, backup: str) -> list[str]:
     return remediate(platform, current, backup, full=True).commands
+
+
+def same_config(platform: str, current: str, backup: str) -> bool:
+    """Whether ``current`` is ``backup`` to the byte, volatile lines aside (a changed ``ntp
+    clock-period`` or last-change stamp is not a difference)."""
+    return current == backup or stable_text(platform, current) == stable_text(platform, backup)
 
 
 def differences(platform: str, current: str, backup: str) -> int:

@@ -16,7 +16,7 @@ from govnet.render.secrets import substitute
 from govnet.rollout import runs
 from govnet.rollout.apply import Outcome, Report
 from govnet.rollout.context import Context
-from govnet.rollout.restore import differences, restore_commands
+from govnet.rollout.restore import differences, restore_commands, same_config
 from govnet.state import audit, backups
 from govnet.state.db import connect
 
@@ -109,7 +109,7 @@ def _one(ctx: Context, run_id: str, segment: str, unit: str, device_name: str, b
             else f"{unit}/{device_name} is no longer in the inventory"
         )
         return done("failed", f"rollback failed: {reason}; backup {before[:12]} is in the store")
-    if after != backup:
+    if not same_config(device.platform, after, backup):
         differ = differences(device.platform, after, backup)
         if differ:
             return done("failed", f"rolled back, but {differ} line(s) still differ from backup {before[:12]}")
