@@ -94,16 +94,12 @@ class Algorithms:
     host_key_algorithms: tuple[str, ...]
     ciphers: tuple[str, ...]
     macs: tuple[str, ...]
+    profile: str = "modern"
+    """The profile these came from (lists in the inventory may have replaced some kinds)."""
 
     def of(self, kind: Kind) -> tuple[str, ...]:
         result: tuple[str, ...] = getattr(self, kind)
         return result
-
-    @property
-    def profile_hint(self) -> str:
-        """``legacy`` when every legacy algorithm is offered, else ``modern``."""
-        legacy = all(name in self.of(k) for k in KINDS for name in _LEGACY_EXTRA[k])
-        return "legacy" if legacy else "modern"
 
 
 def algorithms(profile: str = "modern", lists: Mapping[Kind, Sequence[str] | None] | None = None) -> Algorithms:
@@ -127,7 +123,7 @@ def algorithms(profile: str = "modern", lists: Mapping[Kind, Sequence[str] | Non
             chosen[kind] = (*_MODERN[kind], *_LEGACY_EXTRA[kind])
         else:
             chosen[kind] = _MODERN[kind]
-    return Algorithms(**chosen)
+    return Algorithms(**chosen, profile=profile)
 
 
 def unknown_names(kind: Kind, names: Sequence[str]) -> list[str]:

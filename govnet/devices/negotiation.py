@@ -139,8 +139,10 @@ set ssh: {profile: legacy} for it in the inventory (or list the algorithm under 
             continue
         shown = ", ".join(theirs) if theirs else "nothing"
         field = f"ssh.{kind}"
-        if allowed.profile_hint != "legacy" and any(name in legacy.of(kind) for name in theirs):
-            advice = f"set ssh: {{profile: legacy}} for it in the inventory (or list the algorithm under {field})"
+        if allowed.profile != "legacy" and any(name in legacy.of(kind) for name in theirs):
+            advice = (
+                f"set ssh: {{profile: legacy}} for it in the inventory (or list the algorithm under {field})"
+            )
         elif any(name in KNOWN[kind] for name in theirs):
             usable = ", ".join(name for name in theirs if name in KNOWN[kind])
             advice = f"list one of {usable} under {field} in the inventory"

@@ -143,6 +143,18 @@ def _membership(unit: Unit, segment: SegmentName, address: IPv4Address, vlan: in
     return out
 
 
+def legacy_ssh_units(units: Sequence[LabUnit]) -> set[str]:
+    """Lab ids of the units whose device offers only legacy SSH algorithms (devsim ``ssh:
+    legacy``; the lab inventory says ``ssh: {profile: legacy}`` for them): every unit whose site
+    device is ``legacy`` (the IOS 15 Catalysts), and the first unit of each platform, so that each
+    vendor's login is tried with SHA-1 key exchange and ``ssh-rsa`` too."""
+    legacy = {u.id for u in units if u.unit.device.ssh.profile == "legacy"}
+    first: dict[str, str] = {}
+    for u in units:
+        first.setdefault(u.unit.device.platform, u.id)
+    return legacy | set(first.values())
+
+
 def _device(device: Device, name: str, host: IPv4Address, interfaces: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"name": name, "role": device.role, "platform": device.platform, "host": str(host)}
     if device.model:
@@ -189,6 +201,7 @@ def lab_inventory(
         ]
         nodes.append(entry)
     lab_unit_rows: list[dict[str, Any]] = []
+    legacy = legacy_ssh_units(units)
     vlans: dict[tuple[str, str], int] = {}
     for lab_unit in units:
         unit, node = lab_unit.unit, topology.node(lab_unit.node)
@@ -203,6 +216,8 @@ def lab_inventory(
         row["devices"] = [
             _device(unit.device, device_name(inv, unit), node.mgmt, [UPLINK_IFNAME, LAN_IFNAME])
         ]
+        if lab_unit.id in legacy:
+            row["devices"][0]["ssh"] = {"profile": "legacy"}
         for key in ("registration", "agreement"):
             value = getattr(unit, key)
             if value is not None:

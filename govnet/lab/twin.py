@@ -34,6 +34,7 @@ from govnet.lab.site import (
     device_name,
     lab_inventory,
     lab_units,
+    legacy_ssh_units,
 )
 from govnet.lab.system import require_privileges
 from govnet.lab.topology import Topology, build_tree
@@ -151,6 +152,7 @@ def _record(
 ) -> dict[str, Any]:
     """What later commands need to find their way in the lab (twin.json)."""
     aggs = {u.agg: u.agg_node for u in chosen}
+    legacy = legacy_ssh_units(chosen)
     return {
         "name": name,
         "source": str(inventory_path.resolve()),
@@ -165,6 +167,7 @@ def _record(
                 "platform": u.unit.device.platform,
                 "segments": list(u.segments),
                 "host": str(topology.node(u.node).mgmt),
+                "ssh": "legacy" if u.id in legacy else "modern",
             }
             for u in chosen
         ],
@@ -230,6 +233,7 @@ def _start_devices(
             "host_key_path": str(devices / "keys" / f"{entry['device']}.key"),
             "netns": topology.netns(entry["node"]),
             "banner": f"Authorized access only ({entry['id']})",
+            "ssh": entry.get("ssh", "modern"),  # SSH algorithm profile (site.legacy_ssh_units)
         }
         for entry in [*record["nodes"], *record["units"]]
     ]

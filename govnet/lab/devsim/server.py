@@ -84,6 +84,16 @@ def ensure_host_key(path: Path, algorithm: str = "ssh-ed25519") -> asyncssh.SSHK
     return key
 
 
+def _host_keypair(spec: DeviceSpec) -> asyncssh.SSHKeyPair:
+    """The device's host key as asyncssh serves it. An RSA key would be offered as rsa-sha2-512,
+    rsa-sha2-256 and ssh.com's SHA-2 names too (``signature_algs`` does not narrow what the
+    server lists); a ``legacy`` device lists ``ssh-rsa`` only, like IOS 15 and VRP5."""
+    keypair = asyncssh.load_keypairs([ensure_host_key(spec.key_path, host_key_algorithm(spec))])[0]
+    if spec.ssh == "legacy":
+        keypair.host_key_algorithms = [b"ssh-rsa"]
+    return keypair
+
+
 def known_hosts_line(address: str, port: int, key: asyncssh.SSHKey) -> str:
     """One OpenSSH ``known_hosts`` entry; non-22 ports use the ``[ADDRESS]:PORT`` form."""
     host = address if port == 22 else f"[{address}]:{port}"
@@ -221,7 +231,7 @@ class DevsimHandle:
                 sock=sock,
                 reuse_address=True if sock is None else None,
                 server_factory=partial(_DeviceServer, device, connections),
-                server_host_keys=[ensure_host_key(spec.key_path, host_key_algorithm(spec))],
+                server_host_keys=[_host_keypair(spec)],
                 server_version=device.platform.ssh_version,
                 **(LEGACY_SSH if spec.ssh == "legacy" else {}),
                 process_factory=partial(_session, device),
