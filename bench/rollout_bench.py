@@ -18,6 +18,14 @@ a shared machine still says where the time went. Results print as a Markdown tab
 
     unshare --net -- bash -c 'ip link set lo up && .venv/bin/python bench/rollout_bench.py'
 
+With ``--timing PROFILE`` every lab device plays a timing profile (``govnet lab up --timing``,
+``govnet/lab/devsim/timing.py``: a real switch's login, per-line answer, show and save delays)
+and each step also reports its *floor*: the least wall time its concurrency allows, waves × the
+slowest device's own time. A device's own time is the sum of the profile's delays over what
+govnet makes it do (``device_seconds``); the waves are ``ceil(units / concurrency)`` for a plan,
+and for an apply the canary units one at a time, then ``ceil(rest / concurrency)``
+(``govnet.rollout.apply.run_units``). ``wall / floor`` says what govnet adds on top.
+
 It tears the lab down at the end, also on Ctrl-C.
 """
 
@@ -25,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -38,6 +47,8 @@ from ipaddress import IPv4Network
 from pathlib import Path
 
 import yaml
+
+from govnet.lab.devsim.timing import PROFILES, Delays
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORK = "198.18.0.0/15"
@@ -55,6 +66,66 @@ class Step:
     devices: int
     changed: int
     lines_per_device: float
+    waves: int = 0
+    device_s: float = 0.0
+    """The slowest device's own time under the timing profile (plan + apply), 0 without one."""
+    floor_s: float = 0.0
+
+    @property
+    def ratio(self) -> float:
+        return self.wall_s / self.floor_s if self.floor_s else 0.0
+
+
+CANARY = 1
+"""``govnet rollout apply``'s default ``--canary``: units changed one at a time before the rest."""
+
+
+def device_seconds(delays: Delays, platform: str, *, lines: int, config_bytes: int, apply: bool) -> float:
+    """What a timed device spends on govnet's sequence: the profile's delays, nothing else.
+
+    A session answers a bare Enter, the paging command (and ``enable`` on IOS) at login and its
+    logout word at the end; a plan reads the running config once; an apply reads it, enters
+    configuration mode, answers every line, leaves, saves, and reads it again to verify.
+    """
+    answers = 3 + (platform == "cisco_ios")
+    shows = 1
+    seconds = delays.login
+    if apply:
+        answers += 1 + lines + 1 + 1 + 1  # backup read, enter, lines, leave, save ... verify read
+        shows += 1
+        seconds += delays.save
+    return seconds + answers * delays.answer + shows * delays.of("show", config_bytes)
+
+
+def floor(
+    profile: str,
+    platforms: dict[str, str],
+    lines: dict[str, int],
+    config_bytes: int,
+    concurrency: int,
+    apply: bool,
+) -> tuple[int, float, float]:
+    """(waves, slowest device's seconds, floor seconds) of a plan (and apply) of these devices."""
+    timing = PROFILES[profile]
+    units = len(platforms)
+    plan_waves = math.ceil(units / concurrency)
+    slowest_plan = max(
+        device_seconds(timing.delays(p), p, lines=0, config_bytes=config_bytes, apply=False)
+        for p in platforms.values()
+    )
+    if not apply:
+        return plan_waves, slowest_plan, plan_waves * slowest_plan
+    canary = min(CANARY, units)
+    apply_waves = canary + math.ceil((units - canary) / concurrency)
+    slowest_apply = max(
+        device_seconds(timing.delays(p), p, lines=lines.get(u, 0), config_bytes=config_bytes, apply=True)
+        for u, p in platforms.items()
+    )
+    return (
+        plan_waves + apply_waves,
+        slowest_plan + slowest_apply,
+        plan_waves * slowest_plan + apply_waves * slowest_apply,
+    )
 
 
 def _ticks(pid: int) -> int:
@@ -108,7 +179,10 @@ class Bench:
 
     def up(self) -> None:
         started = time.perf_counter()
-        self.govnet("lab", "up", "--name", self.name, "--units", str(self.args.units), "--network", NETWORK)
+        timing = ["--timing", self.args.timing] if self.args.timing else []
+        self.govnet(
+            "lab", "up", "--name", self.name, "--units", str(self.args.units), "--network", NETWORK, *timing
+        )  # fmt: skip
         status, _, _ = self.govnet("lab", "status", "--name", self.name, "--json")
         self.info = json.loads(status.stdout)
         print(f"[bench] lab {self.name}: {self.args.units} units up in {time.perf_counter() - started:.1f} s")
@@ -116,6 +190,7 @@ class Bench:
         self.inventory = self.work / "inventory.yml"
         self.inventory.write_text(lab_inventory.read_text(encoding="utf-8"), encoding="utf-8")
         self.known_hosts = lab_inventory.parent / "known_hosts"
+        self.platforms = {e["id"]: e["platform"] for e in [*self.info["units"], *self.info["nodes"]]}
 
     def step(self, name: str, *, apply: bool) -> None:
         sims = self.simulator_pids()
@@ -146,19 +221,29 @@ class Bench:
                   f"apply {apply_wall:.1f} s ({apply_cpu:.1f} CPU-s)")  # fmt: skip
         ticks = os.sysconf("SC_CLK_TCK")
         command = "plan + apply + verify" if apply else "plan"
-        self.steps.append(
-            Step(
-                name,
-                command,
-                wall,
-                cpu,
-                (sum(map(_ticks, sims)) - before) / ticks,
-                len(units),
-                len(changing),
-                lines,
-            )
+        step = Step(
+            name,
+            command,
+            wall,
+            cpu,
+            (sum(map(_ticks, sims)) - before) / ticks,
+            len(units),
+            len(changing),
+            lines,
         )
+        if self.args.timing:
+            platforms = {u["id"]: self.platforms[u["id"]] for u in units}
+            counts = {u["id"]: len(u["commands"]) for u in changing}
+            step.waves, step.device_s, step.floor_s = floor(
+                self.args.timing, platforms, counts, self.config_bytes(), self.args.concurrency, apply and bool(changing)
+            )  # fmt: skip
+        self.steps.append(step)
         print(f"[bench] {name}: {len(changing)}/{len(units)} devices to change, {wall:.1f} s")
+
+    def config_bytes(self) -> int:
+        """The largest running configuration a lab device holds now (what a show prints)."""
+        files = (Path(self.info["state"]) / "devices").glob("*.running.cfg")
+        return max((f.stat().st_size for f in files), default=0)
 
     def widen_management(self) -> None:
         """The 20-line change: ten more management networks inside the lab's own space."""
@@ -178,15 +263,21 @@ class Bench:
 
 
 def table(steps: list[Step]) -> str:
+    timed = any(s.floor_s for s in steps)
+    extra = " waves | slowest device s | floor s | wall / floor |" if timed else ""
     rows = [
-        "| step | what | devices (changed) | lines/device | wall s | govnet CPU s | simulator CPU s |",
-        "|---|---|---|---|---|---|---|",
+        "| step | what | devices (changed) | lines/device | wall s | govnet CPU s | simulator CPU s |"
+        + extra,
+        "|---|---|---|---|---|---|---|" + ("---|" * 4 if timed else ""),
     ]
     for s in steps:
-        rows.append(
+        row = (
             f"| {s.name} | {s.command} | {s.devices} ({s.changed}) | {s.lines_per_device:.0f} | "
             f"{s.wall_s:.1f} | {s.govnet_cpu_s:.1f} | {s.simulator_cpu_s:.1f} |"
         )
+        if timed:
+            row += f" {s.waves} | {s.device_s:.2f} | {s.floor_s:.1f} | {s.ratio:.2f}x |"
+        rows.append(row)
     return "\n".join(rows)
 
 
@@ -197,6 +288,11 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--processes", type=int, help="govnet's --processes (default: govnet's own)")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument(
+        "--timing",
+        choices=sorted(PROFILES),
+        help="devices play this timing profile; report each step's floor",
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         print(
@@ -220,10 +316,10 @@ def main() -> int:
     load = os.getloadavg()
     print(f"\n{platform.node()} {os.cpu_count()} cores, load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}, "
           f"{time.strftime('%Y-%m-%d %H:%M')} UTC, concurrency {args.concurrency}, "
-          f"processes {args.processes or 'default'}\n")  # fmt: skip
+          f"processes {args.processes or 'default'}, timing {args.timing or 'none'}\n")  # fmt: skip
     print(table(bench.steps))
     if args.json:
-        args.json.write_text(json.dumps([asdict(s) for s in bench.steps], indent=2))
+        args.json.write_text(json.dumps([{**asdict(s), "ratio": s.ratio} for s in bench.steps], indent=2))
     return 0
 
 

@@ -10,6 +10,7 @@ import click
 
 from govnet.cli.common import emit_json, inventory_option, json_option, table
 from govnet.lab import twin
+from govnet.lab.devsim.timing import PROFILES
 from govnet.lab.site import DEFAULT_UNITS, MAX_UNITS
 
 name_option = click.option(
@@ -43,11 +44,18 @@ def lab_group() -> None:
     show_default=True,
     help="Lab address range: 198.18.0.0/15 or a part of it (at least a /17).",
 )
+@click.option(
+    "--timing",
+    type=click.Choice(sorted(PROFILES)),
+    help="Devices take a real switch's time to log in, answer, show and save (field: ~1 s, tens of ms, seconds). Default: instant.",
+)
 @json_option
-def up_cmd(inventory_path: Path, lab_name: str, units: int, network: str, as_json: bool) -> None:
+def up_cmd(
+    inventory_path: Path, lab_name: str, units: int, network: str, timing: str | None, as_json: bool
+) -> None:
     """Build the lab (idempotent): namespaces, devices, agents, its inventory and daemon config."""
     started = time.monotonic()
-    info = twin.up(inventory_path, units=units, name=lab_name, network=network)
+    info = twin.up(inventory_path, units=units, name=lab_name, network=network, timing=timing)
     if as_json:
         emit_json(info)
         return
@@ -101,7 +109,7 @@ def status_cmd(lab_name: str, as_json: bool) -> None:
 @name_option
 @json_option
 def fault_cmd(unit: str, kind: str, lab_name: str, as_json: bool) -> None:
-    """Inject a fault: link-down, device-down, loss=PCT, latency=MS, ssh-drop, reject=PATTERN, auth-fail, slow=MS, isolation-leak.
+    """Inject a fault: link-down, device-down, loss=PCT, latency=MS, ssh-drop, reject=PATTERN, ask=PATTERN, auth-fail, slow=MS, isolation-leak.
 
     UNIT is a unit id of the lab inventory, or an aggregation node id (faults there affect every unit behind it).
     """

@@ -25,6 +25,7 @@ from govnet.inventory.loader import load
 from govnet.inventory.models import Inventory
 from govnet.lab import kfaults, netns, procs, snmpd, state
 from govnet.lab.devsim import clear_faults, parse_fault, set_fault
+from govnet.lab.devsim.timing import check_timing
 from govnet.lab.site import (
     DEFAULT_UNITS,
     LAB_SNMP_USER,
@@ -43,7 +44,7 @@ TWIN_FILE = "twin.json"
 TRAP_PORT = 1162
 SECRET_NAMES = ("ssh-password", "enable-secret", "snmp-community", "snmp-auth", "snmp-priv")
 KERNEL_KINDS = ("link-down", "device-down", "loss", "latency", "isolation-leak")
-DEVICE_KINDS = ("ssh-drop", "reject", "auth-fail", "slow")
+DEVICE_KINDS = ("ssh-drop", "reject", "auth-fail", "slow", "ask")
 READY_TIMEOUT = 60.0
 DEVICES_PER_PROCESS = 100
 
@@ -105,8 +106,12 @@ def up(
     name: str = "luohe",
     network: str = "198.18.0.0/15",
     state_root: Path | None = None,
+    timing: str | None = None,
 ) -> dict[str, Any]:
-    """Build (or repair) the lab; idempotent for the same size, refused for another size."""
+    """Build (or repair) the lab; idempotent for the same size, refused for another size.
+
+    ``timing`` names a devsim timing profile every device plays (``None``: instant)."""
+    check_timing(timing, where="--timing")
     require_privileges()
     sdir = state.state_dir(name, state_root)
     previous = sdir / TWIN_FILE
@@ -116,11 +121,16 @@ def up(
             raise LabError(
                 f"lab {name} is up with {len(old['units'])} units from {old['source']}; run govnet lab down first"
             )
+        if old.get("timing") != timing:
+            raise LabError(
+                f"lab {name} is up with timing {old.get('timing') or 'none'}; run govnet lab down first"
+            )
     inv = load(inventory_path).inventory
     chosen = lab_units(inv, choose_units(inv, units))
     topology = build_tree(name, [(u.node, u.agg_node, u.segments) for u in chosen], network=network)
     inventory = lab_inventory(inv, chosen, topology, sdir / "secrets")
     record = _record(name, inventory_path, inv, chosen, topology, inventory)
+    record["timing"] = timing
     sdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     _write_private(
         sdir / "inventory.yml",
@@ -233,6 +243,7 @@ def _start_devices(
             "host_key_path": str(devices / "keys" / f"{entry['device']}.key"),
             "netns": topology.netns(entry["node"]),
             "banner": f"Authorized access only ({entry['id']})",
+            "timing": record.get("timing"),
             "ssh": entry.get("ssh", "modern"),  # SSH algorithm profile (site.legacy_ssh_units)
         }
         for entry in [*record["nodes"], *record["units"]]
@@ -379,7 +390,7 @@ def check_kind(kind: str) -> str:
         parse_fault(kind)
     else:
         raise LabError(
-            f"unknown fault kind '{kind}' (kinds: {', '.join(KERNEL_KINDS + DEVICE_KINDS)}; loss=PCT, latency=MS, reject=PATTERN, slow=MS)"
+            f"unknown fault kind '{kind}' (kinds: {', '.join(KERNEL_KINDS + DEVICE_KINDS)}; loss=PCT, latency=MS, reject=PATTERN, ask=PATTERN, slow=MS)"
         )
     return base
 
@@ -457,6 +468,7 @@ def status(name: str, state_root: Path | None = None) -> dict[str, Any]:
         "state": str(sdir),
         "network": twin.record["network"],
         "trap_receiver": twin.record.get("trap_receiver"),
+        "timing": twin.record.get("timing"),
         "units": [
             {
                 "id": u["id"],
