@@ -15,7 +15,7 @@ import ipaddress
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from govnet.lab.devsim.faults import DeviceFaults, FaultBook
 from govnet.lab.devsim.files import write_atomically
 from govnet.lab.devsim.personality import Platform
 from govnet.lab.devsim.platforms import get_platform
+from govnet.lab.devsim.volatile import volatile_text
 
 FLUSH_DELAY = 0.3
 """Seconds a change made in configuration mode may take to reach ``<name>.running.cfg``."""
@@ -119,6 +120,15 @@ class DeviceSpec:
         return data
 
 
+def _with_quirks(platform: Platform, quirks: tuple[str, ...]) -> Platform:
+    """The device's copy of its platform record, changed by the quirks that change it."""
+    if "hides-defaults" in quirks:
+        platform = replace(platform, hides_defaults=True)
+    if "volatile-lines" in quirks and platform.name == "huawei_vrp":
+        platform = replace(platform, running_preamble=())  # an AR shows [V200R…] instead
+    return platform
+
+
 def check_name(name: str) -> None:
     """Device names become file names: keep them to letters, digits, ``.``, ``_`` and ``-``."""
     if not _NAME.fullmatch(name):
@@ -143,7 +153,10 @@ class Device:
         check_name(spec.name)
         check_address(spec.address)
         self.spec = spec
-        self.platform: Platform = get_platform(spec.platform)
+        self.platform: Platform = _with_quirks(get_platform(spec.platform), spec.quirks)
+        self.changed_at = time.time()
+        """When the running config last changed (IOS's ``! Last configuration change``)."""
+        self.saved_at: float | None = None
         self.state_dir = Path(spec.state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.fault_book = faults if faults is not None else FaultBook(self.state_dir)
@@ -173,10 +186,21 @@ class Device:
             text = self.spec.initial_config
         else:
             text = default_config(self.spec.name, self.platform)
-        return conceal_tree(parse_config(text, self.platform), self.platform.name)
+        root = conceal_tree(parse_config(text, self.platform), self.platform.name)
+        if self.platform.hides_defaults:  # a default is never shown, whatever the file said
+            root.children[:] = [c for c in root.children if c.text not in self.platform.hidden_defaults]
+        return root
 
     def running_text(self) -> str:
         return render_config(self.running, self.platform)
+
+    def shown_running_text(self) -> str:
+        """The running configuration as ``show running-config`` prints it (``volatile-lines``:
+        with the text that changes by itself; files never hold it)."""
+        text = self.running_text()
+        if "volatile-lines" not in self.spec.quirks:
+            return text
+        return volatile_text(self.platform.name, text, self.changed_at, self.saved_at)
 
     def startup_text(self) -> str | None:
         try:
@@ -187,6 +211,7 @@ class Device:
     def config_changed(self) -> None:
         """The running configuration changed: it reaches the file within ``FLUSH_DELAY``."""
         self._dirty = True
+        self.changed_at = time.time()
         if self._timer is None and not self._closed:
             try:
                 loop = asyncio.get_running_loop()
@@ -220,6 +245,7 @@ class Device:
         """Make the running configuration the one the device boots with."""
         self.flush()
         write_atomically(self.startup_path, self.running_text(), mode=0o600)
+        self.saved_at = time.time()
 
     def faults(self) -> DeviceFaults:
         return self.fault_book.for_device(self.spec.name)

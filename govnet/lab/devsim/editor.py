@@ -163,6 +163,8 @@ class ConfigEditor:
         if removed:
             return Outcome(Verdict.OK, changed=True)
         negated = f"{self.platform.syntax.negation} {target}"
+        if self.platform.hides_defaults and negated in self.platform.hidden_defaults:
+            return Outcome(Verdict.OK)  # back to the default: nothing is shown for it
         if any(p.match(negated) for p in self.platform.syntax.kept_negations):
             return Outcome(Verdict.OK, changed=self._add(section, negated))
         return Outcome(Verdict.OK)

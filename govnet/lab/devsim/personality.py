@@ -151,3 +151,7 @@ class Platform:
     running_preamble: tuple[str, ...]
     version_text: str
     ssh_version: str
+    hidden_defaults: tuple[str, ...] = ()
+    """Lines equal to the device's default: with the ``hides-defaults`` quirk, never shown."""
+    hides_defaults: bool = False
+    """Set on a device's copy of the record by the ``hides-defaults`` quirk."""

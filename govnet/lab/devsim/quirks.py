@@ -13,7 +13,12 @@ from collections.abc import Iterable
 
 from govnet.errors import LabError
 
-QUIRKS: dict[str, str] = {}
+QUIRKS: dict[str, str] = {
+    "volatile-lines": "the running config shows text that changes by itself: IOS last-change/NVRAM "
+    "stamps and ntp clock-period, a VRP AR's [V200R…] first line and command timestamp",
+    "hides-defaults": "lines equal to the device's default (undo telnet server enable) are never "
+    "shown: typing one removes its contrary line and stores nothing",
+}
 """Name → one line saying what the device does."""
 
 

@@ -134,4 +134,5 @@ H3C_COMWARE = replace(
         "System image: flash:/s6520x-cmw710-system-r6328.bin"
     ),
     ssh_version="Comware-7.1.070",
+    hidden_defaults=("undo telnet server enable",),  # telnet is off by default
 )

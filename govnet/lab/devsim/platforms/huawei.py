@@ -177,4 +177,5 @@ HUAWEI_VRP = Platform(
         "5. LPU Slot Quantity : 8"
     ),
     ssh_version="HUAWEI-1.5",
+    hidden_defaults=("undo telnet server enable",),  # telnet is off by default
 )
