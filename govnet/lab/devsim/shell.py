@@ -283,7 +283,7 @@ class Shell:
         action = found.command.action
         device = self.device
         if action is Action.SHOW_RUNNING:
-            text = device.running_text()
+            text = device.shown_running_text()
             size = len(text.encode())
             await self.pacing.pause("show", size)
             preamble = [p.replace("{size}", str(size)) for p in self.platform.running_preamble]
