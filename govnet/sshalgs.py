@@ -102,7 +102,9 @@ class Algorithms:
         return result
 
 
-def algorithms(profile: str = "modern", lists: Mapping[Kind, Sequence[str] | None] | None = None) -> Algorithms:
+def algorithms(
+    profile: str = "modern", lists: Mapping[Kind, Sequence[str] | None] | None = None
+) -> Algorithms:
     """The profile's algorithms, each kind replaced by ``lists[kind]`` when given.
 
     >>> algorithms("legacy").kex[-2:]
