@@ -109,7 +109,7 @@ def status_cmd(lab_name: str, as_json: bool) -> None:
 @name_option
 @json_option
 def fault_cmd(unit: str, kind: str, lab_name: str, as_json: bool) -> None:
-    """Inject a fault: link-down, device-down, loss=PCT, latency=MS, ssh-drop, reject=PATTERN, auth-fail, slow=MS, isolation-leak.
+    """Inject a fault: link-down, device-down, loss=PCT, latency=MS, ssh-drop, reject=PATTERN, ask=PATTERN, auth-fail, slow=MS, isolation-leak.
 
     UNIT is a unit id of the lab inventory, or an aggregation node id (faults there affect every unit behind it).
     """

@@ -384,7 +384,10 @@ class Session:
         last = len(group) - 1
         for position, line in enumerate(group):
             until = self.platform.any_prompt_re if position == last else self.platform.next_prompt_re
-            answer = _text(self._read(until, line, timeout))
+            match = self._read(_stall_re(until.pattern), line, timeout, settle=("stall", QUESTION_SETTLE))
+            answer = _text(match)
+            if match.lastgroup == "stall":  # an echo stopped mid-line: the rest of the write is lost
+                answer = ""
             question = self.platform.question_line_re.search(answer)
             if question is not None:  # the device took the next line of the write as its answer
                 self._broken()
@@ -520,6 +523,14 @@ def _dialogue_re(until: str, questions: tuple[str, ...]) -> re.Pattern[str]:
     parts += [f"(?P<q{i}>{q})[ \\t]*\\Z" for i, q in enumerate(questions)]
     parts.append(f"(?P<ask>{QUESTION})[ \\t]*\\Z")
     return re.compile("|".join(parts), re.M)
+
+
+@functools.lru_cache(maxsize=16)
+def _stall_re(until: str) -> re.Pattern[str]:
+    """The prompt that ends a batched line's answer, or a stall: nothing at all since the
+    previous prompt, or text stopped mid-line. A device echoes typed-ahead input as it reads
+    it, right after its previous prompt, however long the line then takes."""
+    return re.compile(f"(?P<prompt>{until})|(?P<stall>\\A|[^\\r\\n]+)\\Z", re.M)
 
 
 def _last_line(text: str) -> str:

@@ -44,7 +44,7 @@ TWIN_FILE = "twin.json"
 TRAP_PORT = 1162
 SECRET_NAMES = ("ssh-password", "enable-secret", "snmp-community", "snmp-auth", "snmp-priv")
 KERNEL_KINDS = ("link-down", "device-down", "loss", "latency", "isolation-leak")
-DEVICE_KINDS = ("ssh-drop", "reject", "auth-fail", "slow")
+DEVICE_KINDS = ("ssh-drop", "reject", "auth-fail", "slow", "ask")
 READY_TIMEOUT = 60.0
 DEVICES_PER_PROCESS = 100
 
@@ -390,7 +390,7 @@ def check_kind(kind: str) -> str:
         parse_fault(kind)
     else:
         raise LabError(
-            f"unknown fault kind '{kind}' (kinds: {', '.join(KERNEL_KINDS + DEVICE_KINDS)}; loss=PCT, latency=MS, reject=PATTERN, slow=MS)"
+            f"unknown fault kind '{kind}' (kinds: {', '.join(KERNEL_KINDS + DEVICE_KINDS)}; loss=PCT, latency=MS, reject=PATTERN, ask=PATTERN, slow=MS)"
         )
     return base
 

@@ -6,7 +6,7 @@ strings). Writers replace it atomically under a lock; the simulator re-reads it 
 inode/mtime/size change, checked with one ``stat`` per new connection and per command line.
 
 The file may also hold lab-level faults (``link-down``, ``loss=PCT`` …) that other lab parts act
-on; the simulator acts on ``ssh-drop``, ``reject=PATTERN``, ``auth-fail`` and ``slow=MS``,
+on; the simulator acts on ``ssh-drop``, ``reject=PATTERN``, ``ask=PATTERN``, ``auth-fail`` and ``slow=MS``,
 and, when asked to watch (``serve(..., watch_interval=…)``), on ``device-down``: the device
 stops serving and, once healed, boots again from its startup configuration.
 """
@@ -27,9 +27,9 @@ from govnet.errors import LabError
 from govnet.lab.devsim.files import write_atomically
 
 FAULTS_FILE = "faults.json"
-DEVICE_FAULTS = ("ssh-drop", "reject", "auth-fail", "slow")
+DEVICE_FAULTS = ("ssh-drop", "reject", "auth-fail", "slow", "ask")
 LAB_FAULTS = ("link-down", "device-down", "loss", "latency", "isolation-leak")
-_VALUED = {"reject", "slow", "loss", "latency"}
+_VALUED = {"reject", "slow", "loss", "latency", "ask"}
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +63,11 @@ def parse_fault(text: str) -> Fault:
         return Fault(kind)
     if not value:
         raise LabError(f"fault {kind!r} needs a value: {kind}=VALUE")
-    if kind == "reject":
+    if kind in ("reject", "ask"):
         try:
             re.compile(value)
         except re.error as exc:
-            raise LabError(f"fault reject: invalid regular expression {value!r}: {exc}") from None
+            raise LabError(f"fault {kind}: invalid regular expression {value!r}: {exc}") from None
     elif kind in ("slow", "latency"):
         if not value.isdigit():
             raise LabError(f"fault {kind}: milliseconds must be a whole number, got {value!r}")
@@ -92,12 +92,15 @@ class DeviceFaults:
     slow_ms: int = 0
     reject: tuple[re.Pattern[str], ...] = ()
     device_down: bool = False
+    ask: tuple[re.Pattern[str], ...] = ()
+    """Configuration lines that ask a question no platform record knows."""
 
     @classmethod
     def of(cls, faults: Iterable[Fault]) -> DeviceFaults:
         ssh_drop = auth_fail = device_down = False
         slow_ms = 0
         reject: list[re.Pattern[str]] = []
+        ask: list[re.Pattern[str]] = []
         for fault in faults:
             if fault.kind == "ssh-drop":
                 ssh_drop = True
@@ -109,10 +112,15 @@ class DeviceFaults:
                 slow_ms = max(slow_ms, int(fault.value))
             elif fault.kind == "reject" and fault.value is not None:
                 reject.append(re.compile(fault.value))
-        return cls(ssh_drop, auth_fail, slow_ms, tuple(reject), device_down)
+            elif fault.kind == "ask" and fault.value is not None:
+                ask.append(re.compile(fault.value))
+        return cls(ssh_drop, auth_fail, slow_ms, tuple(reject), device_down, tuple(ask))
 
     def rejects(self, line: str) -> bool:
         return any(p.search(line) for p in self.reject)
+
+    def asks(self, line: str) -> bool:
+        return any(p.search(line) for p in self.ask)
 
 
 NO_FAULTS = DeviceFaults()

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from govnet.errors import LabError
+from govnet.lab.devsim import field
 
 QUIRKS: dict[str, str] = {
+    **field.QUIRKS,  # dialogues, VRP8 prompts, the vty input buffer (field.py)
     "volatile-lines": "the running config shows text that changes by itself: IOS last-change/NVRAM "
     "stamps and ntp clock-period, a VRP AR's [V200R…] first line and command timestamp",
     "hides-defaults": "lines equal to the device's default (undo telnet server enable) are never "

@@ -23,6 +23,7 @@ from govnet.lab.devsim.config import block_delimiter, section_text
 from govnet.lab.devsim.device import Device
 from govnet.lab.devsim.editor import ConfigEditor, Verdict
 from govnet.lab.devsim.faults import NO_FAULTS
+from govnet.lab.devsim.field import SMALL_INPUT_BUFFER, Question, accepts, field_of
 from govnet.lab.devsim.personality import Action, DialogStep
 from govnet.lab.devsim.timing import Pacing
 
@@ -60,6 +61,12 @@ class Shell:
         self.page_lines = self.platform.paging.page_lines
         self.faults = NO_FAULTS
         self.pacing = Pacing(device.spec.timing, device.spec.platform)  # a real device's delays
+        self.field = field_of(self.platform.name)  # what real devices ask and say (field.py)
+        self.quirks = frozenset(device.spec.quirks)
+        self._input_buffer = (
+            SMALL_INPUT_BUFFER if "small-input-buffer" in self.quirks else self.field.input_buffer
+        )
+        self._changed = False
         self._pending = ""
         self._skip_lf = False
         self._in_escape = False
@@ -80,6 +87,8 @@ class Shell:
                 self._write(self._prompt)
                 line = await self._read_line()
                 self.faults = self.device.faults()
+                if self.faults.slow_ms or (self.pacing.delays is not None and self.pacing.delays.answer):
+                    await self._flush_output()  # a device echoes what it reads before it works
                 if self.faults.slow_ms:
                     await asyncio.sleep(self.faults.slow_ms / 1000)
                 await self.pacing.pause("answer")
@@ -122,9 +131,12 @@ class Shell:
             template = prompts.privileged if self.privileged else prompts.user
             return template.format(name=name)
         label = self.editor.label
-        if label is None:
-            return prompts.config.format(name=name)
-        return prompts.view.format(name=name, view=label)
+        text = (
+            prompts.config.format(name=name) if label is None else prompts.view.format(name=name, view=label)
+        )
+        if "vrp8" in self.quirks and text.startswith("["):  # two-stage: [~NAME], [*NAME] once changed
+            text = "[" + ("*" if self._changed else "~") + text[1:]
+        return text
 
     async def _greet(self) -> None:
         await self.pacing.pause("login")
@@ -135,6 +147,21 @@ class Shell:
         if notice:
             parts.append(notice.format(now=time.strftime("%Y-%m-%d %H:%M:%S")))
         await self._say(["", *parts] if parts else [""])
+        for quirk, question in self.field.login.items():
+            if quirk in self.quirks and not await self._question(question) and question.kind == "key":
+                raise Hangup
+
+    async def _question(self, question: Question) -> bool:
+        """Ask until answered (a VRP refuses a bare Enter to [Y/N] and asks again); yes?"""
+        self._write(question.text.replace("\n", "\r\n"))
+        for _ in range(5):
+            answer = await self._read_line()
+            verdict = accepts(question, answer)
+            if verdict is not None:
+                return verdict
+            again = self.field.refuse_enter or question.text.rsplit("\n", 1)[-1]
+            self._write(again)
+        return False
 
     # ----------------------------------------------------------------- input
 
@@ -158,6 +185,13 @@ class Shell:
             data = await self.term.read()
             if not data:
                 raise Hangup
+            if len(data) > self._input_buffer:  # typed ahead past the vty's buffer: lost
+                log.info(
+                    "%s: input buffer full: %d bytes dropped",
+                    self.device.spec.name,
+                    len(data) - self._input_buffer,
+                )
+                data = data[: self._input_buffer]
             self._pending = data
         chunk, self._pending = self._pending, ""
         return chunk
@@ -358,7 +392,8 @@ class Shell:
         return True
 
     async def _save(self, dialog: tuple[DialogStep, ...]) -> list[str] | None:
-        if not await self._ask(dialog):
+        extra = [q for quirk, q in self.field.save.items() if quirk in self.quirks]
+        if not await self._ask(dialog) or not all([await self._question(q) for q in extra]):
             cancelled = self.platform.saving.cancelled
             return [cancelled] if cancelled else None
         await self.pacing.pause("save")  # the device writes its flash
@@ -398,6 +433,8 @@ class Shell:
         if self.faults.rejects(text):
             await self._error(Verdict.UNKNOWN, column, line, False)
             return True
+        if not await self._field_line(text):
+            return True
         delim = block_delimiter(self.platform, text)
         if delim is not None:
             changed = self.editor.add_block(await self._read_block(text, delim))
@@ -408,7 +445,26 @@ class Shell:
                 return True
             changed = outcome.changed
         if changed:
+            self._changed = True
             self.device.config_changed()
+        return True
+
+    async def _field_line(self, text: str) -> bool:
+        """What a real device does before it takes ``text``: refuse it for what it means (a
+        semantic error), or ask first (field.py; the ``ask`` fault asks what no record knows).
+        ``False``: the line is not taken."""
+        for pattern, message, caret in self.field.semantic_errors:
+            if pattern.search(text):
+                await self._say([" " * len(self._prompt) + "^", message] if caret else [message])
+                return False
+        for pattern, question in self.field.line_questions:
+            if pattern.search(text) and not await self._question(question):
+                return False
+        if self.faults.asks(text):
+            unknown = Question(
+                "Warning: The setting takes effect after the board restarts. Restart it now? [Y/N]:"
+            )
+            return await self._question(unknown)
         return True
 
     async def _read_block(self, first: str, delim: str) -> str:

@@ -1,0 +1,302 @@
+"""Real-device dialogues, error forms, VRP8 prompts and lost typeahead, over real SSH.
+
+The simulator reproduces each behaviour from its public record (``govnet/lab/devsim/field.py``,
+rows of ``govnet/devices/conformance.md``); these tests prove govnet's handling and, where it
+is cheap, that the same run fails without it (the platform record's data taken away).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+from govnet.devices import CommandRejected, open_session
+from govnet.devices.errors import SessionError, UnexpectedQuestion
+from govnet.devices.platforms import PLATFORMS
+from govnet.inventory.models import Device
+from govnet.lab.devsim import BackgroundDevsim, DeviceSpec, clear_faults, set_fault, write_known_hosts
+from govnet.secrets import SecretResolver
+from tests.devices.devlab import ENABLE, FAST, PASSWORD, lab_secrets
+
+FIELD = {
+    "hw-field": ("huawei_vrp", ("login-password-change", "save-slave")),
+    "h3c-field": ("h3c_comware", ("login-press-key",)),
+    "ios-field": ("cisco_ios", ("nvram-overwrite",)),
+    "hw-vrp8": ("huawei_vrp", ("vrp8",)),
+    "ios-buf": ("cisco_ios", ("small-input-buffer",)),
+}
+BY_PLATFORM = {"huawei_vrp": "hw-field", "h3c_comware": "h3c-field", "cisco_ios": "ios-field"}
+ALL = pytest.mark.parametrize("platform", list(BY_PLATFORM))
+
+
+@dataclass
+class FieldLab:
+    sim: BackgroundDevsim
+    state: Path
+    known_hosts: Path
+
+    def device(self, name: str) -> Device:
+        spec = self.sim.spec(name)
+        return Device.model_validate(
+            {
+                "name": name,
+                "platform": spec.platform,
+                "host": spec.address,
+                "port": spec.port,
+                "credentials": {
+                    "username": spec.username,
+                    "password": "env:GOVNET_TEST_SSH_PASSWORD",
+                    "enable": "env:GOVNET_TEST_ENABLE",
+                },
+            }
+        )
+
+    def running(self, name: str) -> str:
+        return self.sim.handle.devices[name].running_text()
+
+
+@pytest.fixture(scope="module")
+def field(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FieldLab]:
+    state = tmp_path_factory.mktemp("field")
+    specs = [
+        DeviceSpec(
+            name=name,
+            platform=platform,
+            address=f"127.0.22.{index + 1}",
+            port=0,
+            username="netops",
+            password=PASSWORD,
+            enable_secret=ENABLE,
+            state_dir=state,
+            quirks=quirks,
+        )
+        for index, (name, (platform, quirks)) in enumerate(FIELD.items())
+    ]
+    with BackgroundDevsim(specs) as sim:
+        known_hosts = state / "known_hosts"
+        write_known_hosts(known_hosts, sim.specs)
+        yield FieldLab(sim, state, known_hosts)
+
+
+@pytest.fixture
+def secrets(monkeypatch: pytest.MonkeyPatch) -> SecretResolver:
+    return lab_secrets(monkeypatch)
+
+
+def session(lab: FieldLab, name: str, secrets: SecretResolver):  # type: ignore[no-untyped-def]
+    return open_session(lab.device(name), resolver=secrets, known_hosts=lab.known_hosts, timeouts=FAST)
+
+
+# ------------------------------------------------------------------------------ login
+
+
+@ALL
+def test_login_questions_are_answered_from_the_record(
+    field: FieldLab, secrets: SecretResolver, platform: str
+) -> None:
+    name = BY_PLATFORM[platform]
+    with session(field, name, secrets) as s:
+        assert s.running_config().strip()
+
+
+def test_an_unknown_login_question_fails_fast_quoting_it(
+    field: FieldLab, secrets: SecretResolver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without the record's login dialogue the same login is an unknown question: it fails in
+    well under the 2 s command timeout, quoting the device, never waiting for a prompt."""
+    monkeypatch.setitem(PLATFORMS, "huawei_vrp", replace(PLATFORMS["huawei_vrp"], login_dialogue=()))
+    started = time.monotonic()
+    with pytest.raises(UnexpectedQuestion) as caught:
+        session(field, "hw-field", secrets)
+    assert time.monotonic() - started < FAST.command + 1.0
+    assert "Change now? [Y/N]:" in str(caught.value)
+
+
+# ------------------------------------------------------------------------------ save
+
+
+@pytest.mark.parametrize("name", ["hw-field", "ios-field"])
+def test_saves_that_ask_more_than_once_get_through(
+    field: FieldLab, secrets: SecretResolver, name: str
+) -> None:
+    platform = FIELD[name][0]
+    line = (
+        "snmp-agent sys-info contact noc-save" if platform == "huawei_vrp" else "snmp-server contact noc-save"
+    )
+    with session(field, name, secrets) as s:
+        s.push([line])
+        s.save()
+    startup = field.sim.handle.devices[name].startup_text()
+    assert startup is not None and "noc-save" in startup
+
+
+def test_a_save_question_the_record_lacks_fails_fast(
+    field: FieldLab, secrets: SecretResolver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = PLATFORMS["cisco_ios"]
+    monkeypatch.setitem(PLATFORMS, "cisco_ios", replace(record, save_dialogue=()))
+    with session(field, "ios-field", secrets) as s, pytest.raises(UnexpectedQuestion) as caught:
+        s.save()
+    assert "Overwrite the previous NVRAM configuration?[confirm]" in str(caught.value)
+
+
+# ------------------------------------------------------------------------------ config-mode questions
+
+USER = {
+    "huawei_vrp": (
+        ["aaa", " local-user fieldop password irreversible-cipher Field-pw-1", "quit"],
+        ["aaa", " undo local-user fieldop", "quit"],
+    ),
+    "h3c_comware": (["local-user fieldop class manage", "quit"], ["undo local-user fieldop class manage"]),
+    "cisco_ios": (["username fieldop privilege 1 secret Field-pw-1"], ["no username fieldop"]),
+}
+
+
+@ALL
+def test_a_line_that_asks_is_answered_and_never_batched(
+    field: FieldLab, secrets: SecretResolver, platform: str
+) -> None:
+    """Removing a user asks for confirmation on every platform (IOS ``[confirm]``); the
+    restore path sends exactly such lines, and they must get through."""
+    name = BY_PLATFORM[platform]
+    add, remove = USER[platform]
+    with session(field, name, secrets) as s:
+        s.push(add, stays=lambda line: True)
+        assert "fieldop" in field.running(name)
+        s.push(remove, stays=lambda line: True)
+    assert "fieldop" not in field.running(name)
+    assert PLATFORMS[platform].may_ask(remove[-1] if platform != "huawei_vrp" else remove[1])
+
+
+@ALL
+@pytest.mark.parametrize("batched", [False, True])
+def test_an_unknown_question_ends_the_push_within_two_seconds(
+    field: FieldLab, secrets: SecretResolver, platform: str, batched: bool
+) -> None:
+    name = BY_PLATFORM[platform]
+    word = "snmp-agent" if platform != "cisco_ios" else "snmp-server"
+    lines = [f"{word} contact noc-q1", f"{word} location asks-{batched}", f"{word} contact noc-q3"]
+    set_fault(field.state, name, "ask=asks-")
+    try:
+        with session(field, name, secrets) as s:
+            started = time.monotonic()
+            with pytest.raises(UnexpectedQuestion) as caught:
+                s.push(lines, stays=(lambda line: True) if batched else None)
+            assert time.monotonic() - started < 2.0
+    finally:
+        clear_faults(field.state, name)
+    assert "Restart it now? [Y/N]" in str(caught.value)
+    assert caught.value.command == lines[1]
+    assert lines[1] not in caught.value.accepted
+
+
+# ------------------------------------------------------------------------------ error forms
+
+SEMANTIC = {
+    "huawei_vrp": [
+        (
+            ["acl number 2990", "rule 5 permit source 192.0.2.0 0.0.0.255", "quit"],
+            "Error: The rule already exists.",
+        ),
+        (["vlan 4095"], "Error: Wrong parameter found at '^' position."),
+    ],
+    "h3c_comware": [
+        (["vlan 4095"], "% Wrong parameter found at '^' position."),
+        (
+            ["interface Vlan-interface1", "ip address 192.0.2.0 255.255.255.0", "quit"],
+            "The IP address is invalid.",
+        ),
+    ],
+    "cisco_ios": [
+        (
+            ["interface Vlan1", "ip address 192.0.2.0 255.255.255.248", "exit"],
+            "Bad mask /29 for address 192.0.2.0",
+        ),
+        (
+            ["interface GigabitEthernet0/1", "switchport private-vlan mapping 10 60", "exit"],
+            "Command rejected:",
+        ),
+        (
+            ["interface Vlan2", "ip address 192.0.2.1 255.255.255.0", "exit"],
+            "% 192.0.2.0 overlaps with Vlan1",
+        ),
+        (["boot system tftp://192.0.2.9/x.bin"], "%Error opening tftp://192.0.2.9/x.bin"),
+        (["vlan 4095"], "% Bad VLAN list"),
+    ],
+}
+FORMS = [(p, lines, msg) for p, forms in SEMANTIC.items() for lines, msg in forms]
+
+
+@pytest.mark.parametrize(("platform", "lines", "message"), FORMS)
+def test_every_error_form_rejects_its_line(
+    field: FieldLab, secrets: SecretResolver, platform: str, lines: list[str], message: str
+) -> None:
+    name = BY_PLATFORM[platform]
+    bad = next(x for x in lines if not x.startswith(("interface", "acl", "quit", "exit")))
+    with session(field, name, secrets) as s, pytest.raises(CommandRejected) as caught:
+        s.push(lines, stays=lambda line: True)
+    assert caught.value.command == bad
+    assert message in str(caught.value)
+    assert bad not in caught.value.accepted
+
+
+def test_an_unlisted_error_under_a_caret_is_still_an_error(
+    field: FieldLab, secrets: SecretResolver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Comware's 'The IP address is invalid.' is in no error pattern: only the '^' marker line
+    above it says it is an error. Without the caret rule the line would count as taken."""
+    lines = ["interface Vlan-interface1", "ip address 192.0.2.0 255.255.255.0", "quit"]
+    with session(field, "h3c-field", secrets) as s, pytest.raises(CommandRejected):
+        s.push(lines)
+    monkeypatch.setitem(PLATFORMS, "h3c_comware", replace(PLATFORMS["h3c_comware"], caret_errors=False))
+    with session(field, "h3c-field", secrets) as s:
+        s.push(lines)  # silently "accepted": what the caret rule prevents
+
+
+# ------------------------------------------------------------------------------ VRP8, typeahead
+
+
+def test_a_vrp8_device_is_refused_at_system_view_naming_the_platform(
+    field: FieldLab, secrets: SecretResolver
+) -> None:
+    before = field.running("hw-vrp8")
+    started = time.monotonic()
+    with session(field, "hw-vrp8", secrets) as s, pytest.raises(SessionError) as caught:
+        s.push(["snmp-agent sys-info contact noc-vrp8"])
+    assert time.monotonic() - started < 2.0
+    assert "VRP8" in str(caught.value) and "commit" in str(caught.value)
+    assert caught.value.accepted == ()
+    assert field.running("hw-vrp8") == before
+
+
+def acl(count: int) -> list[str]:
+    return [
+        "ip access-list standard FIELD-BUF",
+        *(f" permit 10.77.{i}.0 0.0.0.255" for i in range(count)),
+        "exit",
+    ]
+
+
+def test_a_write_past_the_vty_buffer_is_an_error_never_a_silent_loss(
+    field: FieldLab, secrets: SecretResolver
+) -> None:
+    lines = acl(30)  # ~30 bytes a line: ~900 bytes in one write, the vty keeps 512
+    assert sum(len(x) + 1 for x in lines) > 512
+    with session(field, "ios-buf", secrets) as s, pytest.raises(SessionError) as caught:
+        s.push(lines, stays=lambda line: not line.startswith("ip access-list") and line != "exit")
+    assert "not echoed back intact" in str(caught.value)
+
+
+def test_writes_within_the_vty_buffer_take_every_line(
+    field: FieldLab, secrets: SecretResolver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(PLATFORMS, "cisco_ios", replace(PLATFORMS["cisco_ios"], batch_bytes=480))
+    lines = acl(30)
+    with session(field, "ios-buf", secrets) as s:
+        s.push(lines, stays=lambda line: not line.startswith("ip access-list") and line != "exit")
+    running = field.running("ios-buf")
+    assert all(line.strip() in running for line in lines[1:-1])
