@@ -386,12 +386,17 @@ class Session:
             until = self.platform.any_prompt_re if position == last else self.platform.next_prompt_re
             match = self._read(_stall_re(until.pattern), line, timeout, settle=("stall", QUESTION_SETTLE))
             answer = _text(match)
-            if match.lastgroup == "stall":  # an echo stopped mid-line: the rest of the write is lost
-                answer = ""
+            asked = None
+            if match.lastgroup == "stall":
+                if re.search(f"(?:{QUESTION})[ \t]*\\Z", answer):  # it waits for an answer
+                    asked = _last_line(answer)
+                answer = ""  # an echo stopped mid-line, or never came: the rest of the write is lost
             question = self.platform.question_line_re.search(answer)
             if question is not None:  # the device took the next line of the write as its answer
+                asked = question.group(0).strip()
+            if asked is not None:
                 self._broken()
-                said = question.group(0).strip()
+                said = asked
                 what = f"{line!r} asked {said!r}, a question govnet does not know"
                 raise self._fail(UnexpectedQuestion, what, line, said)
             if line.strip() not in answer:

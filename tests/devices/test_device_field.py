@@ -300,3 +300,22 @@ def test_writes_within_the_vty_buffer_take_every_line(
         s.push(lines, stays=lambda line: not line.startswith("ip access-list") and line != "exit")
     running = field.running("ios-buf")
     assert all(line.strip() in running for line in lines[1:-1])
+
+
+@ALL
+def test_an_unknown_question_at_the_end_of_a_write_is_quoted_not_a_lost_echo(
+    field: FieldLab, secrets: SecretResolver, platform: str
+) -> None:
+    """The asking line ends its write (a section header does): the device waits for an
+    answer and nothing follows; govnet quotes the question rather than blaming the echo."""
+    name = BY_PLATFORM[platform]
+    word = "snmp-agent" if platform != "cisco_ios" else "snmp-server"
+    lines = [f"{word} contact noc-q1", f"{word} location asks-last"]
+    set_fault(field.state, name, "ask=asks-last")
+    try:
+        with session(field, name, secrets) as s, pytest.raises(UnexpectedQuestion) as caught:
+            s.push(lines, stays=lambda line: True)
+    finally:
+        clear_faults(field.state, name)
+    assert "Restart it now? [Y/N]:" in str(caught.value)
+    assert caught.value.accepted == (lines[0],)

@@ -15,6 +15,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -173,6 +174,25 @@ def test_ssh_drop_mid_push_restores_or_flags_the_unit(healed: Lab) -> None:
         assert by_id(back)[victim]["result"] == "ok", back
     else:
         assert results[victim]["result"] == "restored"
+
+
+def test_an_unknown_question_fails_the_unit_quoting_it_and_the_unit_is_restored(healed: Lab) -> None:
+    """A line asks what no platform record knows (the ``ask`` fault): the push stops at once
+    with the question quoted (not after the command timeout), the unit is restored, the run
+    goes on."""
+    lab = healed
+    victim, other = "sz-jianchayuan", "sz-jiwei"
+    data = plan(lab, "--segment", "intranet", "--unit", victim, "--unit", other)
+    commands = next(u for u in data["units"] if u["id"] == victim)["commands"]
+    asking = commands[len(commands) // 2].strip()
+    lab.run("lab", "fault", victim, f"ask=^{re.escape(asking)}$")
+    report = apply(lab, data["path"], "--canary", "0", "--max-failures", "1", "--timeout", "20")
+    results = by_id(report)
+    assert results[victim]["result"] == "restored", results[victim]
+    assert "Restart it now? [Y/N]:" in results[victim]["reason"], results[victim]
+    assert "no answer within" not in results[victim]["reason"]
+    assert results[other]["result"] == "changed"
+    check_run(lab, report["run"], data["path"])
 
 
 def test_auth_failure_fails_the_unit_untouched(healed: Lab) -> None:
