@@ -70,6 +70,8 @@ class Step:
     device_s: float = 0.0
     """The slowest device's own time under the timing profile (plan + apply), 0 without one."""
     floor_s: float = 0.0
+    plan_wall_s: float = 0.0
+    plan_floor_s: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -104,8 +106,9 @@ def floor(
     config_bytes: int,
     concurrency: int,
     apply: bool,
-) -> tuple[int, float, float]:
-    """(waves, slowest device's seconds, floor seconds) of a plan (and apply) of these devices."""
+) -> tuple[int, float, float, float]:
+    """(waves, slowest device's seconds, floor seconds, the plan's part of the floor) of a plan
+    (and apply) of these devices."""
     timing = PROFILES[profile]
     units = len(platforms)
     plan_waves = math.ceil(units / concurrency)
@@ -114,7 +117,7 @@ def floor(
         for p in platforms.values()
     )
     if not apply:
-        return plan_waves, slowest_plan, plan_waves * slowest_plan
+        return plan_waves, slowest_plan, plan_waves * slowest_plan, plan_waves * slowest_plan
     canary = min(CANARY, units)
     apply_waves = canary + math.ceil((units - canary) / concurrency)
     slowest_apply = max(
@@ -125,6 +128,7 @@ def floor(
         plan_waves + apply_waves,
         slowest_plan + slowest_apply,
         plan_waves * slowest_plan + apply_waves * slowest_apply,
+        plan_waves * slowest_plan,
     )
 
 
@@ -234,7 +238,8 @@ class Bench:
         if self.args.timing:
             platforms = {u["id"]: self.platforms[u["id"]] for u in units}
             counts = {u["id"]: len(u["commands"]) for u in changing}
-            step.waves, step.device_s, step.floor_s = floor(
+            step.plan_wall_s = plan_wall
+            step.waves, step.device_s, step.floor_s, step.plan_floor_s = floor(
                 self.args.timing, platforms, counts, self.config_bytes(), self.args.concurrency, apply and bool(changing)
             )  # fmt: skip
         self.steps.append(step)
@@ -264,11 +269,14 @@ class Bench:
 
 def table(steps: list[Step]) -> str:
     timed = any(s.floor_s for s in steps)
-    extra = " waves | slowest device s | floor s | wall / floor |" if timed else ""
+    extra = (
+        " waves | slowest device s | floor s | wall / floor | plan: wall / floor s | apply: wall / floor s |"
+    )
+    extra = extra if timed else ""
     rows = [
         "| step | what | devices (changed) | lines/device | wall s | govnet CPU s | simulator CPU s |"
         + extra,
-        "|---|---|---|---|---|---|---|" + ("---|" * 4 if timed else ""),
+        "|---|---|---|---|---|---|---|" + ("---|" * 6 if timed else ""),
     ]
     for s in steps:
         row = (
@@ -276,7 +284,9 @@ def table(steps: list[Step]) -> str:
             f"{s.wall_s:.1f} | {s.govnet_cpu_s:.1f} | {s.simulator_cpu_s:.1f} |"
         )
         if timed:
+            apply_wall, apply_floor = s.wall_s - s.plan_wall_s, s.floor_s - s.plan_floor_s
             row += f" {s.waves} | {s.device_s:.2f} | {s.floor_s:.1f} | {s.ratio:.2f}x |"
+            row += f" {s.plan_wall_s:.1f} / {s.plan_floor_s:.1f} | {apply_wall:.1f} / {apply_floor:.1f} |"
         rows.append(row)
     return "\n".join(rows)
 
