@@ -17,9 +17,15 @@ first kind with nothing in common.
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 
+import gmpy2  # type: ignore[import-untyped]  # no stubs
 import paramiko  # type: ignore[import-untyped]  # no stubs
+import paramiko.kex_gex  # type: ignore[import-untyped]
+import paramiko.kex_group1  # type: ignore[import-untyped]
+from paramiko.kex_gex import KexGex, KexGexSHA256
+from paramiko.kex_group14 import KexGroup14, KexGroup14SHA256  # type: ignore[import-untyped]
 
 from govnet.sshalgs import KINDS, KNOWN, WORDS, Algorithms, Kind, algorithms
 
@@ -49,11 +55,85 @@ def disabled_algorithms(allowed: Algorithms) -> dict[str, list[str]]:
     return disabled
 
 
+SHORT_EXPONENT_BITS = 512
+"""Bits of our finite-field Diffie-Hellman secret (the SHA-1 key exchanges of legacy devices).
+
+paramiko draws it as long as the group (1024 bits for group14, ~2047 for group exchange) and
+computes ``pow`` with Python integers: 9-19 ms each, two per login, most of a legacy login's
+client CPU (bench/login_bench.py). Twice the security strength is the long-standing rule for
+such exponents (RFC 4419 section 6.2; OpenSSH's ``dh_gen_key`` asks for twice the bits its
+session keys need): 512 bits is well above twice the 112-bit strength of a 2048-bit group."""
+
+
+def _powmod(base: int, exponent: int, modulus: int | None = None) -> int:
+    """``pow`` for paramiko's key-exchange modules: GMP's modular exponentiation (gmpy2),
+    ~5x Python's for 2048-bit numbers; anything else is the builtin's.
+
+    >>> _powmod(2, 1000, 2**127 - 1) == pow(2, 1000, 2**127 - 1), _powmod(3, 4)
+    (True, 81)
+    """
+    if modulus is None or base < 0 or exponent < 0:
+        return int(pow(base, exponent, modulus))
+    return int(gmpy2.powmod(base, exponent, modulus))
+
+
+paramiko.kex_group1.pow = _powmod  # the finite-field kex modules look ``pow`` up in their globals
+paramiko.kex_gex.pow = _powmod
+
+
+class _ShortExponent:
+    """Mixin for paramiko's finite-field kex classes: the secret ``x`` from ``SHORT_EXPONENT_BITS``."""
+
+    x: int
+
+    def _generate_x(self) -> None:
+        x = 0
+        while x < 2:
+            x = secrets.randbits(SHORT_EXPONENT_BITS)
+        self.x = x
+
+
+class _Group14(_ShortExponent, KexGroup14):  # type: ignore[misc]  # paramiko is untyped
+    pass
+
+
+class _Gex(_ShortExponent, KexGex):  # type: ignore[misc]
+    pass
+
+
+class _Gex256(_ShortExponent, KexGexSHA256):  # type: ignore[misc]
+    pass
+
+
+class _Group14Sha256(_ShortExponent, KexGroup14SHA256):  # type: ignore[misc]
+    pass
+
+
+_FAST_KEX = {
+    "diffie-hellman-group14-sha1": _Group14,
+    "diffie-hellman-group-exchange-sha1": _Gex,
+    "diffie-hellman-group-exchange-sha256": _Gex256,
+    "diffie-hellman-group14-sha256": _Group14Sha256,
+}
+
+
 class _RecordingTransport(paramiko.Transport):  # type: ignore[misc]  # paramiko is untyped
-    """A ``Transport`` that keeps the server's KEXINIT and quiets its own failure report."""
+    """A ``Transport`` that keeps the server's KEXINIT and quiets its own failure report, and
+    makes the finite-field key exchanges of legacy devices cheap: a short secret exponent
+    (``SHORT_EXPONENT_BITS``) and group14 tried before group exchange (a fixed 2048-bit group:
+    one round trip less than asking the device for one)."""
 
     server_kexinit: bytes | None = None
     negotiation_failed = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._kex_info = {**paramiko.Transport._kex_info, **_FAST_KEX}
+        order = list(paramiko.Transport._preferred_kex)
+        if "diffie-hellman-group14-sha1" in order and "diffie-hellman-group-exchange-sha1" in order:
+            order.remove("diffie-hellman-group14-sha1")
+            order.insert(order.index("diffie-hellman-group-exchange-sha1"), "diffie-hellman-group14-sha1")
+        self._preferred_kex = tuple(order)
 
     def _parse_kex_init(self, m: Any) -> Any:
         self.server_kexinit = m.asbytes()
