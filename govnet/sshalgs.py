@@ -15,8 +15,10 @@ the ``modern`` profile unless the inventory says otherwise for a device:
   has nothing else. Nor ``3des-cbc`` or the md5/96-bit MACs, for the same reason.
 
 A list in the inventory (``ssh.kex``, ``ssh.host_key_algorithms``, ``ssh.ciphers``, ``ssh.macs``)
-replaces the profile's list of that kind, in the order given; only names in ``KNOWN`` (what
-paramiko 4.0 implements, checked by a test against paramiko itself) are accepted.
+replaces the profile's list of that kind (which names are offered; the order of preference
+stays paramiko's, with group14-sha1 moved before group-exchange-sha1, see
+``devices/negotiation.py``); only names in ``KNOWN`` (what paramiko 4.0 implements, checked by
+a test against paramiko itself) are accepted.
 """
 
 from __future__ import annotations
