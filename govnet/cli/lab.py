@@ -68,6 +68,10 @@ def _summary(info: dict[str, Any]) -> None:
     click.echo(f"  daemon config: {info['daemon_config']}")
     click.echo(f"  known_hosts:   {info['known_hosts']}")
     click.echo(f"  network:       {info['network']} (reachable from this namespace only through the lab)")
+    if info.get("timing"):
+        click.echo(
+            f"  timing:        {info['timing']} (devices take a real switch's time: govnet/lab/devsim/timing.py)"
+        )
     click.echo(f"  try:           govnet inventory list --inventory {info['inventory']}")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from govnet.errors import LabError
 from govnet.inventory.models import Device, Inventory, SegmentName, Unit
+from govnet.lab.devsim.quirks import QUIRKS
 from govnet.lab.topology import LAN_IFNAME, UPLINK_IFNAME, VRFS, Topology
 
 MAX_UNITS = 1000
@@ -153,6 +154,35 @@ def legacy_ssh_units(units: Sequence[LabUnit]) -> set[str]:
     for u in units:
         first.setdefault(u.unit.device.platform, u.id)
     return legacy | set(first.values())
+
+
+REFUSING_QUIRKS = frozenset({"vrp8", "small-input-buffer"})
+"""Quirks govnet answers, by design, by refusing the device or failing the push
+(``govnet/devices/conformance.md``): a default lab leaves them to the tests that ask for them,
+so that its rollouts can succeed."""
+
+
+def quirk_units(units: Sequence[LabUnit]) -> dict[str, tuple[str, ...]]:
+    """Lab id → the real-device quirks (``devsim.quirks.QUIRKS``) its device shows.
+
+    Per platform, one unit shows every registered quirk but the refusing ones, so that each
+    platform's rollouts meet them all: the last of the units on the most segments, never the
+    platform's first unit (tests and engineers that take a platform's first unit meet a plain
+    device, as stock netmiko expects; ``legacy_ssh_units`` takes it for another lesson), so a
+    platform with one unit in the lab has no quirky unit. A quirk that does not apply to a
+    platform is ignored by that platform's shell.
+    """
+    names = tuple(name for name in QUIRKS if name not in REFUSING_QUIRKS)
+    first: dict[str, str] = {}
+    for u in units:
+        first.setdefault(u.unit.device.platform, u.id)
+    chosen: dict[str, LabUnit] = {}
+    for u in units:
+        platform = u.unit.device.platform
+        best = chosen.get(platform)
+        if u.id != first[platform] and (best is None or len(u.segments) >= len(best.segments)):
+            chosen[platform] = u
+    return {u.id: names for u in chosen.values()} if names else {}
 
 
 def _device(device: Device, name: str, host: IPv4Address, interfaces: list[str]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from govnet.lab.site import (
     lab_inventory,
     lab_units,
     legacy_ssh_units,
+    quirk_units,
 )
 from govnet.lab.system import require_privileges
 from govnet.lab.topology import Topology, build_tree
@@ -163,6 +164,7 @@ def _record(
     """What later commands need to find their way in the lab (twin.json)."""
     aggs = {u.agg: u.agg_node for u in chosen}
     legacy = legacy_ssh_units(chosen)
+    quirks = quirk_units(chosen)
     return {
         "name": name,
         "source": str(inventory_path.resolve()),
@@ -178,6 +180,7 @@ def _record(
                 "segments": list(u.segments),
                 "host": str(topology.node(u.node).mgmt),
                 "ssh": "legacy" if u.id in legacy else "modern",
+                "quirks": list(quirks.get(u.id, ())),
             }
             for u in chosen
         ],
@@ -245,6 +248,7 @@ def _start_devices(
             "banner": f"Authorized access only ({entry['id']})",
             "timing": record.get("timing"),
             "ssh": entry.get("ssh", "modern"),  # SSH algorithm profile (site.legacy_ssh_units)
+            "quirks": entry.get("quirks", []),  # real-device behaviours (site.quirk_units)
         }
         for entry in [*record["nodes"], *record["units"]]
     ]
@@ -476,6 +480,7 @@ def status(name: str, state_root: Path | None = None) -> dict[str, Any]:
                 "platform": u["platform"],
                 "segments": u["segments"],
                 "node": u["node"],
+                "quirks": u.get("quirks", []),
             }
             for u in twin.record["units"]
         ],
