@@ -4,7 +4,9 @@ A device keeps its running configuration in memory, shared by all its SSH sessio
 written to ``<state>/<name>.running.cfg`` for inspection (before an exec-mode prompt, at the
 end of a session, and within ``FLUSH_DELAY`` of a change in configuration mode), and ``save`` writes
 ``<state>/<name>.startup.cfg``. At (re)start the device boots from the startup file when there
-is one, so an unsaved change is lost on restart exactly as on a real reboot. Both files are
+is one, so an unsaved change is lost on restart exactly as on a real reboot. A device whose every
+session is a process of its own (``stdio.py``, behind OpenSSH) is built with ``resume=True``: it
+picks up the last running configuration, as a real device keeps it across logins. Both files are
 mode 0600: configurations hold password hashes and SNMP communities.
 """
 
@@ -149,7 +151,9 @@ def check_address(address: str) -> None:
 class Device:
     """Runtime state of one device: running config, persistence, faults, uptime."""
 
-    def __init__(self, spec: DeviceSpec, faults: FaultBook | None = None) -> None:
+    def __init__(self, spec: DeviceSpec, faults: FaultBook | None = None, *, resume: bool = False) -> None:
+        """``resume``: boot from ``<name>.running.cfg`` when there is one (a new process of a
+        device that did not reboot), else from the startup configuration."""
         check_name(spec.name)
         check_address(spec.address)
         self.spec = spec
@@ -161,7 +165,7 @@ class Device:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.fault_book = faults if faults is not None else FaultBook(self.state_dir)
         self.booted = time.monotonic()
-        self.running: ConfigNode = self._boot_config()
+        self.running: ConfigNode = self._boot_config(resume)
         self._timer: asyncio.TimerHandle | None = None
         self._closed = False
         self._dirty = True
@@ -179,8 +183,10 @@ class Device:
     def hostname(self) -> str:
         return hostname_of(self.running, self.platform, self.spec.name)
 
-    def _boot_config(self) -> ConfigNode:
-        if self.startup_path.exists():
+    def _boot_config(self, resume: bool) -> ConfigNode:
+        if resume and self.running_path.exists():
+            text = self.running_path.read_text(encoding="utf-8")
+        elif self.startup_path.exists():
             text = self.startup_path.read_text(encoding="utf-8")
         elif self.spec.initial_config is not None:
             text = self.spec.initial_config
