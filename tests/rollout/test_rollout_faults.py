@@ -191,7 +191,7 @@ def test_an_unknown_question_fails_the_unit_quoting_it_and_the_unit_is_restored(
     assert results[victim]["result"] == "restored", results[victim]
     assert "Restart it now? [Y/N]:" in results[victim]["reason"], results[victim]
     assert "no answer within" not in results[victim]["reason"]
-    assert results[other]["result"] == "changed"
+    assert results[other]["result"] in ("changed", "ok")  # the run went on (ok: done by an earlier test)
     check_run(lab, report["run"], data["path"])
 
 
