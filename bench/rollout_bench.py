@@ -82,28 +82,30 @@ CANARY = 1
 """``govnet rollout apply``'s default ``--canary``: units changed one at a time before the rest."""
 
 
-def device_seconds(delays: Delays, platform: str, *, lines: int, config_bytes: int, apply: bool) -> float:
+def device_seconds(
+    delays: Delays, platform: str, *, lines: int, sizes: tuple[int, int], apply: bool
+) -> float:
     """What a timed device spends on govnet's sequence: the profile's delays, nothing else.
 
     A session answers a bare Enter, the paging command (and ``enable`` on IOS) at login and its
     logout word at the end; a plan reads the running config once; an apply reads it, enters
     configuration mode, answers every line, leaves, saves, and reads it again to verify.
+    ``sizes``: the running config's bytes before and after the change (what each read prints).
     """
+    before, after = sizes
     answers = 3 + (platform == "cisco_ios")
-    shows = 1
-    seconds = delays.login
+    seconds = delays.login + delays.of("show", before)
     if apply:
         answers += 1 + lines + 1 + 1 + 1  # backup read, enter, lines, leave, save ... verify read
-        shows += 1
-        seconds += delays.save
-    return seconds + answers * delays.answer + shows * delays.of("show", config_bytes)
+        seconds += delays.save + delays.of("show", after)
+    return seconds + answers * delays.answer
 
 
 def floor(
     profile: str,
     platforms: dict[str, str],
     lines: dict[str, int],
-    config_bytes: int,
+    sizes: tuple[int, int],
     concurrency: int,
     apply: bool,
 ) -> tuple[int, float, float, float]:
@@ -113,15 +115,14 @@ def floor(
     units = len(platforms)
     plan_waves = math.ceil(units / concurrency)
     slowest_plan = max(
-        device_seconds(timing.delays(p), p, lines=0, config_bytes=config_bytes, apply=False)
-        for p in platforms.values()
+        device_seconds(timing.delays(p), p, lines=0, sizes=sizes, apply=False) for p in platforms.values()
     )
     if not apply:
         return plan_waves, slowest_plan, plan_waves * slowest_plan, plan_waves * slowest_plan
     canary = min(CANARY, units)
     apply_waves = canary + math.ceil((units - canary) / concurrency)
     slowest_apply = max(
-        device_seconds(timing.delays(p), p, lines=lines.get(u, 0), config_bytes=config_bytes, apply=True)
+        device_seconds(timing.delays(p), p, lines=lines.get(u, 0), sizes=sizes, apply=True)
         for u, p in platforms.items()
     )
     return (
@@ -198,6 +199,7 @@ class Bench:
 
     def step(self, name: str, *, apply: bool) -> None:
         sims = self.simulator_pids()
+        size_before = self.config_bytes()
         before = sum(map(_ticks, sims))
         plan_file = self.work / f"{name}.plan.json"
         common = ["--inventory", str(self.inventory), "--known-hosts", str(self.known_hosts)]
@@ -240,13 +242,15 @@ class Bench:
             counts = {u["id"]: len(u["commands"]) for u in changing}
             step.plan_wall_s = plan_wall
             step.waves, step.device_s, step.floor_s, step.plan_floor_s = floor(
-                self.args.timing, platforms, counts, self.config_bytes(), self.args.concurrency, apply and bool(changing)
+                self.args.timing, platforms, counts, (size_before, self.config_bytes()), self.args.concurrency, apply and bool(changing)
             )  # fmt: skip
         self.steps.append(step)
         print(f"[bench] {name}: {len(changing)}/{len(units)} devices to change, {wall:.1f} s")
 
     def config_bytes(self) -> int:
-        """The largest running configuration a lab device holds now (what a show prints)."""
+        """The largest running configuration a lab device holds now (what a show prints); the
+        simulator writes it out within ``devsim.device.FLUSH_DELAY`` of a change, and before any
+        exec prompt, so after a step it is current."""
         files = (Path(self.info["state"]) / "devices").glob("*.running.cfg")
         return max((f.stat().st_size for f in files), default=0)
 
