@@ -23,7 +23,7 @@ from govnet.secrets import SecretResolver
 from tests.devices.devlab import ENABLE, FAST, PASSWORD, lab_secrets
 
 FIELD = {
-    "hw-field": ("huawei_vrp", ("login-password-change", "save-slave")),
+    "hw-field": ("huawei_vrp", ("login-security-risk", "login-password-change", "save-slave")),
     "h3c-field": ("h3c_comware", ("login-press-key",)),
     "ios-field": ("cisco_ios", ("nvram-overwrite",)),
     "hw-vrp8": ("huawei_vrp", ("vrp8",)),
@@ -108,7 +108,8 @@ def test_an_unknown_login_question_fails_fast_quoting_it(
 ) -> None:
     """Without the record's login dialogue the same login is an unknown question: it fails in
     well under the 2 s command timeout, quoting the device, never waiting for a prompt."""
-    monkeypatch.setitem(PLATFORMS, "huawei_vrp", replace(PLATFORMS["huawei_vrp"], login_dialogue=()))
+    record = PLATFORMS["huawei_vrp"]  # the security-risk question is still answered first
+    monkeypatch.setitem(PLATFORMS, "huawei_vrp", replace(record, login_dialogue=record.login_dialogue[1:]))
     started = time.monotonic()
     with pytest.raises(UnexpectedQuestion) as caught:
         session(field, "hw-field", secrets)
@@ -319,3 +320,33 @@ def test_an_unknown_question_at_the_end_of_a_write_is_quoted_not_a_lost_echo(
         clear_faults(field.state, name)
     assert "Restart it now? [Y/N]:" in str(caught.value)
     assert caught.value.accepted == (lines[0],)
+
+
+@pytest.mark.parametrize("dialogue", [True, False])
+def test_a_key_replacement_asks_yes_or_no_in_words(
+    field: FieldLab, secrets: SecretResolver, monkeypatch: pytest.MonkeyPatch, dialogue: bool
+) -> None:
+    """IOS asks '[yes/no]:' before replacing RSA keys and takes only the word: answered from the
+    record; without that dialogue the question is unknown and quoted."""
+    if not dialogue:
+        record = PLATFORMS["cisco_ios"]
+        monkeypatch.setitem(PLATFORMS, "cisco_ios", replace(record, line_dialogue=record.line_dialogue[:1]))
+    with session(field, "ios-field", secrets) as s:
+        if dialogue:
+            s.push(["crypto key generate rsa modulus 2048"])
+        else:
+            with pytest.raises(UnexpectedQuestion) as caught:
+                s.push(["crypto key generate rsa modulus 2048"])
+            assert "Do you really want to replace them? [yes/no]:" in str(caught.value)
+
+
+def test_an_unknown_login_question_about_security_risks_would_wait(
+    field: FieldLab, secrets: SecretResolver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The VRP security-risk question at login is answered 'n' from the record; without it the
+    login fails at once quoting it."""
+    record = PLATFORMS["huawei_vrp"]
+    monkeypatch.setitem(PLATFORMS, "huawei_vrp", replace(record, login_dialogue=record.login_dialogue[:1]))
+    with pytest.raises(UnexpectedQuestion) as caught:
+        session(field, "hw-field", secrets)
+    assert "security risks in the configuration file" in str(caught.value)

@@ -51,6 +51,7 @@ buffers lost config lines sent ahead of the echo)."""
 
 QUIRKS: dict[str, str] = {
     "login-password-change": "asks at login to change an expired or initial password (VRP)",
+    "login-security-risk": "asks at login to re-save a configuration file with weak ciphers (VRP)",
     "login-press-key": "a banner waits for 'Press Y or ENTER to continue' at login (Comware)",
     "save-slave": "save asks again for the slave board's flash, in lower-case [y/n] (VRP)",
     "nvram-overwrite": "write memory asks to overwrite NVRAM written by another image (IOS)",
@@ -77,6 +78,9 @@ FIELD: dict[str, Field] = {
             ),
         ),
         login={
+            "login-security-risk": Question(
+                "Warning: There are security risks in the configuration file. Save the file now? [Y/N]:"
+            ),
             "login-password-change": Question(
                 "Warning: The initial password poses security risks.\n"
                 "The password needs to be changed. Change now? [Y/N]:"
