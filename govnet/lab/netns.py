@@ -31,7 +31,6 @@ from govnet.lab.system import (
     list_netns,
     netns_exec,
     netns_inode,
-    netns_path,
     pids_by_netns,
     require_binary,
     require_privileges,
@@ -39,6 +38,7 @@ from govnet.lab.system import (
     write_sysctl,
 )
 from govnet.lab.topology import LAB_SPACE, Topology, lab_prefix
+from govnet.osutil.netns import netns_path
 
 Stage = Literal["guard", "namespaces", "links", "addresses"]
 NO_SUCH = ("No such process", "Cannot find device", "No such file or directory")

@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from govnet.errors import LabError
-from govnet.lab.system import netns_exec, netns_path
+from govnet.lab.system import netns_exec
+from govnet.osutil.netns import netns_path
 
 _children: dict[int, subprocess.Popen[bytes]] = {}
 

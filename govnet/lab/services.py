@@ -19,7 +19,7 @@ from pathlib import Path
 
 from govnet.errors import GovnetError
 from govnet.lab.devsim import check_address
-from govnet.lab.system import in_netns
+from govnet.osutil.netns import in_netns
 
 
 def _listener(address: str, port: int) -> socket.socket:

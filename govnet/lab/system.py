@@ -2,27 +2,23 @@
 
 Every command is an argument list (never a shell string) and a failure becomes one `LabError`
 line naming the command, so a user sees "ip: RTNETLINK answers: Operation not permitted" rather
-than a traceback.  `in_netns` runs Python code inside a namespace without spawning a process
-(``setns`` in a throw-away thread), which is how sysctls are set and sockets opened in the lab.
+than a traceback.  `in_netns` (`govnet.osutil.netns`, shared with the probes) runs Python code
+inside a namespace without spawning a process, which is how sysctls are set and sockets opened
+in the lab.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import subprocess
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
 
 from govnet.errors import LabError
+from govnet.osutil.netns import NETNS_DIR, in_netns, netns_path
 
-T = TypeVar("T")
-NETNS_DIR = Path("/run/netns")
-CLONE_NEWNET = 0x40000000
 CAP_NET_ADMIN = 12
 CAP_SYS_ADMIN = 21
 DEBIAN_PACKAGE = {
@@ -34,8 +30,6 @@ DEBIAN_PACKAGE = {
     "setpriv": "util-linux",
 }
 BENIGN = ("File exists",)
-
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def require_privileges() -> None:
@@ -110,10 +104,6 @@ def ip_batches(
             future.result()
 
 
-def netns_path(name: str) -> Path:
-    return NETNS_DIR / name
-
-
 def list_netns(prefix: str) -> list[str]:
     """Named namespaces starting with ``prefix`` (what ``ip netns list`` shows)."""
     try:
@@ -147,40 +137,6 @@ def pids_by_netns(inodes: Iterable[int]) -> dict[int, list[int]]:
         if inode in wanted:
             found[inode].append(int(entry))
     return found
-
-
-def in_netns(name: str, fn: Callable[[], T]) -> T:
-    """Call ``fn`` in a fresh thread that has joined namespace ``name``.
-
-    Sockets opened by ``fn`` stay in that namespace; the caller's threads are untouched.
-    """
-    result: list[T] = []
-    errors: list[Exception] = []
-
-    def target() -> None:
-        try:
-            fd = os.open(netns_path(name), os.O_RDONLY)
-        except FileNotFoundError:
-            errors.append(LabError(f"network namespace {name} does not exist"))
-            return
-        try:
-            if _libc.setns(fd, CLONE_NEWNET) != 0:
-                err = ctypes.get_errno()
-                errors.append(LabError(f"setns {name}: {os.strerror(err)}"))
-                return
-        finally:
-            os.close(fd)
-        try:
-            result.append(fn())
-        except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread below
-            errors.append(exc)
-
-    thread = threading.Thread(target=target, name=f"netns-{name}")
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return result[0]
 
 
 def write_sysctl(netns: str, key: str, value: str) -> None:

@@ -2,7 +2,7 @@
 
 It runs on the daemon's event loop. The exposition is *rendered once per change of the view*,
 never per scrape: after a cycle a forked child renders the view as it was at the fork and
-gzips it (`govnet.monitor.forked`: the render's CPU runs on the other core, its garbage never
+gzips it (`govnet.osutil.forked`: the render's CPU runs on the other core, its garbage never
 enters the daemon's heap); the daemon keeps only the gzipped bytes. Renders are spaced by at
 least ``min_gap`` and by four times the last render's duration (at most a fifth of a core), so
 a scrape costs a dictionary lookup and may lag the newest cycle by at most one render; a plain
@@ -28,7 +28,7 @@ from prometheus_client.registry import Collector
 from govnet.metrics.collector import Family, ViewCollector
 from govnet.metrics.page import render_page, status_json
 from govnet.metrics.view import Snapshot, View
-from govnet.monitor.forked import in_child
+from govnet.osutil.forked import in_child
 
 log = logging.getLogger(__name__)
 MAX_REQUEST = 8192

@@ -17,9 +17,9 @@ from pathlib import Path
 from govnet.errors import ConfigError, GovnetError
 from govnet.inventory.select import Shard
 from govnet.monitor.config import DaemonConfig, load_config
-from govnet.monitor.forked import in_child
 from govnet.monitor.site import Site, load_site_bytes, site_from_bytes
 from govnet.monitor.targets import TargetSet, gate, icmp_targets, snmp_targets, tcp_targets
+from govnet.osutil.forked import in_child
 from govnet.probes import base, icmp, isolation, path, snmp, tcp
 from govnet.probes.base import Probe, ProbeResult, Target
 

@@ -4,7 +4,7 @@ Why: the inventory's pydantic models cost ~9 KB per unit once loaded (90 MB at 1
 loading them peaks at ~400 MB (the YAML node graph with line marks, then validation), memory that
 CPython's allocator keeps once touched. The daemon needs a few strings per unit (addresses,
 parent, names, the device's host, SNMP secret *references*, monitored interfaces, services),
-so `load_site` reads and validates the inventory in a forked child (`govnet.monitor.forked`)
+so `load_site` reads and validates the inventory in a forked child (`govnet.osutil.forked`)
 and hands back only a `Site`: ~1 KB per unit, and the daemon's heap never sees the peak.
 The isolation matrix (which addresses must NOT answer from which vantage) is computed there too,
 since it needs the inventory's address plans.

@@ -30,7 +30,7 @@ from typing import Any
 
 from govnet.errors import ConfigError, GovnetError, Problem
 from govnet.inventory.models import Inventory
-from govnet.lab.system import in_netns, netns_path
+from govnet.osutil.netns import in_netns, netns_path
 from govnet.probes.base import Probe, ProbeResult, Target, register
 from govnet.probes.icmp import NOT_ALLOWED, IcmpProbe, IcmpSettings
 from govnet.probes.isolation_matrix import MATRIX, isolation_targets, parse_matrix

@@ -33,7 +33,7 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from govnet.errors import GovnetError
-from govnet.lab.system import in_netns
+from govnet.osutil.netns import in_netns
 from govnet.probes.base import Probe, ProbeResult, Target, register
 from govnet.probes.isolation_settings import (
     DEFAULT_ALLOWED,

@@ -15,7 +15,7 @@ import pytest
 
 from govnet.lab.devsim import BackgroundDevsim, DeviceSpec, clear_faults, set_fault
 from govnet.lab.devsim.server import write_known_hosts
-from govnet.lab.system import in_netns
+from govnet.osutil.netns import in_netns
 from tests.helpers import need
 from tests.simkit import netmiko_to
 

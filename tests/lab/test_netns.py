@@ -18,8 +18,9 @@ import pytest
 
 from govnet.errors import LabError
 from govnet.lab import kfaults, netns, procs, routing, topology
-from govnet.lab.system import in_netns, list_netns
+from govnet.lab.system import list_netns
 from govnet.lab.topology import Node, build_tree
+from govnet.osutil.netns import in_netns
 from tests.lab.netkit import LAB_NETWORK, ROWS, SPARE_NETWORK
 
 # -- the plan (no root needed) -------------------------------------------------------------

@@ -22,8 +22,8 @@ import yaml
 
 from govnet.errors import ConfigError
 from govnet.inventory.loader import load
-from govnet.lab.system import in_netns
 from govnet.lab.twin import load_twin
+from govnet.osutil.netns import in_netns
 from govnet.probes.base import REGISTRY, ProbeResult, Target
 from govnet.probes.icmp import IcmpProbe, IcmpSettings
 from govnet.probes.isolation import (

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 
 from govnet.errors import ConfigError
-from govnet.lab.system import in_netns
+from govnet.osutil.netns import in_netns
 from govnet.probes.base import REGISTRY, ProbeResult, Target
 from govnet.probes.tcp import NOT_ALLOWED, TcpProbe, TcpSettings
 from tests.helpers import need

@@ -30,7 +30,7 @@ from govnet.lab.devsim.platforms import get_platform
 from govnet.lab.devsim.quirks import check_quirks
 from govnet.lab.devsim.shell import Hangup, Shell
 from govnet.lab.devsim.timing import check_timing
-from govnet.lab.system import in_netns
+from govnet.osutil.netns import in_netns
 
 log = logging.getLogger(__name__)
 
