@@ -4,6 +4,10 @@ Probe workers write here (on the event loop thread, between awaits); the HTTP ha
 on the same loop, so a request never sees half a cycle. ``version`` moves on every change and
 ``touch`` tells the exporter, which renders the exposition from a `Snapshot` (copied on the loop,
 rendered in a worker thread) at most once per change, never once per scrape.
+
+The view holds the daemon's `Site` and `Tracker` (`govnet.monitor`) but knows them only by the
+protocols below, what the exports read of them: the daemon imports this package, not the
+other way round.
 """
 
 from __future__ import annotations
@@ -11,16 +15,99 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from govnet.monitor.site import Element, Site
-from govnet.monitor.state import STATES, State, Tracker
 from govnet.probes.base import InterfaceStatus, ProbeResult
 
 if TYPE_CHECKING:  # the drift check pulls in netmiko and hier_config: not at daemon start
     from govnet.compliance.check import UnitReport
+
+State = Literal["up", "down", "unreachable", "unknown"]
+"""A unit's state on a segment, as `govnet.monitor.state.Tracker` decides it."""
+STATES: tuple[State, ...] = ("up", "down", "unreachable", "unknown")
+
+
+class WatchedMember(Protocol):
+    """An element's place on one segment (`govnet.monitor.site.Member`)."""
+
+    @property
+    def wave(self) -> int | None: ...
+
+
+class WatchedElement(Protocol):
+    """A unit or node as the exports name it (`govnet.monitor.site.Element`)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def parent(self) -> str | None: ...
+
+    @property
+    def segments(self) -> Mapping[str, WatchedMember]: ...
+
+
+class WatchedSite(Protocol):
+    """The inventory as the daemon watches it (`govnet.monitor.site.Site`)."""
+
+    @property
+    def segments(self) -> Sequence[str]: ...
+
+    def element(self, ident: str) -> WatchedElement | None: ...
+
+
+class StateEntry(Protocol):
+    """What the daemon believes of one element on one segment (`govnet.monitor.state.Entry`)."""
+
+    @property
+    def element(self) -> str: ...
+
+    @property
+    def segment(self) -> str: ...
+
+    @property
+    def is_unit(self) -> bool: ...
+
+    @property
+    def state(self) -> State: ...
+
+    @property
+    def since(self) -> float: ...
+
+    @property
+    def detail(self) -> str: ...
+
+    @property
+    def path_hop(self) -> str | None: ...
+
+    @property
+    def path_hops(self) -> int | None: ...
+
+    @property
+    def answered(self) -> bool | None: ...
+
+    @property
+    def rtt(self) -> float | None: ...
+
+    @property
+    def loss(self) -> float | None: ...
+
+
+class StateSource(Protocol):
+    """Unit states per segment (`govnet.monitor.state.Tracker`)."""
+
+    @property
+    def entries(self) -> Mapping[tuple[str, str], StateEntry]: ...
+
+    def counts(self, segment: str) -> dict[State, int]: ...
 
 
 @dataclass
@@ -81,7 +168,7 @@ class EntryState:
 class Snapshot:
     """A consistent copy of the view, safe to read from another thread while probes go on."""
 
-    inventory: Site
+    inventory: WatchedSite
     site: str
     shard: str
     version: int
@@ -114,8 +201,8 @@ class Snapshot:
 
 @dataclass
 class View:
-    inventory: Site
-    tracker: Tracker
+    inventory: WatchedSite
+    tracker: StateSource
     site: str
     shard: str = "1/1"
     version: int = 0
@@ -158,7 +245,7 @@ class View:
         for listener in self.listeners:
             listener()
 
-    def element(self, ident: str) -> Element | None:
+    def element(self, ident: str) -> WatchedElement | None:
         return self.inventory.element(ident)
 
     def cycle(self, probe: str, segment: str) -> CycleStat:

@@ -25,17 +25,16 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from govnet.compliance.job import DriftJob
 from govnet.errors import ConfigError, GovnetError
 from govnet.inventory.select import Shard
 from govnet.metrics.http import Exporter
-from govnet.metrics.view import View
 from govnet.monitor.config import DaemonConfig
+from govnet.monitor.drift import DriftJob
 from govnet.monitor.record import record
 from govnet.monitor.renewal import SnmpRenewal
 from govnet.monitor.rollouts import read_rollouts
 from govnet.monitor.setup import Setup, make_probe
-from govnet.monitor.state import Tracker, Transition
+from govnet.monitor.state import DaemonView, Tracker, Transition
 from govnet.monitor.traphandler import TrapHandler
 from govnet.probes import path
 from govnet.probes.base import Probe
@@ -63,7 +62,7 @@ class Daemon:
         """``--shard K/N``: overrides the config's ``shard:``, at start and at every reload."""
         self.resolve = resolve
         self._setup: Setup | None = None
-        self._view: View | None = None
+        self._view: DaemonView | None = None
         self.exporter: Exporter | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.server: asyncio.Server | None = None
@@ -88,7 +87,7 @@ class Daemon:
         return self._setup
 
     @property
-    def view(self) -> View:
+    def view(self) -> DaemonView:
         assert self._view is not None, "call open() first"
         return self._view
 
@@ -116,7 +115,7 @@ class Daemon:
         self._setup = setup
         tracker = Tracker(setup.site, setup.config.down_after, setup.owned)
         shard = str(setup.config.shard_spec or "1/1")
-        self._view = View(setup.site, tracker, setup.site.name, shard)
+        self._view = DaemonView(setup.site, tracker, setup.site.name, shard)
         self._view.expect_reboots(self._snmp_units(setup))
         self.exporter = Exporter(self._view, self.healthy)
 

@@ -14,8 +14,8 @@ updates the last known uptime, so the poll after it does not count the same rebo
 
 from __future__ import annotations
 
-from govnet.metrics.view import SnmpSeen, View
-from govnet.monitor.state import Transition
+from govnet.metrics.view import SnmpSeen
+from govnet.monitor.state import DaemonView, Transition
 from govnet.probes.base import ProbeResult
 from govnet.probes.isolation import checked
 
@@ -41,7 +41,7 @@ def rebooted(last_uptime: float, last_at: float, uptime: float, at: float) -> bo
     return not (expected >= TIMETICKS_WRAP and abs(uptime - expected % TIMETICKS_WRAP) <= REBOOT_TOLERANCE)
 
 
-def note_uptime(view: View, unit: str, uptime: float, at: float, via: str) -> bool:
+def note_uptime(view: DaemonView, unit: str, uptime: float, at: float, via: str) -> bool:
     """Remember a device's uptime; count (and tell) a reboot when it went back. True if it did.
 
     ``at`` is on the monotonic clock: a wall clock stepped forward by an hour would otherwise
@@ -66,7 +66,7 @@ def unmeasured(result: ProbeResult) -> bool:
     return not result.success and result.sent == 0 and result.loss_ratio is None
 
 
-def record(view: View, kind: str, segment: str, results: list[ProbeResult]) -> list[Transition]:
+def record(view: DaemonView, kind: str, segment: str, results: list[ProbeResult]) -> list[Transition]:
     """Apply one cycle's results to the view; the state transitions it caused (ICMP only)."""
     if kind == "icmp":
         tracker = view.tracker

@@ -11,10 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
-State = Literal["up", "down", "unreachable", "unknown"]
-STATES: tuple[State, ...] = ("up", "down", "unreachable", "unknown")
+from govnet.metrics.view import STATES, State, View
 
 
 @dataclass(slots=True)
@@ -165,3 +164,11 @@ class Tracker:
             if entry.is_unit and entry.segment == segment:
                 out[entry.state] += 1
         return out
+
+
+@dataclass
+class DaemonView(View):
+    """The metrics `View` as the daemon writes it: with its `Tracker` (the view itself knows only
+    what the exports read of it, a `StateSource`)."""
+
+    tracker: Tracker

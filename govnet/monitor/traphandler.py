@@ -7,21 +7,37 @@ The receiver (`govnet.probes.traps`) decodes and rate-limits on the event loop a
 
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine
+from typing import Any, Protocol
 
 from govnet.monitor.record import note_uptime, record
+from govnet.monitor.setup import Setup
+from govnet.monitor.state import DaemonView, Transition
 from govnet.probes.snmp import SnmpProbe
-
-if TYPE_CHECKING:
-    from govnet.monitor.daemon import Daemon
 
 RESTARTS = ("coldStart", "warmStart")
 REPOLL = ("linkDown", "linkUp", *RESTARTS)
 
 
+class TrapHost(Protocol):
+    """What a trap needs of the daemon (`govnet.monitor.daemon.Daemon`), read at each trap: a
+    reload swaps the setup and the view."""
+
+    @property
+    def setup(self) -> Setup: ...
+
+    @property
+    def view(self) -> DaemonView: ...
+
+    def transitions(self, changes: list[Transition]) -> None: ...
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Future[Any]: ...
+
+
 class TrapHandler:
-    def __init__(self, daemon: Daemon) -> None:
+    def __init__(self, daemon: TrapHost) -> None:
         self.daemon = daemon
 
     def on_trap(self, event: Any) -> None:

@@ -18,10 +18,10 @@ import yaml
 from govnet.compliance.attribution import attribute
 from govnet.compliance.categories import BY_KIND, CATEGORIES, CRITICAL, by_category, category
 from govnet.compliance.check import DeviceCheck, SegmentDrift, UnitReport, compare
-from govnet.compliance.job import DriftJob
 from govnet.inventory.loader import load
 from govnet.metrics.page import render_page, status_json
 from govnet.metrics.view import View
+from govnet.monitor.drift import DriftJob
 from govnet.monitor.state import Tracker
 from govnet.render import render_device
 from govnet.render.context import KINDS
