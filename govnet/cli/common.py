@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,10 +14,9 @@ from rich.table import Table
 
 from govnet.errors import Problem
 from govnet.inventory.loader import Loaded, load
+from govnet.settings import settings
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-DEFAULT_INVENTORY = "inventory"
 
 
 def inventory_option(func: F) -> F:
@@ -26,7 +24,7 @@ def inventory_option(func: F) -> F:
         "--inventory",
         "inventory_path",
         type=click.Path(path_type=Path),
-        default=lambda: os.environ.get("GOVNET_INVENTORY", DEFAULT_INVENTORY),
+        default=lambda: settings().inventory,
         show_default="inventory/ or $GOVNET_INVENTORY",
         help="Inventory file or folder of YAML files.",
     )(func)
@@ -70,7 +68,7 @@ def state_option(func: F) -> F:
         "--state",
         "state_dir",
         type=click.Path(path_type=Path, file_okay=False),
-        default=lambda: os.environ.get("GOVNET_STATE", "state"),
+        default=lambda: settings().state,
         show_default="state/ or $GOVNET_STATE",
         help="Where runs, backups and the audit trail are kept (SQLite).",
     )(func)

@@ -11,6 +11,7 @@ import click
 
 from govnet import __version__
 from govnet.errors import GovnetError
+from govnet.settings import settings
 
 EXIT_INTERNAL = 70
 
@@ -101,7 +102,7 @@ def run(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except Exception as exc:
-        if os.environ.get("GOVNET_DEBUG"):
+        if settings().debug:
             raise
         click.echo(
             f"govnet: internal error ({type(exc).__name__}: {exc}); this is a bug in govnet: "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from govnet.rollout.plan import build_plan, elements_in_scope
 from govnet.rollout.rollback import rollback
 from govnet.rollout.stopping import StopRequest, on_signals
 from govnet.rollout.workers import default_processes
+from govnet.settings import settings
 from govnet.state import backups
 from govnet.state.db import connect, transaction
 
@@ -44,7 +44,7 @@ def common(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option(
         "--templates",
         type=click.Path(path_type=Path, file_okay=False),
-        default=lambda: os.environ.get("GOVNET_TEMPLATES", "configs"),
+        default=lambda: settings().templates,
         show_default="configs/",
         help="Folder of configuration templates.",
     )(func)
@@ -317,7 +317,7 @@ def apply_cmd(
     plan, plan_hash = planfile.read(plan_path)
     ctx = (
         context(Path(plan.inventory), Path(plan.templates), state_dir, known_hosts)
-        if inventory_path == Path(os.environ.get("GOVNET_INVENTORY", "inventory"))
+        if inventory_path == Path(settings().inventory)
         else context(inventory_path, templates, state_dir, known_hosts)
     )
     ctx.timeouts = _timeouts(timeout)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import urllib.error
 import urllib.parse
@@ -26,9 +25,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from govnet.errors import UsageError
+from govnet.settings import settings
 from govnet.state.audit import current_user
 
-ENV = "GOVNET_ALERTMANAGER_URL"
 MAX_SILENCE = timedelta(hours=2)
 TIMEOUT = 5.0
 
@@ -122,5 +121,5 @@ def _why(exc: BaseException) -> str:
 
 def from_option(url: str | None, warn: Callable[[str], None]) -> Silencer | None:
     """The silencer for ``--alertmanager`` (else ``$GOVNET_ALERTMANAGER_URL``); None if neither is set."""
-    chosen = url or os.environ.get(ENV, "")
+    chosen = url or settings().alertmanager_url
     return Silencer(chosen, warn=warn) if chosen else None

@@ -9,18 +9,16 @@ themselves, so a reboot forgets both together.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from govnet.lab.topology import lab_prefix
-
-DEFAULT_ROOT = Path(os.environ.get("GOVNET_LAB_STATE", "/run/govnet-lab"))
+from govnet.settings import settings
 
 
 def state_dir(lab: str, root: Path | None = None) -> Path:
     lab_prefix(lab)  # validates the name before it becomes a path
-    return (root or DEFAULT_ROOT) / lab
+    return (root or settings().lab_state) / lab
 
 
 def _read(path: Path) -> Any:

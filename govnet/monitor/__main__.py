@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from govnet.errors import GovnetError, UsageError
 from govnet.inventory.select import Shard
 from govnet.monitor.daemon import Daemon, run_forever
 from govnet.secrets import SecretResolver, mask_logs
+from govnet.settings import settings
 
 EXIT_INTERNAL = 70
 LOGGERS = ("govnet", "apscheduler", "pysnmp", "asyncio")
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             print(line if has_place(line) else f"govnet: {line}", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:
-        if os.environ.get("GOVNET_DEBUG"):
+        if settings().debug:
             raise
         logging.getLogger("govnet.daemon").exception("internal error")
         print(

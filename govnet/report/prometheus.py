@@ -7,7 +7,6 @@ cause (wrong URL, Prometheus down, a query it refuses) becomes one ``PrometheusE
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -15,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from govnet.errors import GovnetError, UsageError
+from govnet.settings import settings
 
-DEFAULT_URL = "http://127.0.0.1:9090"
 TIMEOUT = 60.0
 MAX_POINTS = 11_000
 """Prometheus refuses a range query of more than 11,000 points per series."""
@@ -27,7 +26,7 @@ class PrometheusError(GovnetError):
 
 
 def default_url() -> str:
-    return os.environ.get("GOVNET_PROMETHEUS", DEFAULT_URL)
+    return settings().prometheus
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from govnet.inventory.models import Device, Inventory, Node, Unit
 from govnet.render import Rendered, render_device
 from govnet.render.engine import COMMENT, environment
 from govnet.secrets import SecretResolver
+from govnet.settings import settings
 
 
 @dataclass
@@ -57,8 +57,9 @@ class Context:
 def default_known_hosts(inventory_path: Path) -> Path:
     """``$GOVNET_KNOWN_HOSTS``, else a ``known_hosts`` beside the inventory (the lab writes one
     there), else the user's own ``~/.ssh/known_hosts``."""
-    if os.environ.get("GOVNET_KNOWN_HOSTS"):
-        return Path(os.environ["GOVNET_KNOWN_HOSTS"])
+    known_hosts = settings().known_hosts
+    if known_hosts is not None:
+        return known_hosts
     folder = inventory_path if inventory_path.is_dir() else inventory_path.parent
     if (folder / "known_hosts").exists():
         return folder / "known_hosts"

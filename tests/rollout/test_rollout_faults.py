@@ -29,7 +29,6 @@ from typing import Any
 import pytest
 
 from govnet.cli import main as govnet_main
-from govnet.lab import state as lab_state
 from govnet.lab.devsim import set_fault
 from tests.helpers import ROOT
 from tests.labkit import require_lab
@@ -66,7 +65,6 @@ class FastLab(Lab):
         try:
             os.environ.update(env)
             os.chdir(ROOT)
-            lab_state.DEFAULT_ROOT = self.root / "lab"  # read from the environment at import
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 try:
                     code = govnet_main.run(list(args))
