@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
@@ -11,6 +9,7 @@ import click
 from govnet.cli.common import inventory_option, load_inventory
 from govnet.export import alertmanager
 from govnet.inventory.models import Inventory
+from govnet.osutil.files import write_atomically
 
 
 @click.group("export")
@@ -81,12 +80,4 @@ def alertmanager_cmd(
 def _write(path: Path, text: str) -> None:
     """Replace ``path`` atomically: Alertmanager may reload it at any moment."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, text, mode=0o644)

@@ -40,6 +40,7 @@ from govnet.lab.site import (
 )
 from govnet.lab.system import require_privileges
 from govnet.lab.topology import Topology, build_tree
+from govnet.osutil.files import write_atomically
 
 TWIN_FILE = "twin.json"
 TRAP_PORT = 1162
@@ -71,11 +72,7 @@ class Twin:
 
 def _write_private(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    tmp.replace(path)
+    write_atomically(path, text)
 
 
 def _secrets(sdir: Path) -> dict[str, str]:

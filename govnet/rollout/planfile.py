@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,6 +22,7 @@ from govnet.errors import GovnetError, InventoryError, Problem, UsageError
 from govnet.inventory.merge import inventory_files
 from govnet.inventory.problems import from_pydantic
 from govnet.inventory.yamlsrc import load_yaml, read_text
+from govnet.osutil.files import write_atomically
 
 FORMAT = "govnet-plan/1"
 Status = Literal["change", "nochange", "refused"]
@@ -101,14 +101,9 @@ def content_digest(data: dict[str, Any]) -> str:
 def write(plan: Plan, path: Path) -> None:
     """Write atomically; the file is 0600 like everything govnet keeps about devices."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
     data = plan.model_dump(mode="json")
     data["digest"] = content_digest(data)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, ensure_ascii=False, indent=1)
-        handle.write("\n")
-    tmp.replace(path)
+    write_atomically(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
 
 def read(path: Path) -> tuple[Plan, str]:

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from govnet.errors import GovnetError, LabError
 from govnet.lab.devsim.device import DeviceSpec
-from govnet.lab.devsim.files import write_atomically
 from govnet.lab.devsim.server import serve, write_known_hosts
+from govnet.osutil.files import write_atomically
 
 log = logging.getLogger("govnet.lab.devsim")
 
@@ -71,7 +71,7 @@ async def _run(args: argparse.Namespace) -> None:
             write_known_hosts(Path(args.known_hosts), bound)
         if args.ready_file:
             ready = [{"name": s.name, "address": s.address, "port": s.port} for s in bound]
-            write_atomically(Path(args.ready_file), json.dumps({"devices": ready}) + "\n")
+            write_atomically(Path(args.ready_file), json.dumps({"devices": ready}) + "\n", mode=0o644)
         print("ready", flush=True)
         log.info("serving %d devices", len(bound))
         stop = asyncio.Event()

@@ -26,10 +26,10 @@ from govnet.lab.devsim.cipher import conceal_tree
 from govnet.lab.devsim.config import ConfigNode, hostname_of, parse_config, render_config
 from govnet.lab.devsim.defaults import default_config
 from govnet.lab.devsim.faults import DeviceFaults, FaultBook
-from govnet.lab.devsim.files import write_atomically
 from govnet.lab.devsim.personality import Platform
 from govnet.lab.devsim.platforms import get_platform
 from govnet.lab.devsim.volatile import volatile_text
+from govnet.osutil.files import write_atomically
 
 FLUSH_DELAY = 0.3
 """Seconds a change made in configuration mode may take to reach ``<name>.running.cfg``."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from govnet.errors import LabError
-from govnet.lab.devsim.files import write_atomically
+from govnet.osutil.files import write_atomically
 
 FAULTS_FILE = "faults.json"
 DEVICE_FAULTS = ("ssh-drop", "reject", "auth-fail", "slow", "ask")
@@ -168,7 +168,7 @@ def _locked(state_dir: Path) -> Iterator[None]:
 
 def _store(state_dir: Path, faults: dict[str, list[Fault]]) -> None:
     data = {name: [str(f) for f in items] for name, items in sorted(faults.items()) if items}
-    write_atomically(faults_path(state_dir), json.dumps(data, indent=2) + "\n")
+    write_atomically(faults_path(state_dir), json.dumps(data, indent=2) + "\n", mode=0o644)
 
 
 def set_fault(state_dir: Path, device: str, fault: str | Fault) -> Fault:

@@ -25,11 +25,11 @@ import asyncssh
 from govnet.errors import LabError
 from govnet.lab.devsim.device import Device, DeviceSpec, check_address
 from govnet.lab.devsim.faults import FaultBook
-from govnet.lab.devsim.files import write_atomically
 from govnet.lab.devsim.platforms import get_platform
 from govnet.lab.devsim.quirks import check_quirks
 from govnet.lab.devsim.shell import Hangup, Shell
 from govnet.lab.devsim.timing import check_timing
+from govnet.osutil.files import write_atomically
 from govnet.osutil.netns import in_netns
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def write_known_hosts(path: Path, specs: Iterable[DeviceSpec]) -> None:
         known_hosts_line(s.address, s.port, ensure_host_key(s.key_path, host_key_algorithm(s))) for s in specs
     ]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(Path(path), "".join(line + "\n" for line in lines))
+    write_atomically(Path(path), "".join(line + "\n" for line in lines), mode=0o644)
 
 
 class _Terminal:
