@@ -74,10 +74,6 @@ class TemplateError(GovnetError):
     """A configuration template is missing, broken or refers to unknown data."""
 
 
-class PolicyError(GovnetError):
-    """The city's rules forbid the operation (e.g. a unit without a signed agreement)."""
-
-
 class DeviceError(GovnetError):
     """A device refused a command, failed authentication or could not be reached."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import sys
 import time
@@ -125,7 +126,7 @@ def plan_cmd(
     ctx = context(inventory_path, templates, state_dir, known_hosts)
     total = sum(len(e.devices_on(segment)) for e in elements_in_scope(ctx, segment, wave, list(units)))
     bar, tick = progress_bar(total, "reading devices")
-    with bar or _null():
+    with bar or contextlib.nullcontext():
         plan = build_plan(
             ctx,
             segment,
@@ -166,14 +167,6 @@ def plan_cmd(
             else " (use --out to save it)"
         )
     )
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *args: object) -> None:
-        return None
 
 
 def _check_fresh(plan: planfile.Plan, ctx: Context, plan_path: Path) -> None:
@@ -325,7 +318,7 @@ def apply_cmd(
     _confirm(yes, f"apply {plan_path}: {len(plan.changes)} unit(s) to change on {plan.scope.segment}?")
     with exclusive(state_dir, f"rollout apply {plan_path}"), on_signals(StopRequest()) as stop:
         bar, tick = progress_bar(len(plan.units), "applying")
-        with bar or _null():
+        with bar or contextlib.nullcontext():
             report = applying.start(
                 ctx, plan, str(plan_path), plan_hash, options, tick, stop=stop, silencer=silencer
             )

@@ -120,10 +120,6 @@ class PlatformRecord:
     """Intended lines the device does not show because they equal its default."""
 
     @cached_property
-    def exec_re(self) -> re.Pattern[str]:
-        return re.compile(self.exec_prompt + _END, re.M)
-
-    @cached_property
     def privileged_re(self) -> re.Pattern[str]:
         return re.compile(self.privileged_prompt + _END, re.M)
 

@@ -24,7 +24,7 @@ route per agg, an agg one per unit, and a unit only "lab network via parent".
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
@@ -188,14 +188,6 @@ class Topology:
 
     def uplinks(self, name: str) -> list[Link]:
         return [link for link in self.links if link.b == name]
-
-    def link_ends(self, name: str) -> Iterator[tuple[str, str]]:
-        """(namespace, ifname) of every link end that belongs to ``name``."""
-        for link in self.links:
-            if link.a == name:
-                yield self.netns(link.a, link.vrf), link.a_ifname
-            if link.b == name:
-                yield self.netns(link.b, link.vrf), link.b_ifname
 
     def prober_address(self, vrf: Vrf) -> IPv4Address:
         """The prober's source address in ``vrf`` (for party: a party address, for isolation)."""

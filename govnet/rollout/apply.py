@@ -625,7 +625,7 @@ def resume(
         record = records.get((planned.id, planned.device))
         if record is None or record.finished:
             continue
-        todo.append((planned, "pending" if record.phase in ("pending",) else record.phase))
+        todo.append((planned, record.phase))
     units = [u for u, _ in todo]
     applier = Applier(
         ctx, run.id, plan.scope.segment, options, on_done, stop=stop, silencer=silencer, units=units
