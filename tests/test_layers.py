@@ -209,3 +209,12 @@ def test_the_contract_sees_imports() -> None:
     assert layer("govnet.errors") == ""
     assert layer("govnet.monitor") == "monitor"
     assert layer("govnet.monitor.daemon") == "monitor"
+
+
+def test_readme_layout_is_the_map() -> None:
+    """README.md's table of ``govnet/`` lists the layers in this order: the map and the check agree."""
+    text = (ROOT.parent / "README.md").read_text()
+    section = text[text.index("`govnet/`, top to bottom") :]
+    section = section[: section.index("\n## ")]
+    rows = [line.split("`")[1].rstrip("/") for line in section.splitlines() if line.startswith("| `")]
+    assert rows == [name or "*.py" for names in LAYERS for name in names]
