@@ -14,13 +14,23 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
 
 
+# The node id of the running test when it is in the unit tier (set by tests/conftest.py).
+running_unit_test: str | None = None
+
+
 def must_run_everything() -> bool:
-    """In CI nothing may be skipped: a missing binary or privilege is a failure there."""
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    """In CI (``CI`` set to any non-empty value) nothing may be skipped: a missing binary or
+    privilege is a failure there, whatever spelling the CI system uses (true, 1, yes)."""
+    return bool(os.environ.get("CI"))
 
 
 def need(condition: bool, reason: str) -> None:
-    """Skip locally with a printed reason; fail in CI."""
+    """A lab test's prerequisite: skip locally with a printed reason; fail in CI.
+
+    A unit test may need nothing: calling this from one fails, whether the condition holds or not
+    (mark the test ``lab``; see tests/conftest.py)."""
+    if running_unit_test is not None:
+        pytest.fail(f"{running_unit_test} is in the unit tier but needs: {reason} (mark it lab)")
     if condition:
         return
     if must_run_everything():

@@ -3,7 +3,8 @@
 Every case runs ``python -m govnet ARGS`` in a subprocess from the repository root, with a
 fresh scratch folder: ``{tmp}`` in the arguments is that folder and ``{state}`` a state
 directory inside it that must never be created. ``as_nobody`` cases run without root (the
-tests run as root, and root reads a mode-000 file anyway). ``setup`` prepares the scratch
+tests run as root, and root reads a mode-000 file anyway); ``as_root`` cases get their message only
+as root (the lab commands say "needs root" first otherwise): both are lab-tier tests. ``setup`` prepares the scratch
 folder: ``unreadable`` copies the fixture there as ``unreadable`` with mode 000, ``locked``
 copies it to ``locked/file`` in a folder only root may enter, ``fake-lab``
 records an empty lab ``zz`` so a fault names an unknown unit without a lab being built.
@@ -38,6 +39,7 @@ class Case:
     stderr: list[str]
     fixture: str | None = None
     as_nobody: bool = False
+    as_root: bool = False
     setup: str | None = None
 
 
@@ -46,6 +48,10 @@ class Outcome:
     code: int
     stdout: str
     stderr: str
+
+
+def needs_root(case: Case) -> bool:
+    return case.as_nobody or case.as_root
 
 
 def load() -> list[Case]:

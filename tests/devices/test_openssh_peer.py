@@ -52,7 +52,7 @@ from govnet.secrets import SecretResolver
 from govnet.sshalgs import algorithms
 from tests.helpers import ROOT, need, stop
 
-pytestmark = pytest.mark.root
+pytestmark = pytest.mark.lab
 
 ADDRESS = "127.0.23.1"
 USER = "netops"

@@ -73,6 +73,7 @@ def test_empty_file_is_refused(tmp_path: Path) -> None:
         SecretResolver().resolve(f"file:{path}")
 
 
+@pytest.mark.lab
 def test_file_owned_by_someone_else_is_refused(tmp_path: Path) -> None:
     need(os.geteuid() == 0, "needs root to hand a file to another user")
     path = secret_file(tmp_path / "pw")

@@ -64,6 +64,7 @@ def lab_inventory_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.lab
 def test_shipped_inventory_config_passes_amtool(govnet: Any, tmp_path: Path) -> None:
     out = tmp_path / "alertmanager.yml"
     result = export(govnet, "--inventory", str(INVENTORY), "--out", str(out))
@@ -90,6 +91,7 @@ def test_lab_inventory_config_passes_amtool(govnet: Any, lab_inventory_file: Pat
     assert aggs <= sources
 
 
+@pytest.mark.lab
 def test_email_receivers_and_templates_pass_amtool(govnet: Any, tmp_path: Path) -> None:
     out = tmp_path / "alertmanager.yml"
     export(
@@ -117,6 +119,7 @@ def test_email_receivers_and_templates_pass_amtool(govnet: Any, tmp_path: Path) 
         assert receiver["webhook_configs"][0]["url"] == "https://alerts.example.gov.cn/hook"
 
 
+@pytest.mark.lab
 @pytest.mark.parametrize("name", TEMPLATE_NAMES)
 def test_email_templates_render(name: str) -> None:
     result = subprocess.run(

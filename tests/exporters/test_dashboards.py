@@ -148,6 +148,7 @@ def test_provisioning_points_at_the_dashboards_and_prometheus() -> None:
     assert prometheus["isDefault"] is True and prometheus["url"].startswith("http://127.0.0.1:")
 
 
+@pytest.mark.lab
 def test_promtool_check_config_of_the_deployed_and_the_test_config(tmp_path: Path) -> None:
     test_config = prometheus_config(tmp_path, "127.0.0.1:9430", lab_speed_rules(tmp_path), "127.0.0.1:9093")
     for config in (DEPLOY_PROMETHEUS, test_config):

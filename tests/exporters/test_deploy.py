@@ -15,6 +15,7 @@ from ipaddress import IPv4Network
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from govnet.inventory.loader import load
@@ -58,6 +59,7 @@ def test_service_runs_unprivileged_with_net_raw_only() -> None:
     assert unit["ExecStartPre"] == [start + " --check"]
 
 
+@pytest.mark.lab
 def test_systemd_analyze_verify(tmp_path: Path) -> None:
     tool = shutil.which("systemd-analyze")
     need(tool is not None, "systemd-analyze is not installed")
@@ -104,6 +106,7 @@ def test_daemon_example_allows_exactly_the_site_ranges() -> None:
     assert port >= 1024, "the unit grants no CAP_NET_BIND_SERVICE"
 
 
+@pytest.mark.lab
 def test_prometheus_config_passes_promtool_and_matches_the_daemon() -> None:
     result = run_promtool("check", "config", str(DEPLOY / "prometheus.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -115,6 +118,7 @@ def test_prometheus_config_passes_promtool_and_matches_the_daemon() -> None:
     assert config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["127.0.0.1:9093"]
 
 
+@pytest.mark.lab
 def test_alertmanager_config_passes_amtool() -> None:
     tool = shutil.which("amtool")
     need(tool is not None, "amtool is not installed (Debian package prometheus-alertmanager)")

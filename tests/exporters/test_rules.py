@@ -55,6 +55,7 @@ def test_rule_files_are_found() -> None:
     assert {r["alert"] for r in rules() if "alert" in r} == ALERTS
 
 
+@pytest.mark.lab
 def test_promtool_check_rules_is_clean() -> None:
     result = run_promtool("check", "rules", *map(str, RULE_FILES))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -62,6 +63,7 @@ def test_promtool_check_rules_is_clean() -> None:
     assert "WARNING" not in result.stdout + result.stderr
 
 
+@pytest.mark.lab
 @pytest.mark.parametrize("test_file", TEST_FILES, ids=lambda p: p.name)
 def test_promtool_unit_tests_pass(test_file: Path) -> None:
     result = run_promtool("test", "rules", test_file.name, cwd=test_file.parent, timeout=120)

@@ -134,6 +134,7 @@ def test_a_missing_namespace_fails_at_load() -> None:
 # --- loopback and a namespace of our own ---------------------------------------------------------
 
 
+@pytest.mark.lab
 def test_an_answer_is_a_breach_and_what_was_not_probed_is_no_success() -> None:
     raw_sockets()
     probe = isolation_probe({"vantages": {"lo": {"source": "127.0.0.1"}}, "count": 2, "interval": 0.01})

@@ -81,6 +81,7 @@ def test_settings_are_strict_and_refusals_send_nothing() -> None:
     assert locate(probe, "127.0.0.1", "nope").detail == "unknown vantage 'nope'"
 
 
+@pytest.mark.lab
 def test_loopback_is_reached_in_one_hop() -> None:
     need(os.geteuid() == 0, "needs root (raw sockets for scapy)")
     probe = path_probe({"max_hops": 4, "timeout": 10.0})
