@@ -6,6 +6,7 @@ import hashlib
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -30,7 +31,7 @@ def test_every_fixture_has_an_expectation() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_invalid_inventory_is_rejected_with_exact_lines(name: str, govnet) -> None:
+def test_invalid_inventory_is_rejected_with_exact_lines(name: str, govnet: Any) -> None:
     before = tree_digest(INVALID)
     result = govnet("inventory", "validate", "--inventory", f"tests/data/invalid/{name}")
     assert result.code == 1
@@ -41,13 +42,13 @@ def test_invalid_inventory_is_rejected_with_exact_lines(name: str, govnet) -> No
 
 
 @pytest.mark.parametrize("command", [["list"], ["stats", "--json"], ["show", "sz-fagaiwei"]])
-def test_every_read_command_rejects_an_invalid_inventory(command: list[str], govnet) -> None:
+def test_every_read_command_rejects_an_invalid_inventory(command: list[str], govnet: Any) -> None:
     result = govnet("inventory", *command, "--inventory", "tests/data/invalid/duplicate-id.yml")
     assert result.code == 1
     assert result.err.strip().splitlines() == EXPECTED["duplicate-id.yml"]
 
 
-def test_validate_json_reports_errors_with_places(govnet) -> None:
+def test_validate_json_reports_errors_with_places(govnet: Any) -> None:
     result = govnet(
         "inventory", "validate", "--json", "--inventory", "tests/data/invalid/unknown-platform.yml"
     )
@@ -64,7 +65,7 @@ def test_validate_json_reports_errors_with_places(govnet) -> None:
     ]
 
 
-def test_missing_inventory_path(govnet) -> None:
+def test_missing_inventory_path(govnet: Any) -> None:
     result = govnet("inventory", "validate", "--inventory", "no/such/place")
     assert result.code == 1
     assert result.err.strip() == "govnet: no/such/place: no such file or folder (set --inventory PATH)"
@@ -82,14 +83,14 @@ def test_missing_inventory_path(govnet) -> None:
         (["inventory", "show"], "Missing argument 'UNIT'"),
     ],
 )
-def test_usage_errors_exit_2_in_one_line(args: list[str], message: str, govnet) -> None:
+def test_usage_errors_exit_2_in_one_line(args: list[str], message: str, govnet: Any) -> None:
     result = govnet(*args)
     assert result.code == 2
     assert message in result.err
     assert len(result.err.strip().splitlines()) == 1
 
 
-def test_unknown_unit_suggests_the_closest(govnet) -> None:
+def test_unknown_unit_suggests_the_closest(govnet: Any) -> None:
     result = govnet("inventory", "show", "sz-gonga")
     assert result.code == 1
     assert result.err.strip() == "govnet: unknown unit 'sz-gonga' (did you mean 'sz-gongan'?)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from ipaddress import IPv4Address
+from typing import Any
 
 from govnet.inventory.loader import load
 from govnet.inventory.select import Shard, owner
@@ -12,7 +13,7 @@ from tests.helpers import DATA, ROOT
 SITE = ROOT / "inventory"
 
 
-def test_site_validates_with_paperwork_warnings_only(govnet) -> None:
+def test_site_validates_with_paperwork_warnings_only(govnet: Any) -> None:
     result = govnet("inventory", "validate")
     assert result.code == 0
     assert "146 units (intranet 121, party 134, extranet 70)" in result.out
@@ -24,13 +25,13 @@ def test_site_validates_with_paperwork_warnings_only(govnet) -> None:
     )
 
 
-def test_strict_validation_fails_on_warnings(govnet) -> None:
+def test_strict_validation_fails_on_warnings(govnet: Any) -> None:
     result = govnet("inventory", "validate", "--strict")
     assert result.code == 1
     assert "8 warning(s) and --strict given" in result.err
 
 
-def test_stats_match_the_golden_summary(govnet) -> None:
+def test_stats_match_the_golden_summary(govnet: Any) -> None:
     result = govnet("inventory", "stats", "--json")
     assert result.code == 0
     stats = result.json()
@@ -76,7 +77,7 @@ def test_uplink_and_info_sharing_systems() -> None:
     assert agencies == {"sz-gongshang", "sz-guoshui", "sz-dishui", "sz-zhijian"}
 
 
-def test_list_json_carries_the_stable_fields(govnet) -> None:
+def test_list_json_carries_the_stable_fields(govnet: Any) -> None:
     result = govnet("inventory", "list", "--json")
     assert result.code == 0
     rows = result.json()
@@ -92,7 +93,7 @@ def test_list_json_carries_the_stable_fields(govnet) -> None:
     assert h3c and all(r["platform"] == "h3c_comware" for r in h3c)
 
 
-def test_shards_cover_every_unit_exactly_once(govnet) -> None:
+def test_shards_cover_every_unit_exactly_once(govnet: Any) -> None:
     everyone = {r["id"] for r in govnet("inventory", "list", "--json").json()}
     for count in (2, 3):
         seen: list[str] = []
@@ -111,7 +112,7 @@ def test_adding_a_shard_moves_only_its_share() -> None:
     assert Shard.parse("5/5").owns(next(i for i in ids if owner(i, 5) == 5))
 
 
-def test_show_json_resolves_groups_and_defaults(govnet) -> None:
+def test_show_json_resolves_groups_and_defaults(govnet: Any) -> None:
     result = govnet("inventory", "show", "sz-gongan", "--json")
     assert result.code == 0
     data = result.json()

@@ -70,6 +70,8 @@ def _imports(module: str, path: Path) -> Iterator[tuple[str, int]]:
     """(imported govnet module, line) for every import statement of ``module``."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if not isinstance(node, ast.Import | ast.ImportFrom):
+            continue
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -79,7 +79,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             listen = yaml.safe_load((tmp / "daemon.yml").read_text())["listen"]
             prom = Prometheus(prometheus_config(tmp, listen, lab_speed_rules(tmp), am.address), tmp)
             started.append(prom)
-            yield roles(lab, inventory, daemon, prom, am, hook)
+            yield roles(cast(Lab, lab), inventory, daemon, prom, am, hook)  # lab_twin(tmp, Lab) makes one
         finally:
             for process in reversed(started):
                 process.stop()

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -183,7 +183,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         try:
             listen = yaml.safe_load((tmp / "daemon.yml").read_text())["listen"]
             prom = Prometheus(prometheus_config(tmp, listen, lab_speed_rules(tmp)), tmp)
-            yield prepare(lab, daemon, prom)
+            yield prepare(cast(Lab, lab), daemon, prom)  # lab_twin(tmp, Lab) makes one
         finally:
             if prom is not None:
                 prom.stop()

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from govnet.lab import kfaults, netns, snmpd
-from govnet.lab.system import in_netns
 from govnet.lab.topology import Topology, build_tree
+from govnet.osutil.netns import in_netns
 from tests.helpers import need
 from tests.lab.netkit import LAB_NETWORK, ROWS, SPARE_NETWORK
 

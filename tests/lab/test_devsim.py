@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import paramiko
+import paramiko  # type: ignore[import-untyped]
 import pytest
 from netmiko.exceptions import (
     ConfigInvalidException,

@@ -30,7 +30,7 @@ def test_one_unit_per_platform_shows_every_quirk_but_the_refusing_ones(count: in
     units = lab_units(inv, choose_units(inv, count))
     chosen = quirk_units(units)
     assert chosen == quirk_units(units)  # deterministic
-    firsts = {}
+    firsts: dict[str, str] = {}
     for u in units:
         firsts.setdefault(u.unit.device.platform, u.id)
     platforms = {u.id: u.unit.device.platform for u in units}

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from netmiko import ConnectHandler
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
-from paramiko.ssh_exception import SSHException
+from paramiko.ssh_exception import SSHException  # type: ignore[import-untyped]
 
 from tests import labkit
 from tests.helpers import ROOT

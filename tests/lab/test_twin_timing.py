@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import paramiko
+import paramiko  # type: ignore[import-untyped]
 import pytest
 
 from govnet.lab.devsim.timing import PROFILES

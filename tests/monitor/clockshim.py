@@ -59,7 +59,7 @@ def main() -> None:
         apscheduler.triggers.interval,
         govnet.monitor.daemon,
     ):
-        module.datetime = SteppedDatetime  # type: ignore[attr-defined]
+        module.datetime = SteppedDatetime  # type: ignore[union-attr]
     sys.argv = ["govnet.monitor", *sys.argv[2:]]
     runpy.run_module("govnet.monitor", run_name="__main__", alter_sys=True)
 

@@ -416,11 +416,17 @@ def test_a_stepped_wall_clock_stalls_no_cycle(lab: Lab, daemon: DaemonProcess, w
         for value in (-3600, 3600):  # an hour back, then two forward
             step, previous = value - previous, value
             offset.write_text(f"{value}\n")
-            stepped.until(
-                lambda step=step: f"wall clock stepped by {step:+d} s" in stepped.log_text(), 20, "step seen"
-            )
+
+            def step_seen(step: int = step) -> bool:
+                return f"wall clock stepped by {step:+d} s" in stepped.log_text()
+
+            stepped.until(step_seen, 20, "step seen")
             ran = status_cycles(stepped, "icmp", "intranet")
-            stepped.until(lambda ran=ran: status_cycles(stepped, "icmp", "intranet") >= ran + 3, 30, "cycles")
+
+            def cycled(ran: int = ran) -> bool:
+                return status_cycles(stepped, "icmp", "intranet") >= ran + 3
+
+            stepped.until(cycled, 30, "cycles")
             assert stepped.request("/healthz").status == 200
             assert all(u["state"] == "up" for u in stepped.status()["units"])
             assert any(e["kind"] == "clock-step" for e in stepped.status()["events"])

@@ -11,11 +11,10 @@ import gzip
 from govnet.inventory.loader import load
 from govnet.metrics.http import Exporter
 from govnet.metrics.page import render_page
-from govnet.metrics.view import View
 from govnet.monitor.record import note_uptime, record
 from govnet.monitor.renewal import STUCK_AFTER, SnmpRenewal
 from govnet.monitor.site import Site
-from govnet.monitor.state import Tracker
+from govnet.monitor.state import DaemonView, Tracker
 from govnet.probes.base import InterfaceStatus, ProbeResult, Target
 from tests.helpers import DATA, ROOT
 from tests.monitor.daemonkit import Metrics
@@ -63,9 +62,9 @@ def test_a_reload_keeps_what_the_tracker_knew() -> None:
     }
 
 
-def view() -> View:
+def view() -> DaemonView:
     site = Site.from_inventory(INVENTORY)
-    return View(site, Tracker(site, 2), site.name)
+    return DaemonView(site, Tracker(site, 2), site.name)
 
 
 def snmp(unit: str, uptime: float | None, at: float, oper: int = 1, wall: float | None = None) -> ProbeResult:
@@ -141,7 +140,7 @@ def test_the_snmp_probe_is_renewed_when_a_device_is_stuck_or_restarted() -> None
     assert renewal.take()
 
 
-def filled() -> View:
+def filled() -> DaemonView:
     v = view()
     results = [
         ProbeResult("icmp", Target(u, "party", "10.112.0.1"), True, rtt_seconds=0.001, loss_ratio=0.0, at=1.0)

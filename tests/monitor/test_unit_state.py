@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from govnet.inventory.loader import load
-from govnet.monitor.state import Tracker
+from govnet.monitor.state import Entry, Tracker
 from tests.helpers import DATA
 
 MINIMAL = DATA / "valid" / "minimal.yml"
@@ -11,6 +11,12 @@ MINIMAL = DATA / "valid" / "minimal.yml"
 
 def tracker(down_after: int = 2) -> Tracker:
     return Tracker(load(MINIMAL).inventory, down_after)
+
+
+def entry(t: Tracker, element: str, segment: str) -> Entry:
+    found = t.get(element, segment)
+    assert found is not None, (element, segment)
+    return found
 
 
 def cycle(t: Tracker, failing: set[str], segment: str = "party") -> list[tuple[str, str, str]]:
@@ -22,7 +28,7 @@ def cycle(t: Tracker, failing: set[str], segment: str = "party") -> list[tuple[s
 
 def test_unknown_until_measured_then_up() -> None:
     t = tracker()
-    assert t.get("sz-fagaiwei", "party").state == "unknown"
+    assert entry(t, "sz-fagaiwei", "party").state == "unknown"
     assert ("sz-fagaiwei", "unknown", "up") in cycle(t, set())
     assert t.counts("party") == {"up": 3, "down": 0, "unreachable": 0, "unknown": 0}
 
@@ -65,8 +71,8 @@ def test_a_trap_takes_a_unit_down_at_once() -> None:
         ("sz-caizheng", "intranet", "down"),
         ("sz-caizheng", "party", "down"),
     }
-    assert t.get("sz-caizheng", "party").state == "down"
-    assert t.get("sz-caizheng", "party").detail == "linkDown trap"
+    assert entry(t, "sz-caizheng", "party").state == "down"
+    assert entry(t, "sz-caizheng", "party").detail == "linkDown trap"
 
 
 def test_only_owned_units_are_tracked_but_every_node_is() -> None:

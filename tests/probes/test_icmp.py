@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pytest
 
 from govnet.errors import ConfigError
-from govnet.probes.base import REGISTRY, Target
+from govnet.probes.base import REGISTRY, ProbeResult, Target
 from govnet.probes.icmp import NOT_ALLOWED, IcmpProbe, IcmpSettings
 from govnet.probes.icmp_cycle import ANCILLARY, arrival
 from govnet.probes.icmp_socket import SO_TIMESTAMPNS
@@ -56,14 +56,14 @@ def targets(addresses: list[str]) -> list[Target]:
     return [Target(f"u{i}", "intranet", a) for i, a in enumerate(addresses)]
 
 
-def run(probe: IcmpProbe, tgts: list[Target], timeout: float = 10.0) -> list:
+def run(probe: IcmpProbe, tgts: list[Target], timeout: float = 10.0) -> list[ProbeResult]:
     return asyncio.run(probe.run(tgts, timeout))
 
 
-def cycle(tgts: list[Target], budget: float = 10.0, **settings: object) -> list:
+def cycle(tgts: list[Target], budget: float = 10.0, **settings: object) -> list[ProbeResult]:
     """One cycle of a fresh probe with ``settings``; ``budget`` is the run's own timeout."""
 
-    async def go() -> list:
+    async def go() -> list[ProbeResult]:
         probe = IcmpProbe(IcmpSettings.parse(settings))
         try:
             return await probe.run(tgts, budget)
@@ -94,7 +94,7 @@ class Listener:
         self.sock.setblocking(False)
 
     def packets(self) -> list[Seen]:
-        seen = []
+        seen: list[Seen] = []
         while True:
             try:
                 data = self.sock.recv(65_536)
@@ -281,7 +281,7 @@ def test_interval_spaces_echoes_to_the_same_target(listener: Listener) -> None:
 def test_two_concurrent_instances_never_collide(listener: Listener) -> None:
     tgts = targets([f"127.5.0.{i}" for i in range(1, 256)])
 
-    async def go() -> tuple[list, list, int | None, int | None]:
+    async def go() -> tuple[list[ProbeResult], list[ProbeResult], int | None, int | None]:
         one, two = IcmpProbe(IcmpSettings(rate=0)), IcmpProbe(IcmpSettings(rate=0))
         try:
             first, second = await asyncio.gather(one.run(tgts, 10), two.run(tgts, 10))
@@ -385,7 +385,7 @@ def test_datagram_socket_when_ping_group_range_allows_it(routed: str) -> None:
     try:
         with inside(routed):
 
-            async def go() -> tuple[list, bool]:
+            async def go() -> tuple[list[ProbeResult], bool]:
                 probe = IcmpProbe(IcmpSettings.parse({"socket": "dgram", "allowed_networks": list(LAB)}))
                 try:
                     return await probe.run(

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -137,7 +137,10 @@ def test_a_missing_namespace_fails_at_load() -> None:
 @pytest.mark.lab
 def test_an_answer_is_a_breach_and_what_was_not_probed_is_no_success() -> None:
     raw_sockets()
-    probe = isolation_probe({"vantages": {"lo": {"source": "127.0.0.1"}}, "count": 2, "interval": 0.01})
+    probe = cast(
+        IsolationProbe,
+        isolation_probe({"vantages": {"lo": {"source": "127.0.0.1"}}, "count": 2, "interval": 0.01}),
+    )
     targets = [
         Target("u1", "intranet", "127.0.0.5", params={"vantage": "lo"}),
         Target("u2", "intranet", "10.1.2.3", params={"vantage": "lo"}),

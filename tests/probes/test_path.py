@@ -12,7 +12,7 @@ import asyncio
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -84,7 +84,7 @@ def test_settings_are_strict_and_refusals_send_nothing() -> None:
 @pytest.mark.lab
 def test_loopback_is_reached_in_one_hop() -> None:
     need(os.geteuid() == 0, "needs root (raw sockets for scapy)")
-    probe = path_probe({"max_hops": 4, "timeout": 10.0})
+    probe = cast(PathProbe, path_probe({"max_hops": 4, "timeout": 10.0}))
     found = locate(probe, "127.0.0.9")
     assert (found.reached, found.last_hop, found.last_hop_number, found.detail) == (
         True,

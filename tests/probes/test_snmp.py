@@ -301,7 +301,12 @@ def test_restart_shows_as_uptime_going_back_and_rebuilds_the_cache(snmpd: Snmpd)
             while min(r.uptime_seconds or 0 for r in before) < 0.5 and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)  # polling for agent uptime, bounded by the deadline
                 before = await probe.run(targets, 10)
-            await asyncio.to_thread(lambda: (snmpd.stop(), snmpd.start()))
+
+            def restart() -> None:
+                snmpd.stop()
+                snmpd.start()
+
+            await asyncio.to_thread(restart)
             after = await probe.run(targets, 10)
             steady = await probe.run(targets, 10)
             return before, after, steady

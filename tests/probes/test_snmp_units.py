@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pyasn1.codec.ber import decoder, encoder
+from pyasn1.codec.ber import decoder, encoder  # type: ignore[import-untyped]
 from pysnmp.proto import api
 
 from govnet.errors import ConfigError
@@ -185,13 +185,14 @@ def test_factory_is_registered_and_strict() -> None:
     assert probe.settings == SnmpSettings(
         timeout=0.5, retries=2, max_varbinds=10, columns=("oper_status", "in_octets")
     )
-    for bad, message in [
+    bad_settings: list[tuple[dict[str, Any], str]] = [
         ({"workers": 2}, "unknown setting"),
         ({"timeout": 0}, "timeout must be > 0"),
         ({"retries": 1.5}, "not a whole number"),
         ({"columns": ["ifFoo"]}, "columns must be"),
         ({"max_in_flight": 0}, "must be >= 1"),
-    ]:
+    ]
+    for bad, message in bad_settings:
         with pytest.raises(ConfigError, match=message):
             SnmpSettings.parse(bad)
 
@@ -208,7 +209,7 @@ def test_params_errors_never_show_secrets() -> None:
         }
     )
     assert secret not in repr(creds) and creds.auth_protocol == "sha256"
-    for params, message in [
+    bad_params: list[tuple[dict[str, Any], str]] = [
         ({"version": "v3", "user": "u", "auth_protocol": "sha", "auth_key": "short"}, "at least 8"),
         (
             {"version": "v3", "user": "u", "auth_protocol": "rot13", "auth_key": secret},
@@ -222,7 +223,8 @@ def test_params_errors_never_show_secrets() -> None:
         ({"version": "v2c"}, "community"),
         ({"version": "v2c", "community": "c", "interfaces": "Gi0/1"}, "list of interface names"),
         ({"community": "c", "interfaces": 5}, "list of interface names"),
-    ]:
+    ]
+    for params, message in bad_params:
         with pytest.raises(ValueError, match=message) as caught:
             Access.from_params(params)
         assert secret not in str(caught.value)

@@ -62,7 +62,7 @@ def healed(lab: Lab) -> Iterator[Lab]:
 
 def plan(lab: Lab, *args: str) -> dict[str, Any]:
     out = lab.root / f"plan-{uuid.uuid4().hex[:6]}.json"
-    data = lab.json("rollout", "plan", *args, "--out", str(out))
+    data: dict[str, Any] = lab.json("rollout", "plan", *args, "--out", str(out))
     data["path"] = str(out)
     return data
 
