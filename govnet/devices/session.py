@@ -384,24 +384,21 @@ class Session:
         last = len(group) - 1
         for position, line in enumerate(group):
             until = self.platform.any_prompt_re if position == last else self.platform.next_prompt_re
-            match = self._read(_stall_re(until.pattern), line, timeout, settle=("stall", QUESTION_SETTLE))
+            pattern = _dialogue_re(until.pattern, ())  # the prompt, or a question left unanswered
+            match = self._read(pattern, line, timeout, settle=("ask", QUESTION_SETTLE))
             answer = _text(match)
-            asked = None
-            if match.lastgroup == "stall":
-                if re.search(f"(?:{QUESTION})[ \t]*\\Z", answer):  # it waits for an answer
-                    asked = _last_line(answer)
-                answer = ""  # an echo stopped mid-line, or never came: the rest of the write is lost
+            asked = _last_line(answer) if match.lastgroup == "ask" else None
             question = self.platform.question_line_re.search(answer)
             if question is not None:  # the device took the next line of the write as its answer
                 asked = question.group(0).strip()
             if asked is not None:
                 self._broken()
-                said = asked
-                what = f"{line!r} asked {said!r}, a question govnet does not know"
-                raise self._fail(UnexpectedQuestion, what, line, said)
+                what = f"{line!r} asked {asked!r}, a question govnet does not know"
+                raise self._fail(UnexpectedQuestion, what, line, asked)
             if line.strip() not in answer:
                 # A vty whose input buffer overflowed drops the rest of the write: the lines
-                # it did read may be cut or joined. Never count such a line as taken.
+                # it did read may be cut or joined. Never count such a line as taken. (A write
+                # cut at a line's end or inside the last line leaves no prompt: the timeout.)
                 self._broken()
                 what = f"{line!r} was not echoed back intact (the device dropped part of a {len(group)}-line write)"
                 raise self._fail(SessionError, what, line, answer.strip()[-200:])
@@ -528,14 +525,6 @@ def _dialogue_re(until: str, questions: tuple[str, ...]) -> re.Pattern[str]:
     parts += [f"(?P<q{i}>{q})[ \\t]*\\Z" for i, q in enumerate(questions)]
     parts.append(f"(?P<ask>{QUESTION})[ \\t]*\\Z")
     return re.compile("|".join(parts), re.M)
-
-
-@functools.lru_cache(maxsize=16)
-def _stall_re(until: str) -> re.Pattern[str]:
-    """The prompt that ends a batched line's answer, or a stall: nothing at all since the
-    previous prompt, or text stopped mid-line. A device echoes typed-ahead input as it reads
-    it, right after its previous prompt, however long the line then takes."""
-    return re.compile(f"(?P<prompt>{until})|(?P<stall>\\A|[^\\r\\n]+)\\Z", re.M)
 
 
 def _last_line(text: str) -> str:
