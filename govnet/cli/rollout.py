@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -14,12 +15,13 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from govnet.cli.common import emit_json, inventory_option, json_option, load_inventory, state_option, table
+from govnet.devices.normalise import stable_text
 from govnet.devices.session import Timeouts
 from govnet.errors import GovnetError, UsageError
 from govnet.export import silences
 from govnet.inventory.models import SEGMENTS
 from govnet.rollout import apply as applying
-from govnet.rollout import planfile, runs
+from govnet.rollout import planfile, review, runs
 from govnet.rollout.context import Context, default_known_hosts
 from govnet.rollout.lock import exclusive
 from govnet.rollout.plan import build_plan, elements_in_scope
@@ -107,6 +109,9 @@ def rollout_group() -> None:
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), help="Write the plan file here.")
 @click.option("--offline", is_flag=True, help="Plan from the last backups instead of reading the devices.")
 @click.option("--concurrency", type=click.IntRange(1, 200), default=20, show_default=True)
+@click.option(
+    "--summary", is_flag=True, help="One line per unit (+added -removed) instead of each unit's diff."
+)
 @json_option
 def plan_cmd(
     inventory_path: Path,
@@ -120,9 +125,11 @@ def plan_cmd(
     offline: bool,
     concurrency: int,
     processes: int,
+    summary: bool,
     as_json: bool,
 ) -> None:
-    """Read running configs, render the intent, and show what would change per unit."""
+    """Read running configs, render the intent, and show what would change per unit, as a diff
+    (secrets masked; --summary: one line per unit)."""
     ctx = context(inventory_path, templates, state_dir, known_hosts)
     total = sum(len(e.devices_on(segment)) for e in elements_in_scope(ctx, segment, wave, list(units)))
     bar, tick = progress_bar(total, "reading devices")
@@ -140,32 +147,82 @@ def plan_cmd(
     if out is not None:
         planfile.write(plan, out)
     if as_json:
-        emit_json(
-            {
-                "plan": str(out) if out else None,
-                "units": [
-                    u.model_dump(include={"id", "device", "status", "commands", "reason", "missing", "extra"})
-                    for u in plan.units
-                ],
-            }
-        )
+        _plan_json(plan, out)
         return
-    table(
-        None,
-        ["unit", "device", "status", "+/-", "reason"],
-        [
-            [u.id, u.device, u.status, f"+{u.missing} -{u.extra}" if u.status == "change" else "", u.reason]
-            for u in plan.units
-        ],
-    )
-    counts = planfile.summary(plan)
+    _print_plan(plan, summary)
     click.echo(
-        f"plan: {counts['change']} to change, {counts['nochange']} unchanged, {counts['refused']} refused"
+        _counts(plan)
         + (
             f"; written to {out} (apply with: govnet rollout apply {out})"
             if out
             else " (use --out to save it)"
         )
+    )
+
+
+def _plan_json(plan: planfile.Plan, out: Path | None) -> None:
+    emit_json(
+        {
+            "plan": str(out) if out else None,
+            "units": [
+                u.model_dump(
+                    include={
+                        "id",
+                        "device",
+                        "status",
+                        "commands",
+                        "reason",
+                        "missing",
+                        "extra",
+                        "added",
+                        "removed",
+                    }
+                )
+                for u in plan.units
+            ],
+        }
+    )
+
+
+def _counts(plan: planfile.Plan) -> str:
+    counts = planfile.summary(plan)
+    return f"plan: {counts['change']} to change, {counts['nochange']} unchanged, {counts['refused']} refused"
+
+
+def _print_plan(plan: planfile.Plan, summary: bool) -> None:
+    """One table row per unit with ``summary``, else each unit's diff (coloured on a terminal)."""
+    if summary:
+        table(
+            None,
+            ["unit", "device", "status", "+/-", "reason"],
+            [
+                [
+                    u.id,
+                    u.device,
+                    u.status,
+                    f"+{u.missing} -{u.extra}" if u.status == "change" else "",
+                    u.reason,
+                ]
+                for u in plan.units
+            ],
+        )
+        return
+    colour = review.use_colour(sys.stdout.isatty(), os.environ)
+    for line in review.plan_lines(plan):
+        click.echo(review.paint(line) if colour else line, color=colour)
+
+
+@rollout_group.command("show")
+@click.argument("plan_path", metavar="PLAN", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--summary", is_flag=True, help="One line per unit instead of each unit's diff.")
+def show_cmd(plan_path: Path, summary: bool) -> None:
+    """Print a saved plan as ``rollout plan`` did: each unit's diff (secrets masked)."""
+    plan, _ = planfile.read(plan_path)
+    _print_plan(plan, summary)
+    made = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(plan.created))
+    click.echo(
+        f"{_counts(plan)} on {plan.scope.segment}, made by {plan.user} at {made}; "
+        f"apply with: govnet rollout apply {plan_path}"
     )
 
 
@@ -598,9 +655,13 @@ def history_cmd(
 def diff_cmd(
     unit: str, inventory_path: Path, templates: Path, state_dir: Path, known_hosts: Path | None, live: bool
 ) -> None:
-    """Unified diff from a unit's running config (last backup, or --live) to its intended config."""
+    """Unified diff from a unit's running config (last backup, or --live) to its intended config.
+
+    Exits 1 when there is a difference, 0 when none, like diff(1); volatile lines (timestamps,
+    clock periods) are left out of both sides, so they are never a difference."""
     ctx = context(inventory_path, templates, state_dir, known_hosts)
     element = _element(ctx, unit)
+    differs = False
     for device in element.devices:
         if live:
             with ctx.session(device) as session:
@@ -614,11 +675,16 @@ def diff_cmd(
                     )
                 running, label = backups.get_blob(conn, last.hash), f"backup {last.hash[:12]}"
         intended = ctx.render(element, device).text
-        lines = difflib.unified_diff(
-            running.splitlines(),
-            intended.splitlines(),
-            f"{device.name} {label}",
-            f"{device.name} intended",
-            lineterm="",
+        lines = list(
+            difflib.unified_diff(
+                stable_text(device.platform, running).splitlines(),
+                stable_text(device.platform, intended).splitlines(),
+                f"{device.name} {label}",
+                f"{device.name} intended",
+                lineterm="",
+            )
         )
+        differs = differs or bool(lines)
         click.echo("\n".join(ctx.resolver.mask(line) for line in lines) or f"{device.name}: no difference")
+    if differs:
+        sys.exit(1)

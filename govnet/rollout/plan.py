@@ -19,6 +19,7 @@ from govnet.inventory.select import select
 from govnet.rollout.context import Context, scoped_text
 from govnet.rollout.planfile import FORMAT, Plan, PlanUnit, Scope, inventory_hash, templates_hash
 from govnet.rollout.remediate import remediate, running_hash
+from govnet.rollout.review import mask_line
 from govnet.rollout.workers import Work, Workers
 from govnet.state import backups
 from govnet.state.audit import current_user
@@ -93,6 +94,8 @@ def _one(ctx: Context, job: Job, segment: str, offline: bool) -> PlanUnit:
         missing=len(fix.missing),
         extra=len(fix.extra),
         kinds={k: list(v) for k, v in fix.kinds.items()},
+        added=[mask_line(line) for line in fix.missing],
+        removed=[mask_line(line) for line in fix.extra],
     )
 
 

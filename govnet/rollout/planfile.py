@@ -44,6 +44,13 @@ class PlanUnit(Strict):
     missing: Annotated[int, Field(ge=0)] = 0
     extra: Annotated[int, Field(ge=0)] = 0
     kinds: dict[str, list[int]] = {}
+    added: list[str] = []
+    removed: list[str] = []
+
+
+LATER_FIELDS = ("added", "removed")
+"""``PlanUnit`` fields newer than the format: left out of the digest when empty, so a plan
+written before they existed still reads (its digest was made without them)."""
 
 
 class Scope(Strict):
@@ -93,6 +100,11 @@ def templates_hash(path: Path) -> str:
 def content_digest(data: dict[str, Any]) -> str:
     """sha256 of the plan's canonical JSON without its ``digest`` field."""
     body = {k: v for k, v in data.items() if k != "digest"}
+    if isinstance(body.get("units"), list):
+        body["units"] = [
+            {k: v for k, v in u.items() if k not in LATER_FIELDS or v} if isinstance(u, dict) else u
+            for u in body["units"]
+        ]
     return hashlib.sha256(
         json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
