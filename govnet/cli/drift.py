@@ -13,7 +13,8 @@ from govnet.compliance.check import UnitReport, check, targets
 from govnet.inventory.models import SEGMENTS
 
 EXIT_DRIFT = EXIT_UNITS_FAILED
-"""3: some unit drifted or could not be read (unknown); 0 only when every unit checked is compliant."""
+"""3: some unit drifted or could not be read (unknown); 0 when every unit checked is compliant or
+only pending rollout (a part govnet has never applied is not yet built, not drift)."""
 
 
 @click.command("drift")
@@ -36,7 +37,11 @@ def drift_cmd(
 ) -> None:
     """Compare running configs with the intent; print what drifted and the remediation.
 
-    Exit 0 when every unit checked is compliant, 3 when one drifted or could not be read.
+    A unit whose intent differs only in parts govnet has never applied to it (a segment or
+    extranet wave not rolled out yet) is listed apart as pending rollout: not yet built, not drift.
+
+    Exit 0 when every unit checked is compliant or pending rollout, 3 when one drifted or could
+    not be read. Pending rollout never makes the exit code non-zero.
     """
     ctx = context(inventory_path, templates, state_dir, known_hosts)
     chosen = targets(ctx, units, segment)
@@ -46,13 +51,16 @@ def drift_cmd(
             reports = check(ctx, chosen, concurrency=concurrency, progress=tick)
     else:
         reports = check(ctx, chosen, concurrency=concurrency)
-    counts = {s: sum(1 for r in reports if r.state == s) for s in ("compliant", "drifted", "unknown")}
+    counts = {
+        s: sum(1 for r in reports if r.state == s) for s in ("compliant", "drifted", "pending", "unknown")
+    }
     if as_json:
         emit_json({"units": [r.as_dict() for r in reports], "summary": counts})
     else:
         _print(reports)
         click.echo(
             f"drift: {counts['compliant']} compliant, {counts['drifted']} drifted, {counts['unknown']} unknown"
+            f"; {counts['pending']} pending rollout (not yet built, not drift)"
         )
     if counts["drifted"] or counts["unknown"]:
         sys.exit(EXIT_DRIFT)
@@ -71,8 +79,19 @@ def _print(reports: list[UnitReport]) -> None:
                 next((d.source.describe() for d in r.devices if d.source), "") or r.reason,
             ]
             for r in reports
+            if r.state != "pending"
         ],
     )
+    waiting = [r for r in reports if r.state == "pending"]
+    if waiting:
+        table(
+            "pending rollout (govnet has never applied these parts: not yet built, not drift)",
+            ["unit", "segments", "parts"],
+            [
+                [r.unit, ", ".join(s for s in r.segments if r.segment_pending(s)), ", ".join(r.pending_parts)]
+                for r in waiting
+            ],
+        )
     for report in reports:
         fixes = report.remediation()
         for fix in fixes:

@@ -5,7 +5,8 @@ It agrees with ``rollout plan`` by construction: for every segment a device is o
 — the very functions the plan calls — so a unit is compliant exactly when ``rollout plan
 --segment S --unit U`` has nothing to change for each of its segments, and the commands shown are
 the ones that plan would push. Lines of the security baseline are in every segment's scope; they
-are counted once.
+are counted once. A part govnet never applied to the device is ``pending`` rollout, not drift
+(`govnet.compliance.pending`): the unit is drifted only where govnet's own work was changed.
 
 Reading is blocking (netmiko) and runs in a bounded thread pool. The running config is recorded
 as a backup (reason ``drift-check``) only when it differs from the device's newest backup
@@ -25,6 +26,7 @@ from typing import Any, Literal
 
 from govnet.compliance.attribution import Source, attribute
 from govnet.compliance.categories import CATEGORIES, by_category
+from govnet.compliance.pending import applied_kinds, applied_segments, split_kinds
 from govnet.devices.normalise import stable_text
 from govnet.errors import GovnetError
 from govnet.inventory.models import SEGMENTS, Device, Node, Unit
@@ -35,7 +37,8 @@ from govnet.rollout.remediate import remediate
 from govnet.state import backups
 from govnet.state.db import connect, transaction
 
-State = Literal["compliant", "drifted", "unknown"]
+State = Literal["compliant", "drifted", "pending", "unknown"]
+"""``pending``: differs from the intent only in parts govnet has never applied (not yet built)."""
 BACKUP_REASON = "drift-check"
 
 
@@ -47,10 +50,17 @@ class SegmentDrift:
     commands: list[str]
     missing: list[str]
     extra: list[str]
+    applied: bool = True
+    """Whether an apply of this segment ever put it in place on the device (else: pending)."""
 
     @property
     def compliant(self) -> bool:
         return not (self.commands or self.missing or self.extra)
+
+    @property
+    def pending(self) -> bool:
+        """Not in place and never applied: construction still to do."""
+        return not self.applied and not self.compliant
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,8 @@ class DeviceCheck:
     stored: bool = False
     """Whether this check stored a new backup (the running config changed since the last one)."""
     source: Source | None = None
+    pending: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """(missing, extra) lines per category in parts govnet has never applied (not drift)."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +99,9 @@ class UnitReport:
         states = {d.state for d in self.devices}
         if "drifted" in states:
             return "drifted"
-        return "unknown" if "unknown" in states or not states else "compliant"
+        if "unknown" in states or not states:
+            return "unknown"
+        return "pending" if "pending" in states else "compliant"
 
     @property
     def checked(self) -> float:
@@ -113,6 +127,24 @@ class UnitReport:
     @property
     def drifted_categories(self) -> list[str]:
         return [name for name, counts in self.categories.items() if sum(counts)]
+
+    @property
+    def pending_categories(self) -> dict[str, tuple[int, int]]:
+        """(missing, extra) per category in parts not yet rolled out, every category present."""
+        out = dict.fromkeys(CATEGORIES, (0, 0))
+        for device in self.devices:
+            for name, (missing, extra) in device.pending.items():
+                was = out[name]
+                out[name] = (was[0] + missing, was[1] + extra)
+        return out
+
+    @property
+    def pending_parts(self) -> list[str]:
+        return [name for name, counts in self.pending_categories.items() if sum(counts)]
+
+    def segment_pending(self, segment: str) -> bool:
+        """Whether ``segment`` is not in place on some device and was never applied there."""
+        return any(s.pending for d in self.devices for s in d.segments if s.segment == segment)
 
     def segment_compliant(self, segment: str) -> bool | None:
         """Whether every device's scope of ``segment`` is clean; None when one is unknown."""
@@ -155,6 +187,11 @@ class UnitReport:
             "extra": self.extra,
             "categories": {k: {"missing": m, "extra": e} for k, (m, e) in self.categories.items()},
             "drifted": self.drifted_categories,
+            "pending": self.pending_parts,
+            "pending_segments": [s for s in self.segments if self.segment_pending(s)],
+            "pending_categories": {
+                k: {"missing": m, "extra": e} for k, (m, e) in self.pending_categories.items()
+            },
             "source": sources[0].as_dict() if sources else None,
             "reason": self.reason,
             "remediation": self.remediation(),
@@ -271,8 +308,7 @@ def check_device(
             started,
             f"cannot read the running config: {next(iter(exc.lines()))}",
         )
-    drifts, kinds, missing, extra = compare(device.platform, running, ctx.render(element, device), segments)
-    drifted = any(not d.compliant for d in drifts)
+    drifts, kinds, _, _ = compare(device.platform, running, ctx.render(element, device), segments)
     digest = backups.text_hash(running)
     with connect(ctx.state_dir) as conn:
         with transaction(conn):
@@ -286,22 +322,57 @@ def check_device(
                 backups.save(conn, element.id, device.name, running, BACKUP_REASON)
             elif last is not None:
                 digest = last.hash  # the backup that holds this config
-        source = attribute(conn, element.id, device, running) if drifted else None
+        verdict = judge(drifts, kinds, applied_segments(conn, element.id, device.name))
+        source = attribute(conn, element.id, device, running) if verdict.state == "drifted" else None
     return DeviceCheck(
         element.id,
         device.name,
         device.platform,
-        "drifted" if drifted else "compliant",
+        verdict.state,
         time.time(),
         "",
-        tuple(drifts),
-        by_category(kinds),
-        missing,
-        extra,
+        verdict.segments,
+        by_category(verdict.drifted),
+        verdict.missing,
+        verdict.extra,
         digest,
         stored,
         source,
+        by_category(verdict.pending),
     )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One device's state once parts never applied are told apart from drift."""
+
+    state: State
+    segments: tuple[SegmentDrift, ...]
+    drifted: dict[str, tuple[int, int]]
+    pending: dict[str, tuple[int, int]]
+    """(missing, extra) per part kind."""
+    missing: tuple[str, ...]
+    extra: tuple[str, ...]
+    """Drifted lines only: those in the scope of a segment govnet applied."""
+
+
+def judge(drifts: list[SegmentDrift], kinds: dict[str, tuple[int, int]], applied: set[str]) -> Verdict:
+    """Drifted where a segment govnet applied differs; pending where only never-applied ones do.
+
+    A baseline line is in every scope, so it is drift once any segment was applied, and pending
+    only while none was."""
+    marked = tuple(
+        SegmentDrift(d.segment, d.commands, d.missing, d.extra, d.segment in applied) for d in drifts
+    )
+    drifted_kinds, pending_kinds = split_kinds(kinds, applied_kinds(applied))
+    missing = dict.fromkeys(line for d in marked if d.applied for line in d.missing)
+    extra = dict.fromkeys(line for d in marked if d.applied for line in d.extra)
+    state: State = "compliant"
+    if any(d.applied and not d.compliant for d in marked) or any(sum(n) for n in drifted_kinds.values()):
+        state = "drifted"
+    elif any(d.pending for d in marked):
+        state = "pending"
+    return Verdict(state, marked, drifted_kinds, pending_kinds, tuple(missing), tuple(extra))
 
 
 def compare(

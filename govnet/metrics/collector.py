@@ -56,6 +56,7 @@ class ViewCollector(Collector):
             self._uptime,
             self._reboots,
             *self._compliance(),
+            *self._pending(),
         ]
         for build in builders:
             yield build()
@@ -335,6 +336,36 @@ class ViewCollector(Collector):
             return family
 
         return [compliant, drift_lines, last_check, check_success]
+
+    def _pending(self) -> list[Callable[[], Family]]:
+        """Pending rollout, apart from drift: a part govnet has never applied to the unit is not
+        yet built (no drift alert); per segment scope, and lines per category like the drift."""
+
+        def pending() -> Family:
+            family = GaugeMetricFamily(
+                "govnet_config_pending",
+                "1 when the unit's segment is not in place and govnet never applied it: pending rollout, not drift",
+                labels=UNIT_SEGMENT,
+            )
+            for unit, report in self.snapshot.compliance.items():
+                if report.state != "unknown":
+                    for segment in report.segments:
+                        family.add_metric([segment, unit], 1.0 if report.segment_pending(segment) else 0.0)
+            return family
+
+        def pending_lines() -> Family:
+            family = GaugeMetricFamily(
+                "govnet_config_pending_lines",
+                "Lines (missing + extra) per category in parts govnet has never applied: not yet built, not drift",
+                labels=["unit", "kind"],
+            )
+            for unit, report in self.snapshot.compliance.items():
+                if report.state != "unknown":
+                    for kind, (missing, extra) in report.pending_categories.items():
+                        family.add_metric([unit, kind], missing + extra)
+            return family
+
+        return [pending, pending_lines]
 
     # -- segments and the daemon itself ----------------------------------------------------
     def _segments(self) -> tuple[Family, ...]:

@@ -71,6 +71,7 @@ def status_json(view: View) -> dict[str, Any]:
             "missing": r.missing,
             "extra": r.extra,
             "drifted": r.drifted_categories,
+            "pending": r.pending_parts,
             "source": next((d.source.describe() for d in r.devices if d.source), ""),
             "reason": r.reason,
         }
@@ -100,33 +101,48 @@ def _ago(at: float) -> str:
 
 
 def _compliance_section(reports: list[dict[str, Any]]) -> str:
-    """Drifted and unknown units (critical categories first); a one-line summary otherwise."""
-    e = html.escape
+    """Drifted and unknown units (critical categories first), then units pending rollout (parts
+    govnet never applied: not yet built, not drift); a one-line summary otherwise."""
     if not reports:
         return '<p class="idle" id="compliance">not checked (no compliance block in the config, or no check yet)</p>'
     bad = sorted(
         (r for r in reports if r["state"] != "compliant"),
         key=lambda r: (
             r["state"] != "drifted",
+            r["state"] == "pending",
             not ({"security-baseline", "party-isolation"} & set(r["drifted"])),
             r["unit"],
         ),
     )
     clean = len(reports) - len(bad)
-    summary = f"{clean} of {len(reports)} units compliant"
+    waiting = sum(1 for r in bad if r["state"] == "pending")
+    summary = f"{clean} of {len(reports)} units compliant" + (
+        f", {waiting} pending rollout" if waiting else ""
+    )
     if not bad:
         return f'<p class="ok" id="compliance">{summary}</p>'
-    rows = "".join(
-        f'<tr class="{"bad" if r["state"] == "drifted" else "warn"}" data-unit="{e(r["unit"])}"><td>{e(r["unit"])}</td>'
-        f"<td>{e(r['name'])}</td><td>{e(r['state'])}</td><td>+{r['missing']} -{r['extra']}</td>"
-        f"<td>{e(', '.join(r['drifted']))}</td><td>{e(r['source'] or r['reason'])}</td>"
-        f"<td>{_ago(r['checked']) + ' ago' if r['checked'] else '—'}</td></tr>"
-        for r in bad[:500]
-    )
+    rows = "".join(_compliance_row(r) for r in bad[:500])
+    worst = "bad" if any(r["state"] == "drifted" for r in bad) else "warn" if len(bad) > waiting else "idle"
     return (
-        f'<p class="{"bad" if any(r["state"] == "drifted" for r in bad) else "warn"}" id="compliance">{summary}</p>'
+        f'<p class="{worst}" id="compliance">{summary}</p>'
         '<table id="drift"><tr><th>unit</th><th>name</th><th>config</th><th>missing/extra</th>'
-        f"<th>drifted parts</th><th>changed by</th><th>checked</th></tr>{rows}</table>"
+        f"<th>parts</th><th>changed by / state</th><th>checked</th></tr>{rows}</table>"
+    )
+
+
+def _compliance_row(r: dict[str, Any]) -> str:
+    """A drifted or unknown unit; a unit pending rollout says so, never "drifted"."""
+    e = html.escape
+    pending = r["state"] == "pending"
+    css = "bad" if r["state"] == "drifted" else "idle" if pending else "warn"
+    state, counts = ("pending rollout", "") if pending else (r["state"], f"+{r['missing']} -{r['extra']}")
+    parts = ", ".join(r["pending"] if pending else r["drifted"])
+    why = "not yet built by govnet" if pending else r["source"] or r["reason"]
+    return (
+        f'<tr class="{css}" data-unit="{e(r["unit"])}" data-state="{e(r["state"])}"><td>{e(r["unit"])}</td>'
+        f"<td>{e(r['name'])}</td><td>{e(state)}</td><td>{counts}</td>"
+        f"<td>{e(parts)}</td><td>{e(why)}</td>"
+        f"<td>{_ago(r['checked']) + ' ago' if r['checked'] else '—'}</td></tr>"
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -221,6 +222,19 @@ def prepare(lab: Lab, daemon: DaemonProcess, prom: Prometheus) -> Stack:
     wait_for(
         prom, 'govnet_rollout_last_end_timestamp_seconds{segment="extranet"}', 30, "the rollout run exported"
     )
+
+    # drift: an extranet part govnet applied to another unit, then put back by a rollback (the lab's
+    # parts never rolled out are pending rollout, never drift); a reload runs the drift check again
+    undone = next(u["id"] for u in lab.units({"extranet"}) if u["id"] not in (unit, rolled))
+    govnet(
+        lab.state, "rollout", "plan", "--segment", "extranet", "--unit", undone, "--out", str(planned), *where
+    )
+    applied = json.loads(
+        govnet(lab.state, "rollout", "apply", str(planned), "--yes", "--json", *where).stdout
+    )
+    govnet(lab.state, "rollout", "rollback", applied["run"], "--yes", *where)
+    daemon.signal(signal.SIGHUP)
+    wait_for(prom, f'govnet_config_drift_lines{{unit="{undone}"}} > 0', 60, f"drift of {undone} exported")
 
     # a reboot shows as sysUpTime falling by more than 10 s: let the young lab device age first
     wait_for(prom, f'govnet_snmp_uptime_seconds{{unit="{unit}"}} > 40', 60, "the device up for 40 s")

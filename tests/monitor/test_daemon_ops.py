@@ -86,10 +86,11 @@ def test_status_page_shows_a_down_unit_and_isolation_in_chromium(
     lab.cli("fault", unit, "link-down")
     daemon.until(lambda: "down" in daemon.states(unit).values(), 60, f"{unit} down")
     daemon.until(lambda: daemon.status()["isolation"], 60, "isolation checked")
-    # the lab's devices are not rolled out yet: the drift check finds every unit drifted
+    # the lab's devices are not rolled out yet: pending rollout (not yet built), never drifted
     drifted = daemon.until(
-        lambda: [c for c in daemon.status()["compliance"] if c["state"] == "drifted"], 90, "a drift check"
+        lambda: [c for c in daemon.status()["compliance"] if c["state"] == "pending"], 90, "a drift check"
     )
+    assert not [c for c in daemon.status()["compliance"] if c["state"] == "drifted"]
     name = next(u["name"] for u in daemon.status()["units"] if u["unit"] == unit)
     url = daemon.base + "/"
     common = [*CHROMIUM, *QUIET, f"--user-data-dir={tmp_path / 'profile'}"]
@@ -101,8 +102,10 @@ def test_status_page_shows_a_down_unit_and_isolation_in_chromium(
     drift = re.search(r'<table id="drift">.*?</table>', dom.stdout, re.S)
     assert (
         drift
-        and f'data-unit="{drifted[0]["unit"]}"' in drift.group(0)
+        and f'data-unit="{drifted[0]["unit"]}" data-state="pending"' in drift.group(0)
         and drifted[0]["name"] in drift.group(0)
+        and "pending rollout" in drift.group(0)
+        and "no change by govnet" not in drift.group(0)
     )
     shot = tmp_path / "page.png"
     subprocess.run(
