@@ -7,15 +7,14 @@ is cheap, that the same run fails without it (the platform record's data taken a
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
-from govnet.devices import CommandRejected, open_session
-from govnet.devices.errors import SessionError, UnexpectedQuestion
+from govnet.devices import CommandRejected, Timeouts, open_session
+from govnet.devices.errors import DeviceTimeout, SessionError, UnexpectedQuestion
 from govnet.devices.platforms import PLATFORMS
 from govnet.inventory.models import Device
 from govnet.lab.devsim import BackgroundDevsim, DeviceSpec, clear_faults, set_fault, write_known_hosts
@@ -87,8 +86,14 @@ def secrets(monkeypatch: pytest.MonkeyPatch) -> SecretResolver:
     return lab_secrets(monkeypatch)
 
 
-def session(lab: FieldLab, name: str, secrets: SecretResolver):  # type: ignore[no-untyped-def]
-    return open_session(lab.device(name), resolver=secrets, known_hosts=lab.known_hosts, timeouts=FAST)
+PATIENT = Timeouts(connect=3.0, command=30.0, save=30.0)
+"""For the unknown-question tests: a wait for a prompt would end in ``DeviceTimeout`` after 30 s,
+so an ``UnexpectedQuestion`` proves the question was noticed without waiting (no wall-clock
+assertion: these machines are noisy; the 0.6 s settle is measured in the issue note)."""
+
+
+def session(lab: FieldLab, name: str, secrets: SecretResolver, timeouts: Timeouts = FAST):  # type: ignore[no-untyped-def]
+    return open_session(lab.device(name), resolver=secrets, known_hosts=lab.known_hosts, timeouts=timeouts)
 
 
 # ------------------------------------------------------------------------------ login
@@ -110,10 +115,8 @@ def test_an_unknown_login_question_fails_fast_quoting_it(
     well under the 2 s command timeout, quoting the device, never waiting for a prompt."""
     record = PLATFORMS["huawei_vrp"]  # the security-risk question is still answered first
     monkeypatch.setitem(PLATFORMS, "huawei_vrp", replace(record, login_dialogue=record.login_dialogue[1:]))
-    started = time.monotonic()
     with pytest.raises(UnexpectedQuestion) as caught:
-        session(field, "hw-field", secrets)
-    assert time.monotonic() - started < FAST.command + 1.0
+        session(field, "hw-field", secrets, PATIENT)
     assert "Change now? [Y/N]:" in str(caught.value)
 
 
@@ -175,7 +178,7 @@ def test_a_line_that_asks_is_answered_and_never_batched(
 
 @ALL
 @pytest.mark.parametrize("batched", [False, True])
-def test_an_unknown_question_ends_the_push_within_two_seconds(
+def test_an_unknown_question_ends_the_push_without_waiting_for_a_prompt(
     field: FieldLab, secrets: SecretResolver, platform: str, batched: bool
 ) -> None:
     name = BY_PLATFORM[platform]
@@ -183,11 +186,8 @@ def test_an_unknown_question_ends_the_push_within_two_seconds(
     lines = [f"{word} contact noc-q1", f"{word} location asks-{batched}", f"{word} contact noc-q3"]
     set_fault(field.state, name, "ask=asks-")
     try:
-        with session(field, name, secrets) as s:
-            started = time.monotonic()
-            with pytest.raises(UnexpectedQuestion) as caught:
-                s.push(lines, stays=(lambda line: True) if batched else None)
-            assert time.monotonic() - started < 2.0
+        with session(field, name, secrets, PATIENT) as s, pytest.raises(UnexpectedQuestion) as caught:
+            s.push(lines, stays=(lambda line: True) if batched else None)
     finally:
         clear_faults(field.state, name)
     assert "Restart it now? [Y/N]" in str(caught.value)
@@ -265,10 +265,9 @@ def test_a_vrp8_device_is_refused_at_system_view_naming_the_platform(
     field: FieldLab, secrets: SecretResolver
 ) -> None:
     before = field.running("hw-vrp8")
-    started = time.monotonic()
-    with session(field, "hw-vrp8", secrets) as s, pytest.raises(SessionError) as caught:
+    with session(field, "hw-vrp8", secrets, PATIENT) as s, pytest.raises(SessionError) as caught:
         s.push(["snmp-agent sys-info contact noc-vrp8"])
-    assert time.monotonic() - started < 2.0
+    assert not isinstance(caught.value, DeviceTimeout)
     assert "VRP8" in str(caught.value) and "commit" in str(caught.value)
     assert caught.value.accepted == ()
     assert field.running("hw-vrp8") == before

