@@ -8,18 +8,17 @@ is cheap, that the same run fails without it (the platform record's data taken a
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 
 import pytest
 
 from govnet.devices import CommandRejected, Timeouts, open_session
 from govnet.devices.errors import DeviceTimeout, SessionError, UnexpectedQuestion
 from govnet.devices.platforms import PLATFORMS
-from govnet.inventory.models import Device
-from govnet.lab.devsim import BackgroundDevsim, DeviceSpec, clear_faults, set_fault, write_known_hosts
+from govnet.lab.devsim import clear_faults, set_fault
 from govnet.secrets import SecretResolver
-from tests.devices.devlab import ENABLE, FAST, PASSWORD, lab_secrets
+from tests.devices.devlab import FAST, lab_secrets, spec
+from tests.simkit import SimDevices, simulated
 
 FIELD = {
     "hw-field": ("huawei_vrp", ("login-security-risk", "login-password-change", "save-slave")),
@@ -32,53 +31,18 @@ BY_PLATFORM = {"huawei_vrp": "hw-field", "h3c_comware": "h3c-field", "cisco_ios"
 ALL = pytest.mark.parametrize("platform", list(BY_PLATFORM))
 
 
-@dataclass
-class FieldLab:
-    sim: BackgroundDevsim
-    state: Path
-    known_hosts: Path
-
-    def device(self, name: str) -> Device:
-        spec = self.sim.spec(name)
-        return Device.model_validate(
-            {
-                "name": name,
-                "platform": spec.platform,
-                "host": spec.address,
-                "port": spec.port,
-                "credentials": {
-                    "username": spec.username,
-                    "password": "env:GOVNET_TEST_SSH_PASSWORD",
-                    "enable": "env:GOVNET_TEST_ENABLE",
-                },
-            }
-        )
-
-    def running(self, name: str) -> str:
-        return self.sim.handle.devices[name].running_text()
+FieldLab = SimDevices
 
 
 @pytest.fixture(scope="module")
 def field(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FieldLab]:
     state = tmp_path_factory.mktemp("field")
     specs = [
-        DeviceSpec(
-            name=name,
-            platform=platform,
-            address=f"127.0.22.{index + 1}",
-            port=0,
-            username="netops",
-            password=PASSWORD,
-            enable_secret=ENABLE,
-            state_dir=state,
-            quirks=quirks,
-        )
+        spec(name, platform, f"127.0.22.{index + 1}", state, quirks=quirks)
         for index, (name, (platform, quirks)) in enumerate(FIELD.items())
     ]
-    with BackgroundDevsim(specs) as sim:
-        known_hosts = state / "known_hosts"
-        write_known_hosts(known_hosts, sim.specs)
-        yield FieldLab(sim, state, known_hosts)
+    with simulated(specs) as lab:
+        yield lab
 
 
 @pytest.fixture

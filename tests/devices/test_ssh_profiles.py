@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,55 +22,23 @@ from govnet.devices import open_session
 from govnet.devices.negotiation import disabled_algorithms
 from govnet.errors import DeviceError
 from govnet.inventory.loader import load
-from govnet.inventory.models import Device
-from govnet.lab.devsim import BackgroundDevsim, DeviceSpec, write_known_hosts
+from govnet.lab.devsim import DeviceSpec
 from govnet.secrets import SecretResolver
 from govnet.sshalgs import KINDS, KNOWN, algorithms
 from tests.devices.devlab import FAST, lab_secrets
-from tests.helpers import DATA, ROOT, need
+from tests.helpers import DATA, ROOT
+from tests.simkit import SimDevices, simulated
 
 PASSWORD = "Prof-pw-1618-quux"
 ADVICE = "set ssh: {profile: legacy} for it in the inventory (or list the algorithm under ssh.kex)"
 OFFERED_KEX = "diffie-hellman-group14-sha1, diffie-hellman-group-exchange-sha1"
 
 
-@dataclass
-class SshLab:
-    sim: BackgroundDevsim
-    state: Path
-    known_hosts: Path
-
-    def device(self, name: str, ssh: dict[str, Any] | None = None) -> Device:
-        spec = self.sim.spec(name)
-        data: dict[str, Any] = {
-            "name": name,
-            "platform": spec.platform,
-            "host": spec.address,
-            "port": spec.port,
-            "credentials": {
-                "username": spec.username,
-                "password": "env:GOVNET_TEST_SSH_PASSWORD",
-                "enable": "env:GOVNET_TEST_ENABLE",
-            },
-        }
-        if ssh is not None:
-            data["ssh"] = ssh
-        return Device.model_validate(data)
-
-    def where(self, name: str) -> str:
-        spec = self.sim.spec(name)
-        return f"{name} ({spec.address}:{spec.port})"
+SshLab = SimDevices
 
 
 @pytest.fixture(scope="module")
 def sshlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshLab]:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.22.1", 0))
-            usable = True
-        except OSError:
-            usable = False
-    need(usable, "cannot bind 127.0.22.1 (Linux answers all of 127/8 on lo)")
     state = tmp_path_factory.mktemp("sshprofiles")
     specs = [
         DeviceSpec(
@@ -91,10 +58,8 @@ def sshlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshLab]:
             ("ios-modern", "cisco_ios", "127.0.22.3", "modern"),
         )
     ]
-    with BackgroundDevsim(specs) as sim:
-        known_hosts = state / "known_hosts"
-        write_known_hosts(known_hosts, sim.specs)
-        yield SshLab(sim, state, known_hosts)
+    with simulated(specs) as lab:
+        yield lab
 
 
 @pytest.fixture

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 
 from govnet.inventory.models import Inventory
-from govnet.lab.devsim import BackgroundDevsim, DeviceSpec, write_known_hosts
+from govnet.lab.devsim import BackgroundDevsim, DeviceSpec
 from govnet.render import render_device
 from govnet.render.secrets import substitute
 from govnet.rollout.remediate import remediate
 from tests.helpers import ROOT
 from tests.render.devsim_apply import SECRETS, resolve
-from tests.simkit import netmiko_to
+from tests.simkit import netmiko_to, simulated
 
 UNITS = {"huawei_vrp": "sz-shiwei-ban", "h3c_comware": "wy-wuquan", "cisco_ios": "sz-guoshui"}
 SHOW_RUN = {
@@ -54,10 +54,8 @@ def lab(site: Inventory, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
                 state_dir=state,
             )
         )
-    with BackgroundDevsim(specs) as sim:
-        known_hosts = state / "known_hosts"
-        write_known_hosts(known_hosts, sim.specs)
-        yield sim, known_hosts
+    with simulated(specs) as lab:
+        yield lab.sim, lab.known_hosts
 
 
 def _connect(sim: BackgroundDevsim, known_hosts: Path, name: str) -> Any:

@@ -7,7 +7,6 @@ the raw text's any more) and verify restores every unit whose intent sets a defa
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,14 +14,15 @@ import pytest
 
 from govnet.compliance.check import compare
 from govnet.inventory.loader import load
-from govnet.lab.devsim import BackgroundDevsim, DeviceSpec, write_known_hosts
+from govnet.lab.devsim import BackgroundDevsim, DeviceSpec
 from govnet.rollout import apply
 from govnet.rollout.context import Context
 from govnet.rollout.plan import build_plan
 from govnet.rollout.restore import restore_commands
 from govnet.secrets import SecretResolver
 from govnet.state import backups
-from tests.helpers import ROOT, need
+from tests.helpers import ROOT
+from tests.simkit import simulated
 
 PASSWORD = "Vol-pw-1618-quux"
 ENABLE = "Vol-en-1414-frob"
@@ -67,11 +67,6 @@ def short(platform: str) -> str:
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BackgroundDevsim, Path]]:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.23.1", 0))
-        except OSError:
-            need(False, "cannot bind 127.0.23.1")
     state = tmp_path_factory.mktemp("volatile")
     specs = [
         DeviceSpec(
@@ -87,9 +82,8 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[BackgroundDe
         )
         for platform, address in PLATFORMS.items()
     ]
-    with BackgroundDevsim(specs) as running:
-        write_known_hosts(state / "known_hosts", running.specs)
-        yield running, state
+    with simulated(specs) as lab:
+        yield lab.sim, state
 
 
 @pytest.fixture
