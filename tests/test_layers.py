@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("probes",),  # one kind per module, results not exceptions
     ("state",),  # SQLite store, backups, audit chain
     ("inventory",),  # YAML with line marks, models, selection
+    ("platforms",),  # one record per vendor: CLI, configuration language, names
     ("osutil",),  # operating-system helpers: namespaces, forked children, private files
     ("",),  # the foundation: govnet/*.py (errors, settings, secrets, sshalgs)
 )

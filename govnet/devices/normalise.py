@@ -2,7 +2,7 @@
 
 Two device habits make a running config look different when nothing was changed:
 
-* **volatile lines** (``PlatformRecord.volatile``) change by themselves: IOS rewrites ``ntp
+* **volatile lines** (``CliRecord.volatile``) change by themselves: IOS rewrites ``ntp
   clock-period`` as NTP disciplines the clock and stamps ``! Last configuration change at …``
   / ``! NVRAM config last updated at …`` comments; VRP prints its version (``[V200R…]`` on AR
   routers, ``!Software Version …``), ``!Last configuration was updated at …`` on VRP8, and a
@@ -10,7 +10,7 @@ Two device habits make a running config look different when nothing was changed:
   stale between ``plan`` and ``apply`` for no change at all, and a restore tried to ``undo`` a
   timestamp. ``stable_text`` drops them before every hash and comparison; backups keep the
   device's full text (a restore must be byte-faithful).
-* **hidden defaults** (``PlatformRecord.hidden_defaults``): a device shows only what differs
+* **hidden defaults** (``CliRecord.hidden_defaults``): a device shows only what differs
   from its defaults, so an intended line that sets a default (``undo telnet server enable``
   where telnet is off by default) never appears. ``satisfied_defaults`` names the intended lines
   that are nonetheless in force: absent, with no contrary line (``telnet server enable``) shown,
@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import re
 
-from govnet.devices.platforms import HiddenDefault, PlatformRecord, get_platform
+from govnet.platforms import cli_record
+from govnet.platforms.cli import CliRecord, HiddenDefault
 
 
-def _record(platform: PlatformRecord | str) -> PlatformRecord:
-    return get_platform(platform) if isinstance(platform, str) else platform
+def _record(platform: CliRecord | str) -> CliRecord:
+    return cli_record(platform) if isinstance(platform, str) else platform
 
 
-def stable_text(platform: PlatformRecord | str, text: str) -> str:
+def stable_text(platform: CliRecord | str, text: str) -> str:
     """``text`` without the platform's volatile lines (matched on the whole line, ``\\r`` gone).
 
     >>> stable_text("cisco_ios", "!\\n! Last configuration change at 10:00:01 UTC Mon May 6 2024 by "
@@ -47,7 +48,7 @@ def stable_text(platform: PlatformRecord | str, text: str) -> str:
     return text if len(kept) == len(lines) else "\n".join(kept)
 
 
-def satisfied_defaults(platform: PlatformRecord | str, running: str, intended: list[str]) -> set[str]:
+def satisfied_defaults(platform: CliRecord | str, running: str, intended: list[str]) -> set[str]:
     """The top-level ``intended`` lines in force on a device showing ``running`` only because
     they are its defaults: a hidden default of the platform, absent from ``running``, with no
     contrary line there, and ``running`` on a firmware with that default.

@@ -30,10 +30,11 @@ from govnet.devices.errors import (
     SessionError,
     UnexpectedQuestion,
 )
-from govnet.devices.platforms import QUESTION, QUESTION_SETTLE, Dialogue, PlatformRecord, get_platform
 from govnet.devices.transport import Channel, ChannelClosed, NoAnswer, connect
 from govnet.errors import DeviceError
 from govnet.inventory.models import Device
+from govnet.platforms import cli_record
+from govnet.platforms.cli import QUESTION, QUESTION_SETTLE, CliRecord, Dialogue
 from govnet.secrets import SecretResolver, mask_logs
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def open_session(
     """Log in to ``device`` (host key checked against ``known_hosts`` only) and prepare the
     terminal: paging off, privileged mode where the platform needs it. Use as a context
     manager; every failure is a ``DeviceError``."""
-    record = get_platform(device.platform)
+    record = cli_record(device.platform)
     password = resolver.resolve(device.credentials.password)
     enable = device.credentials.enable
     secret = resolver.resolve(enable) if enable is not None else None
@@ -102,7 +103,7 @@ class Session:
         self,
         name: str,
         where: str,
-        record: PlatformRecord,
+        record: CliRecord,
         channel: Channel,
         resolver: SecretResolver,
         timeouts: Timeouts,

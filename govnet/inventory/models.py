@@ -17,12 +17,14 @@ from typing import Annotated, Any, Literal, Protocol, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from govnet import sshalgs
+from govnet.platforms import NAMES
 
 SEGMENTS: tuple[str, ...] = ("intranet", "party", "extranet")
-PLATFORMS: tuple[str, ...] = ("huawei_vrp", "h3c_comware", "cisco_ios")
+PLATFORMS: tuple[str, ...] = NAMES
 
 SegmentName = Literal["intranet", "party", "extranet"]
 Platform = Literal["huawei_vrp", "h3c_comware", "cisco_ios"]
+"""The platform names as a type (one per record of ``govnet.platforms``; a test checks they agree)."""
 UnitKind = Literal[
     "city-office",  # 市委/市政府/人大/政协 offices
     "party-organ",  # 市委 departments (组织部, 宣传部, …)

@@ -14,6 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from govnet.inventory.models import SEGMENTS, Device, Inventory, Node, Unit, Uplink
+from govnet.platforms import platform
 
 KINDS: tuple[str, ...] = ("baseline", "intranet", "party", "extranet", "uplink")
 """Part kinds, in the order parts are rendered (VRFs before the uplink that uses one)."""
@@ -21,14 +22,6 @@ KINDS: tuple[str, ...] = ("baseline", "intranet", "party", "extranet", "uplink")
 RD_FALLBACK_ASN = 64512
 """Route distinguishers are ``<site code>:<segment number>``; a site without code uses this."""
 
-VLAN_INTERFACE = {"huawei_vrp": "Vlanif", "h3c_comware": "Vlan-interface", "cisco_ios": "Vlan"}
-LOOPBACK = {"huawei_vrp": "LoopBack", "h3c_comware": "LoopBack", "cisco_ios": "Loopback"}
-ACLS: dict[str, dict[str, str | int]] = {
-    # govnet's own ACLs; the numbers 2990-2999 / 3990-3999 and names GOVNET-* are reserved for it.
-    "huawei_vrp": {"mgmt": 2990, "snmp": 2991, "party": 3990},
-    "h3c_comware": {"mgmt": 2990, "snmp": 2991, "party": 3990},
-    "cisco_ios": {"mgmt": "GOVNET-MGMT", "snmp": "GOVNET-SNMP", "party": "GOVNET-PARTY"},
-}
 SNMP_GROUP = "GOVNET-RO"
 _ZONE_NAMES = {"Asia/Shanghai": ("Beijing", "CST")}
 
@@ -145,9 +138,9 @@ def segment_view(inv: Inventory, element: Unit | Node, device: Device, segment: 
     if member.interface:
         interface = member.interface
     elif member.vlan is not None and isinstance(element, Unit):
-        interface = f"{VLAN_INTERFACE[device.platform]}{member.vlan}"
+        interface = f"{platform(device.platform).naming.vlan_interface}{member.vlan}"
     else:
-        interface = f"{LOOPBACK[device.platform]}{number}"
+        interface = f"{platform(device.platform).naming.loopback}{number}"
     is_loopback = interface.lower().startswith("loopback")
     words = [segment]
     if member.wave is not None:
@@ -201,7 +194,7 @@ def base_context(inv: Inventory, element: Unit | Node, device: Device) -> dict[s
         "syslog_hosts": service_hosts(inv, "syslog"),
         "ntp_servers": service_hosts(inv, "ntp"),
         "tz": timezone(inv.site.timezone),
-        "acl": ACLS[device.platform],
+        "acl": dict(platform(device.platform).naming.acls),
         "segments": {s: segment_view(inv, element, device, s) for s in carried(element, device)},
         "uplinks": [uplink_view(inv, u) for u in uplinks_on(inv, element, device)],
         "data": element.data,

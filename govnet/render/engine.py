@@ -22,10 +22,10 @@ import jinja2.meta
 
 from govnet.errors import GovnetError, Problem, TemplateError
 from govnet.inventory.models import Device, Inventory, Node, Unit
+from govnet.platforms import platform as platform_record
 from govnet.render.context import KINDS, base_context
 from govnet.render.secrets import clear_secret, placeholder
 
-COMMENT = {"huawei_vrp": "#", "h3c_comware": "#", "cisco_ios": "!"}
 MARKER_RE = re.compile(r"^[#!] govnet part (?P<kind>[a-z]+) (?P<template>\S+)$")
 """The comment that opens each part in the intended text, so the text alone tells line kinds."""
 BANNER_RE = re.compile(r"^\s*(?:header \S+(?: information)?|banner \S+) (?P<text>.*)$")
@@ -101,7 +101,7 @@ def render_device(
         name = f"{platform}/{kind}.j2"
         text = _render(env, templates, name, {**context, **extra, "kind": kind})
         parts.append(Part(kind, name, text))
-    comment = COMMENT[platform]
+    comment = platform_record(platform).comment
     lines: list[str] = []
     for part in parts:
         lines.append(f"{comment} govnet part {part.kind} {part.template}")

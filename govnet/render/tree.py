@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from govnet.platforms import Dialect
 from govnet.render.engine import MARKER_RE
-from govnet.render.platforms import Dialect
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Line:
 def parse(dialect: Dialect, text: str) -> Line:
     """Read configuration text into a tree (root ``Line`` with empty text).
 
-    >>> from govnet.render.platforms import dialect
+    >>> from govnet.platforms import dialect
     >>> root = parse(dialect("h3c_comware"), "#\\n sysname A\\n#\\ninterface X\\n ip address 1.1.1.1 255.0.0.0\\n#\\n ntp-service enable\\n")
     >>> [(c.text, len(c.children)) for c in root.children]
     [('sysname A', 0), ('interface X', 1), ('ntp-service enable', 0)]

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from govnet.devices.session import Session, Timeouts, open_session
 from govnet.inventory.models import Device, Inventory, Node, Unit
+from govnet.platforms import platform
 from govnet.render import Rendered, render_device
-from govnet.render.engine import COMMENT, environment
+from govnet.render.engine import environment
 from govnet.secrets import SecretResolver
 from govnet.settings import settings
 
@@ -74,7 +75,7 @@ def scope_kinds(segment: str) -> tuple[str, ...]:
 def scoped_text(rendered: Rendered, segment: str) -> str:
     """The intended config restricted to the parts this segment's rollout owns (markers kept)."""
     kinds = scope_kinds(segment)
-    comment = COMMENT[rendered.platform]
+    comment = platform(rendered.platform).comment
     return "".join(
         f"{comment} govnet part {p.kind} {p.template}\n"
         + (p.text if p.text.endswith("\n") else p.text + "\n")

@@ -22,7 +22,7 @@ view by itself.
 **Secret placeholders are wildcards**: an intended ``<<secret:REF>>`` matches whatever the device
 shows there (``govnet.render.secrets.wildcard``); a rotated secret is therefore not drift.
 
-**Where hier_config needs help** (``govnet.render.platforms`` holds the rules): its Comware
+**Where hier_config needs help** (``govnet.platforms`` holds the rules): its Comware
 driver leaves sections with ``exit`` (Comware wants ``quit``; views are left by our
 ``Dialect.views``, also for empty ones like IOS ``vlan 10``) and its VRP-like drivers negate by
 prefixing the whole line (``undo rule 5 deny ip …``, ``undo description a``, ``undo local-user
@@ -46,7 +46,7 @@ from typing import Any
 from hier_config import Platform, get_hconfig, get_hconfig_driver
 
 from govnet.devices.normalise import satisfied_defaults, stable_text
-from govnet.render.platforms import Dialect, dialect
+from govnet.platforms import Dialect, dialect
 from govnet.render.secrets import wildcard
 from govnet.render.tree import Line, parse
 from govnet.state.backups import text_hash
@@ -146,7 +146,7 @@ def stays_in_view(platform: str, running: str, intended: str) -> Callable[[str],
 def key(rules: Dialect, text: str) -> str:
     """What a line sets, without its value: lines with one key claim each other.
 
-    >>> from govnet.render.platforms import dialect
+    >>> from govnet.platforms import dialect
     >>> key(dialect("huawei_vrp"), "undo ip address 10.0.0.1 255.255.255.0")
     'ip address'
     >>> key(dialect("cisco_ios"), "ip access-group GOVNET-PARTY in")

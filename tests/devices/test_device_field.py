@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from govnet.devices import CommandRejected, Timeouts, open_session
 from govnet.devices.errors import DeviceTimeout, SessionError, UnexpectedQuestion
-from govnet.devices.platforms import PLATFORMS
 from govnet.lab.devsim import clear_faults, set_fault
+from govnet.platforms import PLATFORMS
 from govnet.secrets import SecretResolver
 from tests.devices.devlab import FAST, lab_secrets, spec
 from tests.simkit import SimDevices, simulated
@@ -32,6 +33,12 @@ ALL = pytest.mark.parametrize("platform", list(BY_PLATFORM))
 
 
 FieldLab = SimDevices
+
+
+def patch_cli(monkeypatch: pytest.MonkeyPatch, name: str, **changes: Any) -> None:
+    """Take handling out of ``name``'s platform record for one test (proving the test needs it)."""
+    record = PLATFORMS[name]
+    monkeypatch.setitem(PLATFORMS, name, replace(record, cli=replace(record.cli, **changes)))
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +84,8 @@ def test_an_unknown_login_question_fails_fast_quoting_it(
 ) -> None:
     """Without the record's login dialogue the same login is an unknown question: it fails in
     well under the 2 s command timeout, quoting the device, never waiting for a prompt."""
-    record = PLATFORMS["huawei_vrp"]  # the security-risk question is still answered first
-    monkeypatch.setitem(PLATFORMS, "huawei_vrp", replace(record, login_dialogue=record.login_dialogue[1:]))
+    record = PLATFORMS["huawei_vrp"].cli  # the security-risk question is still answered first
+    patch_cli(monkeypatch, "huawei_vrp", login_dialogue=record.login_dialogue[1:])
     with pytest.raises(UnexpectedQuestion) as caught:
         session(field, "hw-field", secrets, PATIENT)
     assert "Change now? [Y/N]:" in str(caught.value)
@@ -105,8 +112,7 @@ def test_saves_that_ask_more_than_once_get_through(
 def test_a_save_question_the_record_lacks_fails_fast(
     field: FieldLab, secrets: SecretResolver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    record = PLATFORMS["cisco_ios"]
-    monkeypatch.setitem(PLATFORMS, "cisco_ios", replace(record, save_dialogue=()))
+    patch_cli(monkeypatch, "cisco_ios", save_dialogue=())
     with session(field, "ios-field", secrets) as s, pytest.raises(UnexpectedQuestion) as caught:
         s.save()
     assert "Overwrite the previous NVRAM configuration?[confirm]" in str(caught.value)
@@ -137,7 +143,7 @@ def test_a_line_that_asks_is_answered_and_never_batched(
         assert "fieldop" in field.running(name)
         s.push(remove, stays=lambda line: True)
     assert "fieldop" not in field.running(name)
-    assert PLATFORMS[platform].may_ask(remove[-1] if platform != "huawei_vrp" else remove[1])
+    assert PLATFORMS[platform].cli.may_ask(remove[-1] if platform != "huawei_vrp" else remove[1])
 
 
 @ALL
@@ -217,7 +223,7 @@ def test_an_unlisted_error_under_a_caret_is_still_an_error(
     lines = ["interface Vlan-interface1", "ip address 192.0.2.0 255.255.255.0", "quit"]
     with session(field, "h3c-field", secrets) as s, pytest.raises(CommandRejected):
         s.push(lines)
-    monkeypatch.setitem(PLATFORMS, "h3c_comware", replace(PLATFORMS["h3c_comware"], caret_errors=False))
+    patch_cli(monkeypatch, "h3c_comware", caret_errors=False)
     with session(field, "h3c-field", secrets) as s:
         s.push(lines)  # silently "accepted": what the caret rule prevents
 
@@ -269,7 +275,7 @@ def test_a_write_past_the_vty_buffer_is_an_error_never_a_silent_loss(
 def test_writes_within_the_vty_buffer_take_every_line(
     field: FieldLab, secrets: SecretResolver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(PLATFORMS, "cisco_ios", replace(PLATFORMS["cisco_ios"], batch_bytes=480))
+    patch_cli(monkeypatch, "cisco_ios", batch_bytes=480)
     lines = acl(30)
     with session(field, "ios-buf", secrets) as s:
         s.push(lines, stays=lambda line: not line.startswith("ip access-list") and line != "exit")
@@ -303,8 +309,8 @@ def test_a_key_replacement_asks_yes_or_no_in_words(
     """IOS asks '[yes/no]:' before replacing RSA keys and takes only the word: answered from the
     record; without that dialogue the question is unknown and quoted."""
     if not dialogue:
-        record = PLATFORMS["cisco_ios"]
-        monkeypatch.setitem(PLATFORMS, "cisco_ios", replace(record, line_dialogue=record.line_dialogue[:1]))
+        record = PLATFORMS["cisco_ios"].cli
+        patch_cli(monkeypatch, "cisco_ios", line_dialogue=record.line_dialogue[:1])
     with session(field, "ios-field", secrets) as s:
         if dialogue:
             s.push(["crypto key generate rsa modulus 2048"])
@@ -319,8 +325,8 @@ def test_an_unknown_login_question_about_security_risks_would_wait(
 ) -> None:
     """The VRP security-risk question at login is answered 'n' from the record; without it the
     login fails at once quoting it."""
-    record = PLATFORMS["huawei_vrp"]
-    monkeypatch.setitem(PLATFORMS, "huawei_vrp", replace(record, login_dialogue=record.login_dialogue[:1]))
+    record = PLATFORMS["huawei_vrp"].cli
+    patch_cli(monkeypatch, "huawei_vrp", login_dialogue=record.login_dialogue[:1])
     with pytest.raises(UnexpectedQuestion) as caught:
         session(field, "hw-field", secrets)
     assert "security risks in the configuration file" in str(caught.value)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import get_args
 
 import pytest
 
-from govnet.devices import PLATFORMS, get_platform
 from govnet.errors import DeviceError
 from govnet.inventory.models import PLATFORMS as INVENTORY_PLATFORMS
+from govnet.inventory.models import Platform
+from govnet.platforms import PLATFORMS, platform
+from govnet.platforms import cli_record as get_platform
 
 PROMPTS = [
     ("huawei_vrp", "<Luohe-SZF-AR01>", "exec"),
@@ -39,9 +42,17 @@ ERRORS = [
 
 
 def test_every_inventory_platform_has_a_record() -> None:
-    assert set(PLATFORMS) == set(INVENTORY_PLATFORMS)
+    assert tuple(PLATFORMS) == INVENTORY_PLATFORMS == get_args(Platform)
     with pytest.raises(DeviceError, match=r"unknown platform 'junos'"):
-        get_platform("junos")
+        platform("junos")
+
+
+@pytest.mark.parametrize("name", list(PLATFORMS))
+def test_each_record_is_one_vendor_module_whose_parts_agree(name: str) -> None:
+    record = PLATFORMS[name]
+    assert record.name == record.cli.name == record.dialect.name == name
+    assert record.comment in record.dialect.comments
+    assert set(record.naming.acls) == {"mgmt", "snmp", "party"}
 
 
 @pytest.mark.parametrize(("platform", "prompt", "mode"), PROMPTS)

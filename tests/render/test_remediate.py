@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from govnet.errors import GovnetError
 from govnet.inventory.models import Inventory
 from govnet.render import render_inventory
 from govnet.rollout.remediate import remediate
@@ -325,5 +326,5 @@ def test_every_site_config_is_idempotent_against_itself(site: Inventory) -> None
 
 
 def test_unknown_platform_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown platform 'junos'"):
+    with pytest.raises(GovnetError, match="unknown platform 'junos'"):
         remediate("junos", "", "")

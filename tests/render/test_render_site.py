@@ -10,8 +10,8 @@ import re
 import pytest
 
 from govnet.inventory.models import Inventory, Unit
+from govnet.platforms import dialect
 from govnet.render import Rendered, render_device, render_inventory
-from govnet.render.platforms import dialect
 from govnet.render.secrets import clear_secret, placeholders
 from govnet.render.tree import parse
 from tests.helpers import ROOT

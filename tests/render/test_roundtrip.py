@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from govnet.inventory.models import Inventory
 from govnet.lab.devsim.defaults import default_config
 from govnet.lab.devsim.platforms import get_platform
+from govnet.platforms import dialect
 from govnet.render import render_device
-from govnet.render.platforms import dialect
 from govnet.render.tree import Line, parse
 from govnet.rollout.remediate import remediate
 from tests.helpers import ROOT

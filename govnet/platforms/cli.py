@@ -1,7 +1,7 @@
-"""What differs between Huawei VRP, H3C Comware and Cisco IOS, as data.
+"""The CLI part of a platform record: how a session drives a device, as data.
 
-One frozen record per platform, read by the one ``Session`` class (STYLE.md: vendor differences
-are data, not subclasses with copied methods). netmiko is used as the transport only: its
+One frozen record per platform (``govnet.platforms.<vendor>``), read by the one ``Session`` class
+(STYLE.md: vendor differences are data, not subclasses with copied methods). netmiko is used as the transport only: its
 ``device_type`` logs in and prepares the terminal; everything after that is driven by the
 prompts below, so no step ever waits for "silence" (FIELD-NOTES: stock ``huawei`` spends
 ~11.6 s per push in such waits).
@@ -14,10 +14,8 @@ so a prompt-like line inside output (a banner line ``<Warning>``) never ends a r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import cached_property
-
-from govnet.errors import DeviceError
 
 _END = r"[ \t]*\Z"
 
@@ -69,7 +67,7 @@ class HiddenDefault:
 
 
 @dataclass(frozen=True)
-class PlatformRecord:
+class CliRecord:
     """Everything the session needs to know about one platform's CLI."""
 
     name: str
@@ -155,6 +153,8 @@ class PlatformRecord:
     def may_ask(self, line: str) -> bool:
         """Whether a configuration line may ask one of the line dialogue's questions.
 
+        >>> from govnet.platforms import cli_record
+        >>> CISCO_IOS = cli_record("cisco_ios")
         >>> CISCO_IOS.may_ask("no username admin")
         True
         >>> CISCO_IOS.may_ask("username admin privilege 15 secret x")
@@ -166,6 +166,8 @@ class PlatformRecord:
     def refusal(self, text: str) -> str | None:
         """Why this record must not drive a device that printed ``text`` (``None``: it may).
 
+        >>> from govnet.platforms import cli_record
+        >>> HUAWEI_VRP = cli_record("huawei_vrp")
         >>> HUAWEI_VRP.refusal("[~CORE-1]") is not None
         True
         >>> HUAWEI_VRP.refusal("[CORE-1]") is None
@@ -191,6 +193,8 @@ class PlatformRecord:
     def block_delimiter(self, line: str) -> str | None:
         """The delimiter of a block ``line`` opens and does not close on the same line.
 
+        >>> from govnet.platforms import cli_record
+        >>> CISCO_IOS = cli_record("cisco_ios")
         >>> CISCO_IOS.block_delimiter("banner motd %")
         '%'
         >>> CISCO_IOS.block_delimiter("banner motd %Authorised access only%") is None
@@ -203,173 +207,3 @@ class PlatformRecord:
             return None
         delim = match.group("delim")
         return None if delim in line.strip()[match.end() :] else delim
-
-
-# Running-config lines that change by themselves (``PlatformRecord.volatile``; where each is
-# recorded: govnet/devices/conformance.md).
-_VRP_VOLATILE = (
-    r"^\[V\d{3}R\d{3}\w*\]$",  # AR routers' first line: [V200R007C00SPC600]
-    r"^!Software Version ",
-    r"^!Last configuration was (?:updated|saved) at ",  # VRP8
-    r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(?:\.\d+)? ?(?:[+-]\d{2}:\d{2})?$",  # command timestamp
-)
-_COMWARE_VOLATILE = (r"^ ?version \d+\.\d+\S*, \w+ \S+",)  # " version 7.1.070, Release 6328"
-_IOS_VOLATILE = (
-    r"^! Last configuration change at ",
-    r"^! NVRAM config last updated at ",
-    r"^! No configuration change since last restart",
-    r"^ntp clock-period \d+$",
-    r"^Current configuration : \d+ bytes$",
-    r"^Load for five secs: ",  # terminal exec prompt timestamp
-    r"^Time source is ",
-)
-# Telnet is off by default on VRP V200R010 and later and on Comware 7 (Comware 5 had it on, and
-# shows ``undo telnet server enable``): a disabled telnet server is shown by nothing.
-_TELNET_OFF = HiddenDefault("undo telnet server enable", r"^\s*telnet server enable\b")
-_VRP_TELNET_OFF = r"^(?:\[|!Software Version )V(?:200R(?:01\d|0[2-9]\d)|[3-9]\d\dR)"
-"""VRP V200R010 or later (V300R…): seen only where the version line reaches the text (AR's
-``[V200R…]``; the session drops ``!Software Version``), so elsewhere the line must show."""
-
-
-_YN = r"\s*\[[Yy]/[Nn]\]:?"
-"""VRP and Comware ask ``[Y/N]``, ``[Y/N]:`` and, on some releases, ``[y/n]`` (netmiko #986)."""
-
-VRP_SAVE = (
-    Dialogue(r"(?i:continue)\s*\?" + _YN, "y"),
-    # A router with two flash cards asks again for the slave board (napalm-huawei-vrp #18).
-    Dialogue(r"(?i:save the configuration to slave)[^\r\n]*\?" + _YN, "y"),
-    Dialogue(r"(?i:exists,\s*overwrite)\s*\?" + _YN, "y"),
-    Dialogue(r"(?i:please input the file name)[^\r\n]*:", ""),
-)
-
-HUAWEI_VRP = PlatformRecord(
-    name="huawei_vrp",
-    device_type="huawei",
-    exec_prompt=r"^(?:HRP_[MS]|RBM_[PS])?<[^\s<>\[\]]+>",
-    privileged_prompt=r"^(?:HRP_[MS]|RBM_[PS])?<[^\s<>\[\]]+>",
-    config_prompt=r"^(?:HRP_[MS]|RBM_[PS])?\[(?![~*])[^\s<>\[\]]+\]",
-    paging_off="screen-length 0 temporary",
-    config_enter="system-view",
-    config_leave="return",
-    show_running="display current-configuration",
-    save="save",
-    save_dialogue=VRP_SAVE,
-    save_done=r"(?i)successfully",
-    error_patterns=(r"^Error\s*:.*$",),
-    running_preamble=(r"^!Software Version ",),
-    block_start=r"^header (?:login|shell) information (?P<delim>\S)",
-    line_dialogue=(
-        Dialogue(
-            r"(?i:continue)\s*\?" + _YN,
-            "y",
-            after=r"^(?:undo local-user \S+$|undo ssh user |undo snmp-agent$|rsa local-key-pair )",
-        ),
-    ),
-    login_dialogue=(
-        # Password expiry / first login (netmiko #1776, #1505): "N" keeps the password.
-        Dialogue(r"(?i:change now)\s*\?" + _YN, "n"),
-        # Newer VRP5 asks to re-save a configuration file with weak ciphers (netmiko's huawei
-        # driver): govnet saves only as part of a rollout, so it declines here.
-        Dialogue(r"(?i:security risks? in the configuration file)[^\r\n]*" + _YN, "n"),
-    ),
-    refused_prompts=(
-        (
-            r"^(?:HRP_[MS]|RBM_[PS])?\[[~*][^\s<>\[\]]+\]",
-            "the device runs Huawei VRP8 (two-stage configuration, prompt [~NAME], changes need "
-            "'commit'); platform huawei_vrp drives VRP5 only and VRP8 is not supported yet: "
-            "nothing was changed",
-        ),
-    ),
-    volatile=_VRP_VOLATILE,
-    hidden_defaults=(replace(_TELNET_OFF, firmware=_VRP_TELNET_OFF),),
-)
-
-H3C_COMWARE = replace(
-    HUAWEI_VRP,
-    name="h3c_comware",
-    device_type="hp_comware",
-    config_prompt=r"^(?:HRP_[MS]|RBM_[PS])?\[[^\s<>\[\]]+\]",
-    paging_off="screen-length disable",
-    # ``save force`` writes the next-startup file without the three-question dialogue of
-    # ``save`` (which also differs between Comware releases).
-    save="save force",
-    save_dialogue=(),
-    save_done=r"(?i)successfully",
-    error_patterns=(
-        r"^% Unrecognized command.*$",
-        r"^% Incomplete command.*$",
-        r"^% Too many parameters.*$",
-        r"^% Wrong parameter.*$",
-        r"^% Ambiguous command.*$",
-    ),
-    running_preamble=(),
-    block_start=r"^header (?:motd|login|shell|legal|incoming) (?P<delim>\S)",
-    line_dialogue=(
-        Dialogue(
-            r"(?i:continue)\s*\?" + _YN,
-            "y",
-            after=r"^(?:undo local-user \S+(?: class \S+)?$|undo vlan |public-key local (?:create|destroy) )",
-        ),
-    ),
-    login_dialogue=(
-        # A Comware banner that waits for a key (HPE 1910/1920 and similar).
-        Dialogue(r"(?i:press\s+y\s+or\s+enter\s+to\s+continue)[^\r\n]*", "y"),
-    ),
-    refused_prompts=(),
-    volatile=_COMWARE_VOLATILE,
-    hidden_defaults=(replace(_TELNET_OFF, firmware=r"^ ?version 7\."),),
-)
-
-_IOS_NAME = r"[^\s<>\[\]()#]+"
-CISCO_IOS = PlatformRecord(
-    name="cisco_ios",
-    device_type="cisco_ios",
-    exec_prompt=rf"^{_IOS_NAME}>",
-    privileged_prompt=rf"^{_IOS_NAME}#",
-    config_prompt=rf"^{_IOS_NAME}\(config[^()\s]*\)#",
-    paging_off="terminal length 0",
-    config_enter="configure terminal",
-    config_leave="end",
-    show_running="show running-config",
-    save="write memory",
-    # Asked after an image upgrade, when NVRAM was written by another version (netmiko #1561).
-    save_dialogue=(Dialogue(r"(?i:overwrite the previous nvram configuration)\s*\?\s*\[confirm\]", ""),),
-    save_done=r"\[OK\]",
-    error_patterns=(
-        r"^% Invalid input.*$",
-        r"^% Incomplete command.*$",
-        r"^% Ambiguous command.*$",
-        # Semantic errors, some without the "%" (napalm #1846, #1481; ansible cisco.ios #81, #216).
-        r"^%\s?Error\b.*$",
-        r"^%\s?Bad\b.*$",
-        r"^Bad mask\b.*$",
-        r"^(?i:command rejected)\b.*$",
-        r"^%.*\boverlaps with\b.*$",
-    ),
-    running_preamble=(r"^Building configuration\.\.\.$", r"^$", r"^Current configuration : \d+ bytes$"),
-    enable="enable",
-    block_start=r"^banner (?:motd|login|exec|incoming) (?P<delim>\S)",
-    logout="exit",
-    line_dialogue=(
-        # "no username X" (netmiko #1688, #2004): Enter confirms.
-        Dialogue(r"(?i:do you want to continue)\s*\?\s*\[confirm\]", "", after=r"^no username \S+"),
-        # Replacing or removing RSA keys (ntc-ansible #157).
-        Dialogue(
-            r"(?i:do you really want to (?:replace|remove) (?:them|these keys))\s*\?\s*\[yes/no\]:",
-            "yes",
-            after=r"^crypto key (?:generate|zeroize) rsa\b",
-        ),
-    ),
-    volatile=_IOS_VOLATILE,
-)
-
-PLATFORMS: dict[str, PlatformRecord] = {p.name: p for p in (HUAWEI_VRP, H3C_COMWARE, CISCO_IOS)}
-
-
-def get_platform(name: str) -> PlatformRecord:
-    """The record of an inventory platform name; a ``DeviceError`` lists the known ones."""
-    try:
-        return PLATFORMS[name]
-    except KeyError:
-        known = ", ".join(PLATFORMS)
-        raise DeviceError(f"unknown platform {name!r} (known: {known})") from None
