@@ -85,17 +85,3 @@ class Probe(Protocol):
         ...
 
 
-ProbeFactory = Callable[[Mapping[str, Any]], Probe]
-REGISTRY: dict[str, ProbeFactory] = {}
-
-
-def register(name: str) -> Callable[[ProbeFactory], ProbeFactory]:
-    """Decorator: ``@register("icmp")`` on a factory taking the probe's settings mapping."""
-
-    def add(factory: ProbeFactory) -> ProbeFactory:
-        if name in REGISTRY:
-            raise ValueError(f"probe {name} registered twice")
-        REGISTRY[name] = factory
-        return factory
-
-    return add

@@ -37,12 +37,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from govnet.probes.base import ProbeResult, Target, register
-from govnet.probes.snmp_ber import GET, GETBULK, Missing, Oid, Response, Value, request_template
-from govnet.probes.snmp_config import Access, SnmpSettings
-from govnet.probes.snmp_engine import V3_IN_FLIGHT, EngineClient, UsmCredentials
-from govnet.probes.snmp_fast import Address, SnmpError, V2cClient
-from govnet.probes.snmp_plan import (
+from govnet.probes.base import ProbeResult, Target
+from govnet.probes.snmp.ber import GET, GETBULK, Missing, Oid, Response, Value, request_template
+from govnet.probes.snmp.engine import V3_IN_FLIGHT, EngineClient, UsmCredentials
+from govnet.probes.snmp.fast import Address, SnmpError, V2cClient
+from govnet.probes.snmp.plan import (
     COLUMNS,
     IF_DESCR,
     IF_NAME,
@@ -56,8 +55,9 @@ from govnet.probes.snmp_plan import (
     read_answers,
     select_interfaces,
 )
+from govnet.probes.snmp.settings import Access, SnmpSettings
 
-__all__ = ["PROBE", "Access", "SnmpProbe", "SnmpSettings", "snmp_probe"]
+__all__ = ["PROBE", "Access", "SnmpProbe", "SnmpSettings"]
 
 PROBE = "snmp"
 TOO_BIG = 1
@@ -353,9 +353,3 @@ async def _resolve(host: str, port: int) -> Address:
     except OSError as exc:
         raise SnmpError(f"cannot resolve {host}: {exc}") from exc
     return (str(infos[0][4][0]), port)
-
-
-@register(PROBE)
-def snmp_probe(settings: Mapping[str, Any]) -> SnmpProbe:
-    """Factory for the daemon: ``SnmpProbe(SnmpSettings.parse(settings))``."""
-    return SnmpProbe(SnmpSettings.parse(settings))

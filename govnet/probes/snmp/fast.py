@@ -18,7 +18,7 @@ import socket
 from dataclasses import dataclass
 from typing import cast
 
-from govnet.probes.snmp_ber import (
+from govnet.probes.snmp.ber import (
     FIRST_REQUEST_ID,
     LAST_REQUEST_ID,
     BerError,
