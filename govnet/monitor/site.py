@@ -183,22 +183,16 @@ def build_site(config: DaemonConfig) -> Site:
 
 
 def _isolation(config: DaemonConfig, inventory: Inventory, owned: set[str]) -> list[Target]:
-    from govnet.probes.isolation import IsolationSettings, isolation_targets  # noqa: PLC0415
+    """The isolation matrix's targets (they need the whole inventory: built here, in the child)."""
+    from govnet.probes.isolation.matrix import isolation_targets  # noqa: PLC0415
 
-    block = config.probes.get("isolation")
-    if block is None or not block.enabled:
+    if "isolation" not in config.kinds or not config.enabled("isolation"):
         return []
-    settings = dict(block.settings)
-    if "echo_interval" in settings:
-        settings["interval"] = settings.pop("echo_interval")
+    block = config.block("isolation")
     try:
-        parsed = IsolationSettings.parse(settings)
-    except ConfigError:
-        return []  # reported, at its line, when the daemon builds the probe
-    try:
-        found = isolation_targets(inventory, parsed.vantages, parsed.matrix)
+        found = isolation_targets(inventory, block.vantages, block.matrix)
     except ConfigError as exc:
-        raise config.settings_error("isolation", None, exc, settings) from None
+        raise config.probe_error("isolation", None, exc) from None
     return [t for t in found if t.unit in owned]
 
 

@@ -9,7 +9,7 @@ an exception escaping a probe is a bug in govnet.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -83,5 +83,3 @@ class Probe(Protocol):
     async def close(self) -> None:
         """Release sockets, engines, tasks."""
         ...
-
-

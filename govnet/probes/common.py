@@ -40,8 +40,8 @@ class ProbeSettings(BaseModel):
 
 
 def _problem(model: type[ProbeSettings], error: Any) -> Problem:
-    field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
-    field = field.lstrip(".") or None
+    dotted = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
+    field = dotted.lstrip(".") or None
     if error["type"] == "extra_forbidden":
         return Problem(f"unknown {model.kind} setting(s): {error['loc'][-1]}", field=field)
     if error["type"] == "missing":

@@ -122,6 +122,8 @@ class Kind(Generic[S, P]):
     counter at 0 for every polled device."""
     prune: Callable[[P, set[str]], P] = field(default=_same)
     """The part without elements no longer watched (after a reload): their series go."""
+    batch: int | None = None
+    """Targets handed to its probe at once (None: all of a job's at once)."""
     opt_in: bool = False
     """Only run when its block is in the config (it has no usable defaults, e.g. vantages)."""
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from ipaddress import IPv4Address
+from typing import Any
 
 from govnet.errors import ConfigError, Problem
 from govnet.inventory.models import Inventory
@@ -51,7 +52,7 @@ def vantage_segment(inventory: Inventory, vantage: Vantage) -> str:
 
 
 def isolation_targets(
-    inventory: Inventory, vantages: Mapping[str, Vantage], matrix: Mapping[str, tuple[str, ...]] = MATRIX
+    inventory: Inventory, vantages: Mapping[str, Vantage], matrix: Mapping[Any, tuple[str, ...]] = MATRIX
 ) -> list[Target]:
     """Every (vantage, address) pair that must NOT answer, as targets of the ``isolation`` probe.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, cast
 
 from pydantic import AfterValidator
 
@@ -39,7 +39,9 @@ class SnmpSettings(ProbeSettings):
     """Varbinds per GET PDU; a plan needing more is split (halved further on tooBig)."""
     max_repetitions: Annotated[int, bounded(1, 1000, integer=True)] = 25
     """Rows per GETBULK during discovery."""
-    columns: Annotated[tuple[Column, ...], AfterValidator(_columns)] = tuple(COLUMNS)  # type: ignore[assignment]
+    columns: Annotated[tuple[Column, ...], AfterValidator(_columns)] = cast(
+        tuple[Column, ...], tuple(COLUMNS)
+    )
     """InterfaceStatus fields to poll; ifOperStatus is always polled."""
     rediscover_seconds: Annotated[float, bounded(0, 31 * 86400)] = 3600.0
     """Re-learn each unit's interfaces this often even without a reboot (0: never)."""
