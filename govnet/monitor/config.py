@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -172,12 +172,16 @@ class DaemonConfig(Strict):
         return (block is None and not self.kinds[probe].opt_in) or bool(block is not None and block.enabled)
 
     def settings(self, probe: str, segment: str | None = None) -> ProbeSettings:
-        """The kind's settings for a job, with the daemon's ``allowed_networks``."""
+        """The kind's own settings model for a job (the block without interval and enabled), with the
+        daemon's ``allowed_networks``."""
+        model: type[ProbeSettings] = self.kinds[probe].settings
         block = self.block(probe, segment)
-        settings = block if block is not None else self.kinds[probe].settings()
-        if "allowed_networks" in type(settings).model_fields:
-            settings = settings.model_copy(update={"allowed_networks": tuple(self.allowed_networks)})
-        return cast(ProbeSettings, settings)
+        values = {name: getattr(block, name) for name in model.model_fields} if block is not None else {}
+        if "allowed_networks" in model.model_fields:
+            values["allowed_networks"] = tuple(self.allowed_networks)
+        if block is None:
+            return model(**values)
+        return model.model_construct(**values)  # the block's values, validated when the file was read
 
     def where(self, probe: str, segment: str | None = None) -> tuple[str, ...]:
         """Where a kind's block is in the file (``probes.icmp``, ``segments.party.icmp``, ``path``)."""

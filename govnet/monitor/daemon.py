@@ -36,6 +36,7 @@ from govnet.monitor.rollouts import read_rollouts
 from govnet.monitor.setup import Setup, make_path_probe, make_probe
 from govnet.monitor.state import DaemonView, Tracker, Transition
 from govnet.monitor.traphandler import TrapHandler
+from govnet.probes.kind import Registry
 from govnet.probes.path.probe import PathProbe
 
 log = logging.getLogger("govnet.daemon")
@@ -55,8 +56,16 @@ CLOCK_STEP = 2.0
 
 
 class Daemon:
-    def __init__(self, config_path: Path, resolve: Callable[[str], str], shard: Shard | None = None) -> None:
+    def __init__(
+        self,
+        config_path: Path,
+        resolve: Callable[[str], str],
+        shard: Shard | None = None,
+        kinds: Registry | None = None,
+    ) -> None:
         self.config_path = config_path
+        self.kinds = kinds
+        """The probe kinds it runs (`govnet.probes.registry.default_kinds` when None)."""
         self.shard = shard
         """``--shard K/N``: overrides the config's ``shard:``, at start and at every reload."""
         self.resolve = resolve
@@ -103,7 +112,7 @@ class Daemon:
 
     async def open(self, *, warn: bool = True) -> None:
         """Load and check everything `start` needs; a ``ConfigError`` names ``FILE:LINE``."""
-        setup = await Setup.open(self.config_path, self.resolve, self.shard)
+        setup = await Setup.open(self.config_path, self.resolve, self.shard, self.kinds)
         try:
             self._check_secrets(setup)
             if warn:
@@ -378,7 +387,7 @@ class Daemon:
         """SIGHUP: new config and inventory, or keep the old ones and say why."""
         async with self._reloading:
             try:
-                new = await Setup.open(self.config_path, self.resolve, self.shard)
+                new = await Setup.open(self.config_path, self.resolve, self.shard, self.kinds)
                 try:
                     self._check_secrets(new)
                 except GovnetError:

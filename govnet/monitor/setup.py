@@ -21,7 +21,7 @@ from govnet.monitor.site import Site, load_site_bytes, site_from_bytes
 from govnet.monitor.targets import TargetSet, gate, icmp_targets, snmp_targets, tcp_targets
 from govnet.osutil.forked import in_child
 from govnet.probes.base import Probe, ProbeResult, Target
-from govnet.probes.kind import TargetRule
+from govnet.probes.kind import Registry, TargetRule
 from govnet.probes.path.probe import PathProbe
 
 LOAD_TIMEOUT = 900.0
@@ -62,10 +62,10 @@ def make_path_probe(config: DaemonConfig) -> PathProbe:
         raise config.probe_error("path", None, exc) from None
 
 
-async def load_site(path: Path, shard: Shard | None = None) -> Site:
+async def load_site(path: Path, shard: Shard | None = None, kinds: Registry | None = None) -> Site:
     """The config's site, loaded and validated in a forked child (its memory peak stays there)."""
     return site_from_bytes(
-        await in_child(lambda: load_site_bytes(path, shard), LOAD_TIMEOUT, "loading the inventory")
+        await in_child(lambda: load_site_bytes(path, shard, kinds), LOAD_TIMEOUT, "loading the inventory")
     )
 
 
@@ -81,13 +81,19 @@ class Setup:
     _targets: dict[tuple[str, str], TargetSet] = field(default_factory=dict)
 
     @classmethod
-    async def open(cls, path: Path, resolve: Callable[[str], str], shard: Shard | None = None) -> Setup:
+    async def open(
+        cls,
+        path: Path,
+        resolve: Callable[[str], str],
+        shard: Shard | None = None,
+        kinds: Registry | None = None,
+    ) -> Setup:
         """Config, site, every job's probe and targets; nothing is left open on error.
 
         ``shard`` overrides the config's ``shard:`` (``govnet daemon --shard``), reloads included.
         """
-        config = load_config(path, shard)
-        site = await load_site(path, shard)
+        config = load_config(path, shard, kinds)
+        site = await load_site(path, shard, kinds)
         setup = cls(config, site, plan_jobs(config, site), resolve)
         for element in (*site.nodes, *site.units):
             for host in element.hosts:

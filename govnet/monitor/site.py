@@ -23,6 +23,7 @@ from govnet.inventory.models import Inventory, Node, SnmpV2c, SnmpV3, Unit, chai
 from govnet.inventory.select import Shard, select
 from govnet.monitor.config import DaemonConfig, load_config
 from govnet.probes.base import Target
+from govnet.probes.kind import Registry
 
 _T = TypeVar("_T")
 
@@ -196,10 +197,10 @@ def _isolation(config: DaemonConfig, inventory: Inventory, owned: set[str]) -> l
     return [t for t in found if t.unit in owned]
 
 
-def load_site_bytes(path: Path, shard: Shard | None = None) -> bytes:
+def load_site_bytes(path: Path, shard: Shard | None = None, kinds: Registry | None = None) -> bytes:
     """In the child: the pickled outcome of loading (a `Site`, or the problems to raise)."""
     try:
-        outcome: tuple[str, object] = ("ok", build_site(load_config(path, shard)))
+        outcome: tuple[str, object] = ("ok", build_site(load_config(path, shard, kinds)))
     except GovnetError as exc:
         outcome = ("error", (type(exc).__name__, list(exc.problems)))
     return pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)

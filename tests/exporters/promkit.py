@@ -18,7 +18,10 @@ import yaml
 from tests.binkit import Server, binary
 from tests.helpers import ROOT, need
 
-COLLECTORS = [ROOT / "govnet" / "metrics" / "collector.py", *sorted((ROOT / "govnet" / "probes").glob("*/*.py"))]
+COLLECTORS = [
+    ROOT / "govnet" / "metrics" / "collector.py",
+    *sorted((ROOT / "govnet" / "probes").glob("*/*.py")),
+]
 """The daemon's collector and every probe kind's (each kind's package holds its own)."""
 RULES = ROOT / "exporters" / "prometheus" / "govnet.rules.yml"
 DEPLOY_PROMETHEUS = ROOT / "deploy" / "prometheus.yml"
