@@ -5,9 +5,11 @@ on the same loop, so a request never sees half a cycle. ``version`` moves on eve
 ``touch`` tells the exporter, which renders the exposition from a `Snapshot` (copied on the loop,
 rendered in a worker thread) at most once per change, never once per scrape.
 
-The view holds the daemon's `Site` and `Tracker` (`govnet.monitor`) but knows them only by the
-protocols below, what the exports read of them: the daemon imports this package, not the
-other way round.
+What each probe kind measured is its *part* (``parts``): immutable, replaced by the kind's
+``record`` after each cycle, shared by the snapshot without a copy and read by the kind's own
+collector (`govnet.probes.kind`). The view holds the daemon's `Site` and `Tracker`
+(`govnet.monitor`) but knows them only by the protocols below, what the exports read of them:
+the daemon imports this package, not the other way round.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ class ProbeResult:
 
 
 class Probe(Protocol):
-    """A probe kind. Implementations live one per module and register a factory by name."""
+    """What a probe is: run a batch of targets, close. Each kind (`govnet.probes.kind`) makes its own."""
 
     name: str
 

@@ -1,4 +1,12 @@
-"""The probe kinds govnet ships: one line per kind (what a kind provides: `govnet.probes.kind`).
+"""The probe kinds govnet ships: one line per kind.
+
+A kind (`govnet.probes.kind.Kind`, one package ``govnet/probes/<kind>/``) provides: its name;
+its settings as one strict pydantic model (the config's ``probes.<name>`` block embeds it, plus
+``interval`` and ``enabled``); its default interval; ``make`` (settings → probe); its target
+rule (``addresses``, ``services``, ``devices``, ``isolation``: also its jobs); its ``empty``
+snapshot part and ``record`` (part, segment, results, unit states → new part, events,
+transitions); ``collector`` (part → prometheus-client Collector) and optionally ``success``
+(its ``govnet_probe_success`` samples), ``prepare``, ``prune``, ``batch`` and ``opt_in``.
 
 The daemon, its config loader, its collectors and ``govnet probe`` are *handed* a registry
 (`default_kinds()` unless told otherwise), never a global: a test adds a kind of its own with

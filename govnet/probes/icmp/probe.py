@@ -10,7 +10,7 @@ How replies are matched (correctness rests on it):
   process holds, and a BPF filter drops other identifiers in the kernel; a datagram ("ping")
   socket gets its identifier from the kernel, which also demultiplexes replies.
 - each cycle draws a random 32-bit *token*. Packet index ``i = attempt * n + position`` (echoes go
-  round-robin, so two echoes to one target are a whole round and at least ``interval`` apart);
+  round-robin, so two echoes to one target are a whole round and at least ``echo_interval`` apart);
   *sequence* = ``i mod 2**16``; the payload starts with (token, i). Up to 65,536 packets per cycle
   (identifier, sequence) is unique by itself; beyond that the payload index tells packets apart,
   and the token rejects late replies from earlier cycles and other processes' packets.

@@ -3,7 +3,7 @@
 Why it exists: the party network (党务网) rides the intranet's devices in its own VRF; one wrong
 route leak and classified hosts can reach, or be reached from, the intranet. Nothing else in the
 monitoring notices, because every positive probe still succeeds. So govnet sends echo requests
-from a *vantage point* inside one network to addresses of another (`isolation_matrix`) and
+from a *vantage point* inside one network to addresses of another (`govnet.probes.isolation.matrix`) and
 raises the alarm when any of them answers.
 
 A vantage is a source address, optionally inside a network namespace (a Linux stand-in for a

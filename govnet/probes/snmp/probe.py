@@ -12,8 +12,8 @@ The plan is rebuilt when sysUpTime goes backwards (the unit rebooted, ifIndex ma
 when a polled OID vanishes (noSuchInstance), when the target's params change, and every
 ``rediscover_seconds``.
 
-Transports: SNMPv2c goes through ``snmp_fast`` (hand-encoded BER on one UDP socket, several
-thousand requests/s on one core); SNMPv3 through one pysnmp engine (``snmp_engine``), because
+Transports: SNMPv2c goes through ``govnet.probes.snmp.fast`` (hand-encoded BER on one UDP socket, several
+thousand requests/s on one core); SNMPv3 through one pysnmp engine (``govnet.probes.snmp.engine``), because
 USM must not be re-implemented. A timeout, an authentication failure or a broken agent is a
 ``ProbeResult`` with ``success=False`` and a ``detail``; credentials never appear in one.
 
