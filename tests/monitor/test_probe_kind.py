@@ -13,6 +13,7 @@ import asyncio
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, ClassVar
@@ -27,6 +28,7 @@ from govnet.monitor.config import load_config
 from govnet.monitor.daemon import Daemon
 from govnet.probes.base import Probe, ProbeResult, Target
 from govnet.probes.common import ProbeSettings, bounded
+from govnet.probes.icmp.settings import IcmpSettings
 from govnet.probes.kind import Kind, Recorded, Scope, SuccessSamples, UnitStates
 from govnet.probes.registry import default_kinds
 from tests.helpers import DATA
@@ -171,3 +173,18 @@ def test_the_kind_is_probed_and_exported_on_the_daemons_metrics(tmp_path: Path) 
     assert metrics.get1("govnet_probe_success", probe="note", segment="party", unit="sz-caizheng") == 1.0
     assert metrics.get1("govnet_probe_cycles_total", probe="note", segment="party") is not None
     assert metrics.select("govnet_probe_success", probe="icmp") == []  # the shipped kinds stayed off
+
+
+def test_govnet_probe_and_the_daemon_take_the_same_icmp_settings(tmp_path: Path) -> None:
+    """``govnet probe --config`` read only the top-level ICMP block and missed ``echo_interval``;
+    now both build the probe with `make_probe` from the segment's block, else the top-level one."""
+    path = config(tmp_path, {})
+    body = yaml.safe_load(path.read_text())
+    body["probes"] = {"icmp": {"echo_interval": 0.3, "count": 2}}
+    body["segments"] = {"party": {"icmp": {"count": 5, "socket": "dgram"}}}
+    path.write_text(yaml.safe_dump(body))
+    loaded = load_config(path)
+    top, party = loaded.settings("icmp", "intranet"), loaded.settings("icmp", "party")
+    assert isinstance(top, IcmpSettings) and isinstance(party, IcmpSettings)
+    assert (top.echo_interval, top.count, party.echo_interval, party.count) == (0.3, 2, 0.2, 5)
+    assert party.allowed_networks == (IPv4Network("10.0.0.0/8"), IPv4Network("172.16.0.0/12"))
