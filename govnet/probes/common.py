@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 
 from govnet.errors import ConfigError, Problem
 
@@ -106,7 +106,7 @@ class Vantage(ProbeSettings):
 
     ``segment`` says which network the vantage sits on (the isolation matrix needs it); when
     None the matrix infers it from the inventory's supernets holding ``source``. ``name`` is
-    its key under ``vantages`` (filled in by `named`).
+    its key under ``vantages``, filled in by `named` (never read from the file).
     """
 
     kind: ClassVar[str] = "vantage"
@@ -114,6 +114,13 @@ class Vantage(ProbeSettings):
     source: IPv4Text | None = None
     netns: Annotated[str | None, AfterValidator(_netns)] = None
     segment: Literal["intranet", "party", "extranet"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named_by_its_key(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "name" in data:
+            raise ValueError("a vantage is named by its key under vantages, not by a name key")
+        return data
 
 
 class SourcedVantage(Vantage):

@@ -25,6 +25,7 @@ from govnet.inventory.loader import load
 from govnet.lab.twin import load_twin
 from govnet.osutil.netns import in_netns
 from govnet.probes.base import ProbeResult, Target
+from govnet.probes.common import named
 from govnet.probes.icmp.probe import IcmpProbe, IcmpSettings
 from govnet.probes.isolation.probe import (
     MATRIX,
@@ -63,7 +64,7 @@ def luohe() -> Any:
 
 
 def test_matrix_from_the_party_vantage_covers_every_intranet_and_management_address(luohe: Any) -> None:
-    targets = isolation_targets(luohe, {"party-noc": Vantage(name="party-noc", source="10.112.250.200")})
+    targets = isolation_targets(luohe, named({"party-noc": Vantage(source="10.112.250.200")}))
     by_kind = {
         k: [t for t in targets if t.segment == k] for k in ("intranet", "extranet", "management", "party")
     }
@@ -81,7 +82,7 @@ def test_matrix_from_the_party_vantage_covers_every_intranet_and_management_addr
 
 
 def test_matrix_from_an_intranet_vantage_covers_every_party_address(luohe: Any) -> None:
-    targets = isolation_targets(luohe, {"noc": Vantage(name="noc", source="10.111.250.200")})
+    targets = isolation_targets(luohe, named({"noc": Vantage(source="10.111.250.200")}))
     party = [str(u.segments["party"].address.ip) for u in luohe.units if "party" in u.segments]
     assert [t.address for t in targets if t.segment == "party"] == party and len(party) == 134
     assert {t.segment for t in targets} == {"party", "extranet"}  # management is in-band here
@@ -91,11 +92,11 @@ def test_matrix_from_an_intranet_vantage_covers_every_party_address(luohe: Any) 
 
 def test_vantage_segment_is_inferred_or_must_be_given(luohe: Any) -> None:
     assert (
-        isolation_targets(luohe, {"m": Vantage(name="m", source="10.41.250.9")})[0].segment == "party"
+        isolation_targets(luohe, named({"m": Vantage(source="10.41.250.9")}))[0].segment == "party"
     )  # management = intranet
     with pytest.raises(ConfigError, match=r"vantages\.x\.segment: source 192\.0\.2\.1 is in no segment"):
-        isolation_targets(luohe, {"x": Vantage(name="x", source="192.0.2.1")})
-    explicit = isolation_targets(luohe, {"x": Vantage(name="x", source="192.0.2.1", segment="extranet")})
+        isolation_targets(luohe, named({"x": Vantage(source="192.0.2.1")}))
+    explicit = isolation_targets(luohe, named({"x": Vantage(source="192.0.2.1", segment="extranet")}))
     assert {t.segment for t in explicit} == {"intranet", "party", "management"}
 
 
@@ -120,6 +121,10 @@ def test_settings_are_strict() -> None:
         ({"vantages": {"p": {"netns": "x"}}}, r"vantages\.p\.source: required key is missing"),
         ({"vantages": {"p": {"source": "127.0.0.1", "vrf": "x"}}}, r"vantages\.p\.vrf: unknown"),
         ({"vantages": {"p": {"source": "nope"}}}, r"vantages\.p\.source"),
+        (
+            {"vantages": {"p": {"source": "127.0.0.1", "name": "q"}}},
+            r"vantages\.p: a vantage is named by its key",
+        ),
         ({**good, "count": 0}, "count"),
         ({**good, "matrix": {"party": ["party"]}}, "itself"),
         ({**good, "matrix": {"party": ["internet"]}}, r"matrix\.party"),
