@@ -35,7 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from govnet.probes.base import Target
-from govnet.probes.icmp import IcmpProbe, IcmpSettings
+from govnet.probes.icmp.probe import IcmpProbe, IcmpSettings
 
 FPING_FAST = ["fping", "-q", "-C", "3", "-r", "0", "-p", "20", "-i", "0"]
 FPING_DEFAULT_PACING = ["fping", "-q", "-C", "3", "-r", "0", "-p", "200", "-i", "0.5"]

@@ -19,7 +19,7 @@ FOLDERS = ("govnet", "tests", "bench", "scripts")
 LONG = {
     "govnet/lab/topology.py::build_tree": "core, aggregation nodes, units and VRFs in one pass; to split per tier",
     "govnet/lab/site.py::lab_inventory": "the lab's inventory written field by field; to split per section",
-    "govnet/metrics/collector.py::ViewCollector._daemon": "the one ViewCollector that #16 item 1 splits per probe kind",
+    "govnet/metrics/collector.py::ViewCollector._daemon": "the daemon's own families (cycles, traps, render, reload) in one list",
     "govnet/metrics/page.py::render_page": "the status page as one HTML template in code; goes with #16 item 1",
     "govnet/metrics/page.py::status_json": "the status page's JSON mirror of render_page; goes with #16 item 1",
     "govnet/report/page.py::availability_html": "the report as one HTML template in code (inline CSS and SVG)",

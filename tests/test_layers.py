@@ -25,14 +25,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli",),  # parse, call, print; imports anything, imported by nothing
     ("lab",),  # the lab twin: only the CLI's `govnet lab` may import it
     ("monitor",),  # the daemon: scheduler, probes' state, reloads, the drift job
-    ("metrics",),  # the view the daemon fills, its Collector, HTTP, status page
+    ("metrics",),  # the view the daemon fills, the daemon's Collector, HTTP, status page
     ("report",),  # availability and construction reports from Prometheus
     ("compliance",),  # running config against intent
     ("rollout",),  # plan, apply, resume, rollback
     ("export",),  # Alertmanager config, silences
     ("render",),  # templates -> intended config
     ("devices",),  # netmiko sessions, platform records
-    ("probes",),  # one kind per module, results not exceptions
+    ("probes",),  # one package per kind (settings, probe, record, part, collector), results not exceptions
     ("state",),  # SQLite store, backups, audit chain
     ("inventory",),  # YAML with line marks, models, selection
     ("platforms",),  # one record per vendor: CLI, configuration language, names

@@ -3,12 +3,14 @@
 Names follow DESIGN.md (``govnet_unit_up``, ``govnet_probe_success``, …) and Prometheus
 conventions (base units, ``_total`` for counters). Probe workers never touch metric objects.
 
+Each probe kind has its own collector over its part of the snapshot (``govnet/probes/<kind>/``);
+this one holds what is not a kind's: units, segments, compliance, rollouts, the daemon, and
+``govnet_probe_success``, which every kind writes samples of (one family, one writer).
+
 Cardinality is watched because one daemon may hold 10,000 units on three segments: per unit
 and segment there is one series per fact, not one per possible value. ``govnet_unit_state``
-carries the *current* state as a label (value 1; the series changes label on a transition),
-``govnet_unit_info`` is one series per unit (not per segment), and the device-level SNMP facts
-(admin status, octet counters, uptime) are per unit and interface; only
-``govnet_snmp_if_oper_status`` repeats per segment, as DESIGN.md names it.
+carries the *current* state as a label (value 1; the series changes label on a transition) and
+``govnet_unit_info`` is one series per unit (not per segment).
 
 Families are built one at a time, each when the exposition asks for it: at 10,000 units a
 family holds ~30,000 samples (~12 MB), and building them all first would hold ~270,000. Every
@@ -24,16 +26,24 @@ from prometheus_client.registry import Collector
 
 from govnet import __version__
 from govnet.metrics.view import Snapshot, availability
-from govnet.probes.base import InterfaceStatus
-from govnet.probes.isolation import checked
 
 Family = GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily
 JOB = ["probe", "segment"]
 UNIT_SEGMENT = ["segment", "unit"]
-DEVICE_INTERFACE = ["unit", "ifname"]
+
+
+def collectors(snapshot: Snapshot) -> list[Collector]:
+    """Every collector of the exposition: the daemon's own, then each probe kind's over its part."""
+    kinds = snapshot.kinds
+    return [
+        ViewCollector(snapshot),
+        *(kinds[name].collector(snapshot.parts[name], snapshot) for name in kinds),
+    ]
 
 
 class ViewCollector(Collector):
+    """Units, segments, compliance, rollouts and the daemon itself; probe kinds have their own."""
+
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
 
@@ -46,15 +56,6 @@ class ViewCollector(Collector):
             self._unit_since,
             self._path_hop,
             self._probe_success,
-            self._icmp_rtt,
-            self._icmp_loss,
-            *self._tcp(),
-            self._isolation,
-            self._snmp_success,
-            self._oper_status,
-            *self._interface_facts(),
-            self._uptime,
-            self._reboots,
             *self._compliance(),
             *self._pending(),
         ]
@@ -131,159 +132,17 @@ class ViewCollector(Collector):
 
     # -- probes --------------------------------------------------------------------------
     def _probe_success(self) -> Family:
+        """One family for every kind that has success samples (a family has one writer)."""
         success = GaugeMetricFamily(
             "govnet_probe_success",
             "1 when the probe succeeded in its last cycle",
             labels=["probe", *UNIT_SEGMENT],
         )
-        for entry in self.snapshot.entries:
-            if entry.answered is not None:  # probed
-                success.add_metric(["icmp", entry.segment, entry.element], 1.0 if entry.answered else 0.0)
-        every: dict[tuple[str, str], bool] = {}
-        for (unit, segment, _), result in self.snapshot.tcp.items():
-            every[(unit, segment)] = every.get((unit, segment), True) and result.success
-        for (unit, segment), ok in every.items():
-            success.add_metric(["tcp", segment, unit], 1.0 if ok else 0.0)
-        for unit, seen in self.snapshot.snmp.items():  # a device's agent, per segment it serves
-            element = self.snapshot.inventory.element(unit)
-            for segment in element.segments if element is not None else ():
-                success.add_metric(["snmp", segment, unit], 1.0 if seen.success else 0.0)
+        snap = self.snapshot
+        for name, kind in snap.kinds.items():
+            for segment, unit, ok in kind.success(snap.parts[name], snap):
+                success.add_metric([name, segment, unit], 1.0 if ok else 0.0)
         return success
-
-    def _icmp_rtt(self) -> Family:
-        rtt = GaugeMetricFamily(
-            "govnet_icmp_rtt_seconds", "Mean ICMP round-trip time of the last cycle", labels=UNIT_SEGMENT
-        )
-        for entry in self.snapshot.entries:
-            if entry.rtt is not None:
-                rtt.add_metric([entry.segment, entry.element], entry.rtt)
-        return rtt
-
-    def _icmp_loss(self) -> Family:
-        loss = GaugeMetricFamily(
-            "govnet_icmp_packet_loss_ratio", "Share of echo requests unanswered (0..1)", labels=UNIT_SEGMENT
-        )
-        for entry in self.snapshot.entries:
-            if entry.loss is not None:
-                loss.add_metric([entry.segment, entry.element], entry.loss)
-        return loss
-
-    def _tcp(self) -> list[Callable[[], Family]]:
-        def connect() -> Family:
-            family = GaugeMetricFamily(
-                "govnet_tcp_connect_seconds",
-                "TCP connect time of a service check",
-                labels=[*UNIT_SEGMENT, "service"],
-            )
-            for (unit, segment, service), result in self.snapshot.tcp.items():
-                if result.rtt_seconds is not None:
-                    family.add_metric([segment, unit, service], result.rtt_seconds)
-            return family
-
-        def success() -> Family:
-            family = GaugeMetricFamily(
-                "govnet_tcp_success",
-                "1 when the service accepted a TCP connection",
-                labels=[*UNIT_SEGMENT, "service"],
-            )
-            for (unit, segment, service), result in self.snapshot.tcp.items():
-                family.add_metric([segment, unit, service], 1.0 if result.success else 0.0)
-            return family
-
-        return [connect, success]
-
-    def _isolation(self) -> Family:
-        isolated = GaugeMetricFamily(
-            "govnet_isolation_ok",
-            "1 while the target does NOT answer from the vantage point (isolation holds)",
-            labels=["vantage", *UNIT_SEGMENT],
-        )
-        for (vantage, unit, segment), result in self.snapshot.isolation.items():
-            if checked(result):  # a check that could not run is no verdict: absent, never a breach
-                isolated.add_metric([vantage, segment, unit], 1.0 if result.success else 0.0)
-        return isolated
-
-    # -- snmp ----------------------------------------------------------------------------
-    def _snmp_success(self) -> Family:
-        success = GaugeMetricFamily(
-            "govnet_snmp_success", "1 when the device answered SNMP in its last poll", labels=["unit"]
-        )
-        for unit, seen in self.snapshot.snmp.items():
-            success.add_metric([unit], 1.0 if seen.success else 0.0)
-        return success
-
-    def _oper_status(self) -> Family:
-        oper = GaugeMetricFamily(
-            "govnet_snmp_if_oper_status",
-            "IF-MIB ifOperStatus (1 up, 2 down, …) of a monitored interface, per segment the unit is on",
-            labels=[*UNIT_SEGMENT, "ifname"],
-        )
-        for unit, seen in self.snapshot.snmp.items():
-            element = self.snapshot.inventory.element(unit)
-            for segment in element.segments if element is not None else ():
-                for iface in seen.interfaces:
-                    oper.add_metric([segment, unit, iface.name], iface.oper_status)
-        return oper
-
-    def _interface_facts(self) -> list[Callable[[], Family]]:
-        """Per unit and interface, one family a fact; an interface whose agent lacks it has no sample.
-        The families start empty: each is filled when the exposition asks for it."""
-
-        def fact(
-            family: GaugeMetricFamily | CounterMetricFamily, value: Callable[[InterfaceStatus], int | None]
-        ) -> Callable[[], Family]:
-            def build() -> Family:
-                for unit, seen in self.snapshot.snmp.items():
-                    for iface in seen.interfaces:
-                        if (measured := value(iface)) is not None:
-                            family.add_metric([unit, iface.name], measured)
-                return family
-
-            return build
-
-        return [
-            fact(
-                GaugeMetricFamily(
-                    "govnet_snmp_if_admin_status",
-                    "IF-MIB ifAdminStatus (1 up, 2 down, 3 testing)",
-                    labels=DEVICE_INTERFACE,
-                ),
-                lambda iface: iface.admin_status,
-            ),
-            fact(
-                CounterMetricFamily(
-                    "govnet_snmp_if_in_octets",
-                    "ifHCInOctets (ifInOctets without HC)",
-                    labels=DEVICE_INTERFACE,
-                ),
-                lambda iface: iface.in_octets,
-            ),
-            fact(
-                CounterMetricFamily(
-                    "govnet_snmp_if_out_octets",
-                    "ifHCOutOctets (ifOutOctets without HC)",
-                    labels=DEVICE_INTERFACE,
-                ),
-                lambda iface: iface.out_octets,
-            ),
-        ]
-
-    def _uptime(self) -> Family:
-        uptime = GaugeMetricFamily(
-            "govnet_snmp_uptime_seconds", "sysUpTime: falls when the device reboots", labels=["unit"]
-        )
-        for unit, seen in self.snapshot.snmp.items():
-            if seen.uptime_seconds is not None:
-                uptime.add_metric([unit], seen.uptime_seconds)
-        return uptime
-
-    def _reboots(self) -> Family:
-        reboots = CounterMetricFamily(
-            "govnet_device_reboots", "Reboots seen (sysUpTime went back, coldStart)", labels=["unit"]
-        )
-        for unit, count in self.snapshot.reboots.items():
-            reboots.add_metric([unit], count)
-        return reboots
 
     # -- configuration compliance (the drift check) ---------------------------------------
     def _compliance(self) -> list[Callable[[], Family]]:

@@ -23,9 +23,10 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from govnet.metrics.collector import Family, ViewCollector
+from govnet.metrics.collector import collectors
 from govnet.metrics.page import render_page, status_json
 from govnet.metrics.view import Snapshot, View
 from govnet.osutil.forked import in_child
@@ -82,19 +83,20 @@ def render(snapshot: Snapshot) -> Rendered:
     started = time.perf_counter()
     gzipper = zlib.compressobj(5, zlib.DEFLATED, 31)
     parts = []
-    for family in ViewCollector(snapshot).collect():
-        registry = CollectorRegistry(auto_describe=False)
-        registry.register(_One(family))
-        parts.append(gzipper.compress(generate_latest(registry)))
+    for collector in collectors(snapshot):
+        for family in collector.collect():
+            registry = CollectorRegistry(auto_describe=False)
+            registry.register(_One(family))
+            parts.append(gzipper.compress(generate_latest(registry)))
     parts.append(gzipper.flush())
     return Rendered(snapshot.version, b"".join(parts), time.perf_counter() - started)
 
 
 class _One(Collector):
-    def __init__(self, family: Family) -> None:
+    def __init__(self, family: Metric) -> None:
         self.family = family
 
-    def collect(self) -> Iterator[Family]:
+    def collect(self) -> Iterator[Metric]:
         yield self.family
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from govnet import __version__
 from govnet.metrics.view import View
-from govnet.probes.isolation import checked
+from govnet.probes.base import ProbeResult
+from govnet.probes.isolation.probe import checked
 
 STATE_CLASS = {"up": "ok", "down": "bad", "unreachable": "warn", "unknown": "idle"}
 SEGMENT_TITLE = {
@@ -48,7 +49,7 @@ def status_json(view: View) -> dict[str, Any]:
     }
     isolation = [
         {"vantage": v, "unit": u, "segment": s, "ok": r.success, "checked": checked(r), "detail": r.detail}
-        for (v, u, s), r in view.isolation.items()
+        for (v, u, s), r in _isolation_checks(view)
     ]
     cycles = [
         {
@@ -220,3 +221,9 @@ tr.warn td{{background:#fff6e0}}
 <table id="cycles"><tr><th>probe</th><th>segment</th><th>targets</th><th>failed</th><th>took</th><th>finished</th></tr>{cycles}</table>
 </body></html>
 """
+
+
+def _isolation_checks(view: View) -> list[tuple[tuple[str, str, str], ProbeResult]]:
+    """The isolation kind's last checks, when it runs ((vantage, unit, segment) → result)."""
+    part = view.parts.get("isolation")
+    return list(part.checks.items()) if part is not None else []

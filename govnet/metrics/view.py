@@ -5,9 +5,11 @@ on the same loop, so a request never sees half a cycle. ``version`` moves on eve
 ``touch`` tells the exporter, which renders the exposition from a `Snapshot` (copied on the loop,
 rendered in a worker thread) at most once per change, never once per scrape.
 
-The view holds the daemon's `Site` and `Tracker` (`govnet.monitor`) but knows them only by the
-protocols below, what the exports read of them: the daemon imports this package, not the
-other way round.
+What each probe kind measured is its *part* (``parts``): immutable, replaced by the kind's
+``record`` after each cycle, shared by the snapshot without a copy and read by the kind's own
+collector (`govnet.probes.kind`). The view holds the daemon's `Site` and `Tracker`
+(`govnet.monitor`) but knows them only by the protocols below, what the exports read of them:
+the daemon imports this package, not the other way round.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from govnet.probes.base import InterfaceStatus, ProbeResult
+from govnet.probes.kind import Registry
 
 if TYPE_CHECKING:  # the drift check pulls in netmiko and hier_config: not at daemon start
     from govnet.compliance.check import UnitReport
@@ -126,15 +128,6 @@ class CycleStat:
 
 
 @dataclass(frozen=True, slots=True)
-class SnmpSeen:
-    """What the last SNMP poll of a device found (what the exports need of its ProbeResult)."""
-
-    success: bool
-    uptime_seconds: float | None
-    interfaces: tuple[InterfaceStatus, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class RolloutSeen:
     """The newest rollout run of one kind (apply / rollback) on one segment, from the state store."""
 
@@ -173,15 +166,14 @@ class Snapshot:
     shard: str
     version: int
     entries: tuple[EntryState, ...]
-    snmp: dict[str, SnmpSeen]
-    tcp: dict[tuple[str, str, str], ProbeResult]
-    isolation: dict[tuple[str, str, str], ProbeResult]
+    kinds: Registry
+    parts: Mapping[str, Any]
+    """Each probe kind's part as its last cycle left it (immutable: shared, not copied)."""
     cycles: tuple[CycleStat, ...]
     traps: dict[str, int]
     traps_dropped: int
     trap_polls: int
     refused: dict[tuple[str, str], int]
-    reboots: dict[str, int]
     render_seconds: float
     compliance: dict[str, UnitReport] = field(default_factory=dict)
     compliance_ok: dict[str, float] = field(default_factory=dict)
@@ -190,6 +182,11 @@ class Snapshot:
     loop_lag: float = 0.0
     reload_ok: bool = True
     reload_at: float = 0.0
+
+    def segments_of(self, element: str) -> Sequence[str]:
+        """The segments an element is on (a device's agent serves each of them)."""
+        found = self.inventory.element(element)
+        return list(found.segments) if found is not None else []
 
     def counts(self, segment: str) -> dict[State, int]:
         out: dict[State, int] = dict.fromkeys(STATES, 0)
@@ -205,6 +202,8 @@ class View:
     tracker: StateSource
     site: str
     shard: str = "1/1"
+    kinds: Registry = field(default_factory=lambda: Registry([]))
+    """The probe kinds whose parts it holds (the daemon's registry)."""
     version: int = 0
     started: float = field(default_factory=time.time)
     started_clock: float = field(default_factory=time.monotonic)
@@ -212,9 +211,8 @@ class View:
     """Whether the last SIGHUP reload was applied (True until one is refused)."""
     reload_at: float = field(default_factory=time.time)
     """When the running config was loaded (start or last applied reload), wall clock."""
-    snmp: dict[str, SnmpSeen] = field(default_factory=dict)
-    tcp: dict[tuple[str, str, str], ProbeResult] = field(default_factory=dict)
-    isolation: dict[tuple[str, str, str], ProbeResult] = field(default_factory=dict)
+    parts: dict[str, Any] = field(default_factory=dict)
+    """Each probe kind's immutable part of the snapshot, replaced (never changed) by its cycles."""
     cycles: dict[tuple[str, str], CycleStat] = field(default_factory=dict)
     traps: Counter[str] = field(default_factory=Counter)
     traps_dropped: int = 0
@@ -223,9 +221,6 @@ class View:
     refused: dict[tuple[str, str], int] = field(default_factory=dict)
     """Targets outside allowed_networks per (probe, segment) job."""
     events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
-    reboots: Counter[str] = field(default_factory=Counter)
-    uptimes: dict[str, tuple[float, float]] = field(default_factory=dict)
-    """Last known (sysUpTime, monotonic time it was true) per unit: reboot detection across outages."""
     listeners: list[Callable[[], None]] = field(default_factory=list)
     render_seconds: float = 0.0
     """How long the last render of the exposition took (set by the exporter; not a change)."""
@@ -258,19 +253,13 @@ class View:
         """Share of the segment's units that are up; None before anything was measured."""
         return availability(self.tracker.counts(segment))
 
-    def expect_reboots(self, units: set[str]) -> None:
-        """Every device polled by SNMP has a reboot counter from the start, at 0 until one is seen
-        (an absent series makes ``increase()`` miss the first reboot)."""
-        for unit in units:
-            self.reboots.setdefault(unit, 0)
+    def part(self, kind: str) -> Any:
+        """A kind's part: the last one recorded, else its empty one."""
+        return self.parts.get(kind, self.kinds[kind].empty)
 
     def prune(self, keep: set[str]) -> None:
         """Forget what was measured of elements no longer watched (after a reload): their series go."""
-        self.tcp = {k: v for k, v in self.tcp.items() if k[0] in keep}
-        self.isolation = {k: v for k, v in self.isolation.items() if k[1] in keep}
-        self.snmp = {k: v for k, v in self.snmp.items() if k in keep}
-        self.uptimes = {k: v for k, v in self.uptimes.items() if k in keep}
-        self.reboots = Counter({k: v for k, v in self.reboots.items() if k in keep})
+        self.parts = {name: self.kinds[name].prune(part, keep) for name, part in self.parts.items()}
         self.compliance = {k: v for k, v in self.compliance.items() if k in keep}
         self.compliance_ok = {k: v for k, v in self.compliance_ok.items() if k in keep}
 
@@ -296,15 +285,13 @@ class View:
                 )
                 for e in self.tracker.entries.values()
             ),
-            snmp=dict(self.snmp),
-            tcp=dict(self.tcp),
-            isolation=dict(self.isolation),
+            kinds=self.kinds,
+            parts={name: self.part(name) for name in self.kinds},
             cycles=tuple(dataclasses.replace(c) for c in self.cycles.values()),
             traps=dict(self.traps),
             traps_dropped=self.traps_dropped,
             trap_polls=self.trap_polls,
             refused=dict(self.refused),
-            reboots=dict(self.reboots),
             render_seconds=self.render_seconds,
             compliance=dict(self.compliance),
             compliance_ok=dict(self.compliance_ok),

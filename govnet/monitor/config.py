@@ -1,18 +1,17 @@
 """The daemon's YAML config, loaded as strictly as the inventory (``FILE:LINE`` errors).
 
-Paths in the file are relative to the file. Probe blocks hold ``interval`` (seconds between
-cycles: the scheduler's business), ``enabled``, and the probe's own settings, which the probe's
-factory validates; its ``ConfigError`` is mapped back to the line of the offending key. The icmp
-probe's own ``interval`` (seconds between two echoes to one target) is written ``echo_interval``.
+Paths in the file are relative to the file. The ``probes:`` section (and each segment's under
+``segments:``) has one block per kind of the registry it is loaded with (`config_model`): the
+kind's own settings model plus ``interval`` (seconds between cycles: the scheduler's business)
+and ``enabled``. So a bad probe setting is a pydantic error located from the YAML marks like any
+other; a probe that fails to build (a missing namespace) names a field, placed the same way.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -21,6 +20,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    create_model,
     field_validator,
 )
 
@@ -29,9 +29,11 @@ from govnet.inventory.models import SECRET_REF_RE, Network, text_only
 from govnet.inventory.problems import from_pydantic
 from govnet.inventory.select import Shard
 from govnet.inventory.yamlsrc import MDict, load_yaml, locate, read_text
+from govnet.probes.common import ProbeSettings
+from govnet.probes.kind import Registry
+from govnet.probes.path.probe import PathSettings
 
-ProbeName = Literal["icmp", "snmp", "tcp", "isolation"]
-DEFAULT_INTERVALS = {"icmp": 30.0, "snmp": 60.0, "tcp": 60.0, "isolation": 60.0}
+SEGMENT_NAMES = ("intranet", "party", "extranet")
 
 
 class Strict(BaseModel):
@@ -62,15 +64,11 @@ def _network(value: Any) -> Any:
 AllowedNetwork = Annotated[Network, BeforeValidator(_network)]
 
 
-class ProbeBlock(Strict):
-    model_config = ConfigDict(extra="allow", frozen=True, hide_input_in_errors=True)
-    interval: Annotated[float, Field(ge=0.5, le=86400)] | None = None
-    enabled: bool = True
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        """The probe's own settings (everything but interval and enabled), e.g. its ``timeout``."""
-        return dict(self.model_extra or {})
+SCHEDULE: dict[str, Any] = {
+    "interval": (Annotated[float, Field(ge=0.5, le=86400)] | None, None),
+    "enabled": (bool, True),
+}
+"""What the config adds to every kind's settings in a block: the scheduler's part."""
 
 
 class Traps(Strict):
@@ -90,15 +88,6 @@ class Traps(Strict):
             if not SECRET_REF_RE.match(value):
                 raise ValueError("plaintext secret refused; write a reference: env:VARIABLE or file:PATH")
         return values
-
-
-class PathSettings(Strict):
-    enabled: bool = True
-    max_hops: Annotated[int, Field(ge=1, le=32)] = 8
-    timeout: Annotated[float, Field(gt=0, le=10)] = 0.5
-    spacing: Annotated[float, Field(ge=0, le=1)] = 0.01
-    """Seconds between successive TTLs: routers rate-limit the ICMP errors a trace relies on."""
-    concurrency: Annotated[int, Field(ge=1, le=64)] = 4
 
 
 class Compliance(Strict):
@@ -122,14 +111,16 @@ class DaemonConfig(Strict):
     state: Path = Path("/var/lib/govnet")
     shard: str | None = None
     down_after: Annotated[int, Field(ge=1, le=100)] = 2
-    probes: dict[ProbeName, ProbeBlock] = {}
-    segments: dict[Literal["intranet", "party", "extranet"], dict[ProbeName, ProbeBlock]] = {}
+    probes: Strict = Strict()
+    """One block per kind: the model `config_model` makes for a registry replaces this one."""
+    segments: Strict = Strict()
     traps: Traps | None = None
     path: PathSettings = PathSettings()
     known_hosts: Path | None = None
     compliance: Compliance | None = None
     _source: MDict | None = PrivateAttr(default=None)
     """The marked YAML tree it was read from: where later problems point (``problem``)."""
+    _kinds: Registry | None = PrivateAttr(default=None)
 
     @field_validator("listen")
     @classmethod
@@ -150,22 +141,55 @@ class DaemonConfig(Strict):
     def shard_spec(self) -> Shard | None:
         return Shard.parse(self.shard) if self.shard else None
 
+    @property
+    def kinds(self) -> Registry:
+        """The probe kinds this config was loaded for (the shipped ones by default)."""
+        if self._kinds is None:
+            from govnet.probes.registry import default_kinds  # noqa: PLC0415 - some pull in pysnmp
+
+            self._kinds = default_kinds()
+        return self._kinds
+
     def interval(self, probe: str, segment: str | None = None) -> float:
         block = self.block(probe, segment)
-        return block.interval if block and block.interval else DEFAULT_INTERVALS[probe]
+        return block.interval if block and block.interval else self.kinds[probe].interval
 
     def deadline(self, probe: str, segment: str | None = None) -> float:
         """A cycle must finish well before the next one is due."""
         return self.interval(probe, segment) * 0.9
 
-    def block(self, probe: str, segment: str | None = None) -> ProbeBlock | None:
-        if segment is not None and probe in self.segments.get(segment, {}):  # type: ignore[call-overload]
-            return self.segments[segment][probe]  # type: ignore[index]
-        return self.probes.get(probe)  # type: ignore[call-overload,no-any-return]
+    def block(self, probe: str, segment: str | None = None) -> Any:
+        """The kind's block (its settings model plus interval and enabled), the segment's first."""
+        if segment is not None:
+            found = getattr(getattr(self.segments, segment, None), probe, None)
+            if found is not None:
+                return found
+        return getattr(self.probes, probe, None)
 
     def enabled(self, probe: str) -> bool:
-        block = self.probes.get(probe)  # type: ignore[call-overload]
-        return block is None or bool(block.enabled)
+        """Configured and not ``enabled: false``; a kind without defaults only when configured."""
+        block = getattr(self.probes, probe, None)
+        return (block is None and not self.kinds[probe].opt_in) or bool(block is not None and block.enabled)
+
+    def settings(self, probe: str, segment: str | None = None) -> ProbeSettings:
+        """The kind's own settings model for a job (the block without interval and enabled), with the
+        daemon's ``allowed_networks``."""
+        model: type[ProbeSettings] = self.kinds[probe].settings
+        block = self.block(probe, segment)
+        values = {name: getattr(block, name) for name in model.model_fields} if block is not None else {}
+        if "allowed_networks" in model.model_fields:
+            values["allowed_networks"] = tuple(self.allowed_networks)
+        if block is None:
+            return model(**values)
+        return model.model_construct(**values)  # the block's values, validated when the file was read
+
+    def where(self, probe: str, segment: str | None = None) -> tuple[str, ...]:
+        """Where a kind's block is in the file (``probes.icmp``, ``segments.party.icmp``, ``path``)."""
+        if probe == "path":
+            return ("path",)
+        if segment is not None and getattr(getattr(self.segments, segment, None), probe, None) is not None:
+            return ("segments", segment, probe)
+        return ("probes", probe)
 
     def listen_address(self) -> tuple[str, int]:
         host, _, port = self.listen.rpartition(":")
@@ -176,32 +200,15 @@ class DaemonConfig(Strict):
         mark = locate(self._source, where) if self._source is not None else None
         return Problem(message, mark.file if mark else None, mark.line if mark else None, _dotted(where))
 
-    def settings_error(
-        self, kind: str, segment: str | None, exc: ConfigError, settings: Mapping[str, Any]
-    ) -> ConfigError:
-        """A probe factory's ``ConfigError``, placed at the line of the offending key of its block.
-
-        The factories know nothing of files. They name a ``field`` (``count``,
-        ``vantages.noc.netns``), or else the culprit is found by trial: the one key without
-        which the settings parse (``retries: -1`` behind "timeout must be > 0, retries … >= 0").
-        """
-        block: tuple[str | int, ...] = ("probes", kind)
-        if kind == "path":
-            block = ("path",)
-        elif segment is not None and kind in self.segments.get(segment, {}):  # type: ignore[call-overload]
-            block = ("segments", segment, kind)
-        spelled = {"interval": "echo_interval"} if kind in ("icmp", "isolation") else {}
+    def probe_error(self, probe: str, segment: str | None, exc: ConfigError) -> ConfigError:
+        """A ``ConfigError`` from building a probe (it names a ``field``), at that field's line."""
+        block = self.where(probe, segment)
         problems = []
         for found in exc.problems:
-            where = block
+            where: tuple[str | int, ...] = block
             if found.field:
-                first, *rest = found.field.split(".")
-                where = (*block, spelled.get(first, first), *rest)
-            else:
-                culprit = _culprit(kind, settings)
-                if culprit is not None:
-                    where = (*block, spelled.get(culprit, culprit))
-            problems.append(self.problem(where, _PREFIX.sub("", found.message)))
+                where = (*block, *found.field.split("."))
+            problems.append(self.problem(where, found.message))
         return ConfigError(problems)
 
     def allowed(self, address: str) -> bool:
@@ -212,20 +219,47 @@ class DaemonConfig(Strict):
         return any(ip in net for net in self.allowed_networks)
 
 
-def load_config(path: Path, shard: Shard | None = None) -> DaemonConfig:
+def config_model(kinds: Registry) -> type[DaemonConfig]:
+    """`DaemonConfig` with one block per kind under ``probes:`` and each segment (made once per registry)."""
+    key = tuple((name, id(kind)) for name, kind in kinds.items())
+    made = _MODELS.get(key)
+    if made is None:
+        blocks: dict[str, Any] = {
+            name: (create_model(f"{name.title()}Block", __base__=kind.settings, **SCHEDULE) | None, None)
+            for name, kind in kinds.items()
+        }
+        probes = create_model("Probes", __base__=Strict, **blocks)
+        segment = {name: (probes | None, None) for name in SEGMENT_NAMES}
+        segments = create_model("Segments", __base__=Strict, **segment)  # type: ignore[call-overload]
+        made = _MODELS[key] = create_model(
+            "DaemonConfig", __base__=DaemonConfig, probes=(probes, probes()), segments=(segments, segments())
+        )
+    return made
+
+
+_MODELS: dict[tuple[tuple[str, int], ...], type[DaemonConfig]] = {}
+
+
+def load_config(path: Path, shard: Shard | None = None, kinds: Registry | None = None) -> DaemonConfig:
     """Read and validate a daemon config; relative paths become relative to the file.
 
-    ``shard`` (``govnet daemon --shard K/N``) overrides the file's ``shard:``.
+    ``shard`` (``govnet daemon --shard K/N``) overrides the file's ``shard:``; ``kinds`` are the
+    probe kinds its ``probes:`` may hold (the shipped ones by default).
     """
+    if kinds is None:
+        from govnet.probes.registry import default_kinds  # noqa: PLC0415 - some pull in pysnmp
+
+        kinds = default_kinds()
+    model = config_model(kinds)
     shown = str(path)
     try:
         raw = load_yaml(read_text(path, shown), shown)
     except GovnetError as exc:  # the YAML reader speaks of inventories; this is a config
         raise ConfigError(list(exc.problems)) from None
     try:
-        config = DaemonConfig.model_validate(raw)
+        config = model.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError([_named_key(p) for p in from_pydantic(exc, raw, DaemonConfig)]) from None
+        raise ConfigError(from_pydantic(exc, raw, model)) from None
     base = path.parent
     updates: dict[str, Any] = {"inventory": base / config.inventory, "state": base / config.state}
     if shard is not None:
@@ -237,7 +271,7 @@ def load_config(path: Path, shard: Shard | None = None) -> DaemonConfig:
             update={"templates": base / config.compliance.templates}
         )
     config = config.model_copy(update=updates)
-    config._source = raw
+    config._source, config._kinds = raw, kinds
     if not config.inventory.exists():
         raise ConfigError(config.problem(("inventory",), f"no such file or folder: {config.inventory}"))
     if config.compliance is not None and not config.compliance.templates.is_dir():
@@ -246,52 +280,9 @@ def load_config(path: Path, shard: Shard | None = None) -> DaemonConfig:
     return config
 
 
-_PREFIX = re.compile(r"^(snmp|icmp|tcp|isolation|path) probe: ")
-
-
-def _culprit(kind: str, settings: Mapping[str, Any]) -> str | None:
-    """The one key of a probe's settings without which they parse, if there is exactly one."""
-    parse = _settings_parser(kind)
-    found = []
-    for key in settings:
-        try:
-            parse({k: v for k, v in settings.items() if k != key})
-        except GovnetError:
-            continue
-        found.append(key)
-    return found[0] if len(found) == 1 else None
-
-
-def _settings_parser(kind: str) -> Callable[[Mapping[str, Any]], object]:
-    """The strict settings parser of a probe kind (imported here: some pull in pysnmp)."""
-    from govnet.probes.icmp_settings import IcmpSettings  # noqa: PLC0415
-    from govnet.probes.isolation import IsolationSettings  # noqa: PLC0415
-    from govnet.probes.path import PathSettings as PathProbeSettings  # noqa: PLC0415
-    from govnet.probes.snmp_config import SnmpSettings  # noqa: PLC0415
-    from govnet.probes.tcp import TcpSettings  # noqa: PLC0415
-
-    parsers: dict[str, Callable[[Mapping[str, Any]], object]] = {
-        "icmp": IcmpSettings.parse,
-        "isolation": IsolationSettings.parse,
-        "path": PathProbeSettings.parse,
-        "snmp": SnmpSettings.parse,
-        "tcp": TcpSettings.parse,
-    }
-    return parsers[kind]
-
-
 def _dotted(where: tuple[str | int, ...]) -> str:
     """``traps.communities[0]``, as pydantic's problems name fields."""
     return "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in where).lstrip(".")
-
-
-def _named_key(found: Problem) -> Problem:
-    """pydantic reports a bad mapping *key* (``probes.http``) at ``probes.http.[key]``."""
-    if found.field is None or not found.field.endswith(".[key]"):
-        return found
-    field = found.field.removesuffix(".[key]")
-    name = field.rpartition(".")[2]
-    return Problem(f"unknown name '{name}'; {found.message}", found.file, found.line, field)
 
 
 __all__ = ["DaemonConfig", "IPv4Network", "load_config"]

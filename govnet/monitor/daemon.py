@@ -30,14 +30,14 @@ from govnet.inventory.select import Shard
 from govnet.metrics.http import Exporter
 from govnet.monitor.config import DaemonConfig
 from govnet.monitor.drift import DriftJob
-from govnet.monitor.record import record
+from govnet.monitor.record import prepare, record
 from govnet.monitor.renewal import SnmpRenewal
 from govnet.monitor.rollouts import read_rollouts
-from govnet.monitor.setup import Setup, make_probe
+from govnet.monitor.setup import Setup, make_path_probe, make_probe
 from govnet.monitor.state import DaemonView, Tracker, Transition
 from govnet.monitor.traphandler import TrapHandler
-from govnet.probes import path
-from govnet.probes.base import Probe
+from govnet.probes.kind import Registry
+from govnet.probes.path.probe import PathProbe
 
 log = logging.getLogger("govnet.daemon")
 NAMED = 5
@@ -56,8 +56,16 @@ CLOCK_STEP = 2.0
 
 
 class Daemon:
-    def __init__(self, config_path: Path, resolve: Callable[[str], str], shard: Shard | None = None) -> None:
+    def __init__(
+        self,
+        config_path: Path,
+        resolve: Callable[[str], str],
+        shard: Shard | None = None,
+        kinds: Registry | None = None,
+    ) -> None:
         self.config_path = config_path
+        self.kinds = kinds
+        """The probe kinds it runs (`govnet.probes.registry.default_kinds` when None)."""
         self.shard = shard
         """``--shard K/N``: overrides the config's ``shard:``, at start and at every reload."""
         self.resolve = resolve
@@ -74,7 +82,7 @@ class Daemon:
         self.cycle_listeners: list[Callable[[str, str], None]] = []
         self.renewal = SnmpRenewal()
         self.trap_handler = TrapHandler(self)
-        self.path_probe: Probe | None = None
+        self.path_probe: PathProbe | None = None
         self.drift = DriftJob(self)
         """The scheduled drift check (govnet.compliance): its own job, in its own thread."""
         self._watch: asyncio.Task[None] | None = None
@@ -104,7 +112,7 @@ class Daemon:
 
     async def open(self, *, warn: bool = True) -> None:
         """Load and check everything `start` needs; a ``ConfigError`` names ``FILE:LINE``."""
-        setup = await Setup.open(self.config_path, self.resolve, self.shard)
+        setup = await Setup.open(self.config_path, self.resolve, self.shard, self.kinds)
         try:
             self._check_secrets(setup)
             if warn:
@@ -115,15 +123,9 @@ class Daemon:
         self._setup = setup
         tracker = Tracker(setup.site, setup.config.down_after, setup.owned)
         shard = str(setup.config.shard_spec or "1/1")
-        self._view = DaemonView(setup.site, tracker, setup.site.name, shard)
-        self._view.expect_reboots(self._snmp_units(setup))
+        self._view = DaemonView(setup.site, tracker, setup.site.name, shard, setup.config.kinds)
+        prepare(self._view, setup.job_targets())
         self.exporter = Exporter(self._view, self.healthy)
-
-    @staticmethod
-    def _snmp_units(setup: Setup) -> set[str]:
-        if ("snmp", "management") not in setup.jobs:
-            return set()
-        return {target.unit for target in setup.targets("snmp", "management").targets}
 
     async def check(self) -> dict[str, list[str]]:
         """Everything ``start`` would refuse, without starting; the targets it would not probe."""
@@ -257,8 +259,7 @@ class Daemon:
         if entry is None or not entry.address or entry.state != "down":
             return
         if self.path_probe is None:
-            self.path_probe = make_probe(self.config, "path", None)
-        assert isinstance(self.path_probe, path.PathProbe)
+            self.path_probe = make_path_probe(self.config)
         found = await self.path_probe.locate(entry.address)
         if entry.state == "down" and found.last_hop is not None:
             entry.path_hop, entry.path_hops = found.last_hop, found.last_hop_number
@@ -386,7 +387,7 @@ class Daemon:
         """SIGHUP: new config and inventory, or keep the old ones and say why."""
         async with self._reloading:
             try:
-                new = await Setup.open(self.config_path, self.resolve, self.shard)
+                new = await Setup.open(self.config_path, self.resolve, self.shard, self.kinds)
                 try:
                     self._check_secrets(new)
                 except GovnetError:
@@ -418,7 +419,7 @@ class Daemon:
             tracker.adopt(self.view.tracker)
             self.view.inventory, self.view.tracker = new.site, tracker
             self.view.prune({e for e, _ in tracker.entries})
-            self.view.expect_reboots(self._snmp_units(new))
+            prepare(self.view, new.job_targets())
             self.view.cycles = {k: v for k, v in self.view.cycles.items() if k in new.jobs}
             self.view.refused = {k: v for k, v in self.view.refused.items() if k in new.jobs}
             self.view.event("reloaded", units=len(new.owned))
@@ -460,7 +461,7 @@ class Daemon:
             "communities": [self.resolve(c) for c in self.config.traps.communities],
             "rate": self.config.traps.rate_limit,
         }
-        from govnet.probes import traps  # noqa: PLC0415 - only when configured
+        from govnet.probes.traps import receiver as traps  # noqa: PLC0415 - only when configured
 
         try:
             self.traps = traps.start(asyncio.get_running_loop(), settings, self.trap_handler.on_trap)

@@ -5,7 +5,7 @@ The ``snmp`` probe keeps one pysnmp engine for all SNMPv3 targets, and that engi
 agent's snmpEngineID. An agent that comes back with another engine ID (a replaced device; the
 lab's snmpd after every restart) answers with a usmStatsUnknownEngineIDs report, which the
 engine drops. The fix is per agent and lives in the probe: a v3 timeout makes the engine forget
-that agent's engine ID (`govnet.probes.snmp_engine.EngineClient.forget_agent`), and a
+that agent's engine ID (`govnet.probes.snmp.engine.EngineClient.forget_agent`), and a
 coldStart / warmStart trap does the same before the device is re-polled; the next request
 discovers the agent afresh and no other device is touched.
 

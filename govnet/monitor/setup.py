@@ -20,53 +20,52 @@ from govnet.monitor.config import DaemonConfig, load_config
 from govnet.monitor.site import Site, load_site_bytes, site_from_bytes
 from govnet.monitor.targets import TargetSet, gate, icmp_targets, snmp_targets, tcp_targets
 from govnet.osutil.forked import in_child
-from govnet.probes import base, icmp, isolation, path, snmp, tcp
 from govnet.probes.base import Probe, ProbeResult, Target
+from govnet.probes.kind import Registry, TargetRule
+from govnet.probes.path.probe import PathProbe
 
-PROBE_MODULES = (icmp, isolation, path, snmp, tcp)
-"""Importing these registers the probes; the daemon knows probes by name only."""
 LOAD_TIMEOUT = 900.0
-SNMP_CHUNK = 512
-"""SNMP targets handed to the probe at once: it runs a task per target, and 10,000 tasks at once
-cost ~40 MB that the process keeps (fragmented) after the cycle; its in-flight limit is lower anyway."""
+
+JOBS: dict[TargetRule, str | None] = {
+    "addresses": None,
+    "services": None,
+    "devices": "management",
+    "isolation": "party",
+}
+"""A kind's jobs by its target rule: one per segment of the site (None), or one job only."""
 
 
 def plan_jobs(config: DaemonConfig, site: Site) -> list[tuple[str, str]]:
-    """(probe, segment) pairs the scheduler runs: ICMP and TCP per segment, SNMP, isolation."""
+    """(kind, segment) pairs the scheduler runs: every enabled kind of the registry, per its targets."""
     out: list[tuple[str, str]] = []
-    for kind in ("icmp", "tcp"):
-        if config.enabled(kind):
-            out += [(kind, s) for s in site.segments]
-    if config.enabled("snmp"):
-        out.append(("snmp", "management"))
-    if "isolation" in config.probes and config.enabled("isolation"):
-        out.append(("isolation", "party"))
+    for name, kind in config.kinds.items():
+        if config.enabled(name):
+            only = JOBS[kind.targets]
+            out += [(name, only)] if only else [(name, s) for s in site.segments]
     return out
 
 
 def make_probe(config: DaemonConfig, kind: str, segment: str | None) -> Probe:
-    """A probe from its (segment's) block; a bad setting is a ``ConfigError`` at its line."""
-    if kind == "path":
-        settings: dict[str, object] = config.path.model_dump(exclude={"enabled"})
-    else:
-        block = config.block(kind, segment)
-        settings = dict(block.settings if block else {})
-        if "echo_interval" in settings and kind in ("icmp", "isolation"):
-            # `interval` is the scheduler's (seconds between cycles); the probe's own `interval`
-            # (seconds between two echoes to one target) is spelled echo_interval here
-            settings["interval"] = settings.pop("echo_interval")
-    if kind != "snmp":
-        settings["allowed_networks"] = [str(n) for n in config.allowed_networks]
+    """A job's probe from its (segment's) block; a probe that cannot be built is a ``ConfigError`` at its line."""
     try:
-        return base.REGISTRY[kind](settings)
+        return config.kinds[kind].build(config.settings(kind, segment))
     except ConfigError as exc:
-        raise config.settings_error(kind, segment, exc, settings) from None
+        raise config.probe_error(kind, segment, exc) from None
 
 
-async def load_site(path: Path, shard: Shard | None = None) -> Site:
+def make_path_probe(config: DaemonConfig) -> PathProbe:
+    """Path localisation (the ``path:`` section), sent only inside ``allowed_networks``."""
+    settings = config.path.model_copy(update={"allowed_networks": tuple(config.allowed_networks)})
+    try:
+        return PathProbe(settings)
+    except ConfigError as exc:
+        raise config.probe_error("path", None, exc) from None
+
+
+async def load_site(path: Path, shard: Shard | None = None, kinds: Registry | None = None) -> Site:
     """The config's site, loaded and validated in a forked child (its memory peak stays there)."""
     return site_from_bytes(
-        await in_child(lambda: load_site_bytes(path, shard), LOAD_TIMEOUT, "loading the inventory")
+        await in_child(lambda: load_site_bytes(path, shard, kinds), LOAD_TIMEOUT, "loading the inventory")
     )
 
 
@@ -82,13 +81,19 @@ class Setup:
     _targets: dict[tuple[str, str], TargetSet] = field(default_factory=dict)
 
     @classmethod
-    async def open(cls, path: Path, resolve: Callable[[str], str], shard: Shard | None = None) -> Setup:
+    async def open(
+        cls,
+        path: Path,
+        resolve: Callable[[str], str],
+        shard: Shard | None = None,
+        kinds: Registry | None = None,
+    ) -> Setup:
         """Config, site, every job's probe and targets; nothing is left open on error.
 
         ``shard`` overrides the config's ``shard:`` (``govnet daemon --shard``), reloads included.
         """
-        config = load_config(path, shard)
-        site = await load_site(path, shard)
+        config = load_config(path, shard, kinds)
+        site = await load_site(path, shard, kinds)
         setup = cls(config, site, plan_jobs(config, site), resolve)
         for element in (*site.nodes, *site.units):
             for host in element.hosts:
@@ -118,19 +123,24 @@ class Setup:
         return found
 
     def _build_targets(self, kind: str, segment: str) -> TargetSet:
-        if kind == "icmp":
+        rule = self.config.kinds[kind].targets
+        if rule == "addresses":
             return icmp_targets(self.config, self.site, self.owned, segment)
-        if kind == "tcp":
+        if rule == "services":
             return tcp_targets(self.config, self.site, self.owned, segment)
-        if kind == "snmp":
+        if rule == "devices":
             return snmp_targets(self.config, self.site, self.owned, self.resolve)
         return gate(self.config, list(self.site.isolation))
 
     async def run(self, kind: str, segment: str, deadline: float) -> list[ProbeResult]:
         """One cycle of a job's probe over its targets (SNMP `SNMP_CHUNK` at a time)."""
         targets = self.targets(kind, segment).targets
-        size = SNMP_CHUNK if kind == "snmp" else len(targets)
+        size = self.config.kinds[kind].batch or len(targets)
         return await in_chunks(self.probe(kind, segment), targets, deadline, size)
+
+    def job_targets(self) -> dict[tuple[str, str], list[Target]]:
+        """Every job's targets (allowed ones)."""
+        return {job: self.targets(*job).targets for job in self.jobs}
 
     def refused(self) -> dict[str, list[str]]:
         """Per job, the targets outside ``allowed_networks`` (never probed), as ``unit/segment ADDRESS``."""

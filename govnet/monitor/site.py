@@ -23,6 +23,7 @@ from govnet.inventory.models import Inventory, Node, SnmpV2c, SnmpV3, Unit, chai
 from govnet.inventory.select import Shard, select
 from govnet.monitor.config import DaemonConfig, load_config
 from govnet.probes.base import Target
+from govnet.probes.kind import Registry
 
 _T = TypeVar("_T")
 
@@ -183,29 +184,23 @@ def build_site(config: DaemonConfig) -> Site:
 
 
 def _isolation(config: DaemonConfig, inventory: Inventory, owned: set[str]) -> list[Target]:
-    from govnet.probes.isolation import IsolationSettings, isolation_targets  # noqa: PLC0415
+    """The isolation matrix's targets (they need the whole inventory: built here, in the child)."""
+    from govnet.probes.isolation.matrix import isolation_targets  # noqa: PLC0415
 
-    block = config.probes.get("isolation")
-    if block is None or not block.enabled:
+    if "isolation" not in config.kinds or not config.enabled("isolation"):
         return []
-    settings = dict(block.settings)
-    if "echo_interval" in settings:
-        settings["interval"] = settings.pop("echo_interval")
+    block = config.block("isolation")
     try:
-        parsed = IsolationSettings.parse(settings)
-    except ConfigError:
-        return []  # reported, at its line, when the daemon builds the probe
-    try:
-        found = isolation_targets(inventory, parsed.vantages, parsed.matrix)
+        found = isolation_targets(inventory, block.vantages, block.matrix)
     except ConfigError as exc:
-        raise config.settings_error("isolation", None, exc, settings) from None
+        raise config.probe_error("isolation", None, exc) from None
     return [t for t in found if t.unit in owned]
 
 
-def load_site_bytes(path: Path, shard: Shard | None = None) -> bytes:
+def load_site_bytes(path: Path, shard: Shard | None = None, kinds: Registry | None = None) -> bytes:
     """In the child: the pickled outcome of loading (a `Site`, or the problems to raise)."""
     try:
-        outcome: tuple[str, object] = ("ok", build_site(load_config(path, shard)))
+        outcome: tuple[str, object] = ("ok", build_site(load_config(path, shard, kinds)))
     except GovnetError as exc:
         outcome = ("error", (type(exc).__name__, list(exc.problems)))
     return pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)

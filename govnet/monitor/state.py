@@ -103,6 +103,14 @@ class Tracker:
     def get(self, element: str, segment: str) -> Entry | None:
         return self.entries.get((element, segment))
 
+    def measure(
+        self, element: str, segment: str, address: str, answered: bool, rtt: float | None, loss: float | None
+    ) -> None:
+        """Keep the last ICMP measurement of an element on a segment (what the exports show of it)."""
+        entry = self.entries.get((element, segment))
+        if entry is not None:
+            entry.address, entry.answered, entry.rtt, entry.loss = address, answered, rtt, loss
+
     def observe(
         self, element: str, segment: str, success: bool, detail: str = "", at: float | None = None
     ) -> None:

@@ -12,10 +12,11 @@ import time
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
-from govnet.monitor.record import note_uptime, record
+from govnet.monitor.record import keep, record
 from govnet.monitor.setup import Setup
 from govnet.monitor.state import DaemonView, Transition
-from govnet.probes.snmp import SnmpProbe
+from govnet.probes.snmp.kind import restarted
+from govnet.probes.snmp.probe import SnmpProbe
 
 RESTARTS = ("coldStart", "warmStart")
 REPOLL = ("linkDown", "linkUp", *RESTARTS)
@@ -50,8 +51,10 @@ class TrapHandler:
         if unit is None:
             view.touch()
             return
-        if kind in RESTARTS:
-            note_uptime(view, unit, event.uptime or 0.0, time.monotonic(), kind)
+        if kind in RESTARTS and "snmp" in view.kinds:
+            keep(
+                view, "snmp", restarted(view.part("snmp"), unit, event.uptime or 0.0, time.monotonic(), kind)
+            )
             self._forget_engine(unit)
         if kind == "linkDown" and self._is_uplink(unit, event.if_index):
             view.tracker.force_down(unit, f"linkDown trap for its uplink (ifIndex {event.if_index})")
@@ -62,7 +65,9 @@ class TrapHandler:
 
     def _is_uplink(self, unit: str, if_index: int | None) -> bool:
         daemon = self.daemon
-        element, result = daemon.setup.site.element(unit), daemon.view.snmp.get(unit)
+        view = daemon.view
+        element = daemon.setup.site.element(unit)
+        result = view.part("snmp").seen.get(unit) if "snmp" in view.kinds else None
         if element is None or result is None or if_index is None:
             return False
         return any(i.index == if_index and i.name == element.uplink for i in result.interfaces)

@@ -9,7 +9,7 @@ an exception escaping a probe is a bug in govnet.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -72,7 +72,7 @@ class ProbeResult:
 
 
 class Probe(Protocol):
-    """A probe kind. Implementations live one per module and register a factory by name."""
+    """What a probe is: run a batch of targets, close. Each kind (`govnet.probes.kind`) makes its own."""
 
     name: str
 
@@ -83,19 +83,3 @@ class Probe(Protocol):
     async def close(self) -> None:
         """Release sockets, engines, tasks."""
         ...
-
-
-ProbeFactory = Callable[[Mapping[str, Any]], Probe]
-REGISTRY: dict[str, ProbeFactory] = {}
-
-
-def register(name: str) -> Callable[[ProbeFactory], ProbeFactory]:
-    """Decorator: ``@register("icmp")`` on a factory taking the probe's settings mapping."""
-
-    def add(factory: ProbeFactory) -> ProbeFactory:
-        if name in REGISTRY:
-            raise ValueError(f"probe {name} registered twice")
-        REGISTRY[name] = factory
-        return factory
-
-    return add

@@ -23,8 +23,9 @@ from govnet.devices.session import Session
 from govnet.errors import GovnetError, StateError
 from govnet.export.silences import Silencer
 from govnet.inventory.models import Device, Node, Unit
-from govnet.probes import base, icmp  # noqa: F401  (icmp registers itself)
+from govnet.probes import base
 from govnet.probes.base import Target
+from govnet.probes.icmp.probe import IcmpProbe, IcmpSettings
 from govnet.render.secrets import substitute
 from govnet.rollout import runs
 from govnet.rollout.context import Context, scoped_text
@@ -411,8 +412,8 @@ class Pinger:
     async def _check(self, addresses: list[str]) -> set[str]:
         if self._probe is None:  # made in the loop's thread, at the first check
             allowed = [f"{a}/32" for a in self._allowed]
-            self._probe = base.REGISTRY["icmp"](
-                {"count": 1, "timeout": self.TIMEOUT, "allowed_networks": allowed}
+            self._probe = IcmpProbe(
+                IcmpSettings.parse({"count": 1, "timeout": self.TIMEOUT, "allowed_networks": allowed})
             )
         answer: asyncio.Future[set[str]] = asyncio.get_running_loop().create_future()
         self._queue.append((addresses, answer))

@@ -18,14 +18,18 @@ import yaml
 from tests.binkit import Server, binary
 from tests.helpers import ROOT, need
 
-COLLECTOR = ROOT / "govnet" / "metrics" / "collector.py"
+COLLECTORS = [
+    ROOT / "govnet" / "metrics" / "collector.py",
+    *sorted((ROOT / "govnet" / "probes").glob("*/*.py")),
+]
+"""The daemon's collector and every probe kind's (each kind's package holds its own)."""
 RULES = ROOT / "exporters" / "prometheus" / "govnet.rules.yml"
 DEPLOY_PROMETHEUS = ROOT / "deploy" / "prometheus.yml"
 
 
 def collector_metrics() -> set[str]:
-    """Metric names as exposed by the daemon's collector: counters get ``_total``, info ``_info``."""
-    source = COLLECTOR.read_text()
+    """Metric names as exposed by the daemon's collectors: counters get ``_total``, info ``_info``."""
+    source = "\n".join(path.read_text() for path in COLLECTORS)
     out = set()
     for kind, name in re.findall(r"(Gauge|Counter|Info)MetricFamily\(\s*\"([a-z_]+)\"", source):
         out.add(name + {"Gauge": "", "Counter": "_total", "Info": "_info"}[kind])

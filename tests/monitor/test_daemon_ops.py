@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from govnet.inventory.loader import load
-from govnet.probes import base
+from govnet.monitor import once
 from tests.helpers import ROOT, need
 from tests.monitor.daemonkit import DaemonProcess, Lab, Metrics, watching
 
@@ -201,10 +201,10 @@ def test_probe_refuses_what_is_not_allowed(lab: Lab, govnet: Any) -> None:
 
 
 def test_probe_never_sends_to_the_shipped_inventory(govnet: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_probe(settings: Any) -> Any:
+    def no_probe(*args: Any) -> Any:
         raise AssertionError("an ICMP probe was built for the shipped inventory")
 
-    monkeypatch.setitem(base.REGISTRY, "icmp", no_probe)
+    monkeypatch.setattr(once, "make_probe", no_probe)
     result = govnet("probe", "--json")
     assert result.code == 0
     assert {r["state"] for r in result.json()} == {"unknown"}

@@ -11,11 +11,13 @@ import gzip
 from govnet.inventory.loader import load
 from govnet.metrics.http import Exporter
 from govnet.metrics.page import render_page
-from govnet.monitor.record import note_uptime, record
+from govnet.monitor.record import keep, prepare, record
 from govnet.monitor.renewal import STUCK_AFTER, SnmpRenewal
 from govnet.monitor.site import Site
 from govnet.monitor.state import DaemonView, Tracker
 from govnet.probes.base import InterfaceStatus, ProbeResult, Target
+from govnet.probes.registry import default_kinds
+from govnet.probes.snmp.kind import restarted
 from tests.helpers import DATA, ROOT
 from tests.monitor.daemonkit import Metrics
 
@@ -64,7 +66,11 @@ def test_a_reload_keeps_what_the_tracker_knew() -> None:
 
 def view() -> DaemonView:
     site = Site.from_inventory(INVENTORY)
-    return DaemonView(site, Tracker(site, 2), site.name)
+    return DaemonView(site, Tracker(site, 2), site.name, kinds=default_kinds())
+
+
+def reboots(v: DaemonView) -> dict[str, int]:
+    return {unit: n for unit, n in v.part("snmp").reboots.items() if n}
 
 
 def snmp(unit: str, uptime: float | None, at: float, oper: int = 1, wall: float | None = None) -> ProbeResult:
@@ -88,15 +94,16 @@ def test_a_reboot_behind_failed_polls_is_counted() -> None:
     record(v, "snmp", "management", [snmp("sz-caizheng", None, 60.0)])  # rebooting: no answer
     record(v, "snmp", "management", [snmp("sz-caizheng", 30.0, 120.0)])
     record(v, "snmp", "management", [snmp("sz-caizheng", 90.0, 180.0)])
-    assert v.reboots["sz-caizheng"] == 1
+    assert reboots(v) == {"sz-caizheng": 1}
 
 
 def test_a_cold_start_and_the_next_poll_count_one_reboot() -> None:
     v = view()
     record(v, "snmp", "management", [snmp("sz-caizheng", 1000.0, 0.0)])
-    assert note_uptime(v, "sz-caizheng", 0.5, 100.0, "coldStart")
+    keep(v, "snmp", restarted(v.part("snmp"), "sz-caizheng", 0.5, 100.0, "coldStart"))
+    assert reboots(v) == {"sz-caizheng": 1}
     record(v, "snmp", "management", [snmp("sz-caizheng", 3.0, 102.5)])
-    assert v.reboots["sz-caizheng"] == 1
+    assert reboots(v) == {"sz-caizheng": 1}
     assert [e["via"] for e in v.events if e["kind"] == "reboot"] == ["coldStart"]
 
 
@@ -106,13 +113,13 @@ def test_a_stepped_wall_clock_is_no_reboot() -> None:
     record(v, "snmp", "management", [snmp("sz-caizheng", 1000.0, 0.0, wall=1.7e9)])
     record(v, "snmp", "management", [snmp("sz-caizheng", 1030.0, 30.0, wall=1.7e9 + 3630)])
     record(v, "snmp", "management", [snmp("sz-caizheng", 1060.0, 60.0, wall=1.7e9 - 3540)])
-    assert not v.reboots and not [e for e in v.events if e["kind"] == "reboot"]
+    assert not reboots(v) and not [e for e in v.events if e["kind"] == "reboot"]
 
 
 def test_the_first_poll_is_no_reboot() -> None:
     v = view()
     record(v, "snmp", "management", [snmp("sz-caizheng", 3.0, 0.0)])
-    assert not v.reboots
+    assert not reboots(v)
 
 
 def test_the_snmp_probe_is_renewed_when_a_device_is_stuck_or_restarted() -> None:
@@ -204,7 +211,14 @@ def test_scrapes_never_render_and_a_change_renders_once() -> None:
 def test_reboot_counters_start_at_zero_for_every_snmp_device() -> None:
     """``increase(govnet_device_reboots_total[…])`` needs the series before the first reboot."""
     v = view()
-    v.expect_reboots({"sz-caizheng", "zl-wanjin"})
+    prepare(
+        v,
+        {
+            ("snmp", "management"): [
+                Target(u, "management", "10.40.10.12", 161) for u in ("sz-caizheng", "zl-wanjin")
+            ]
+        },
+    )
     exporter = Exporter(v, lambda: (True, "ok"))
     m = Metrics.parse(exporter.render_now().plain().decode())
     assert m.get1("govnet_device_reboots_total", unit="sz-caizheng") == 0.0
@@ -212,7 +226,14 @@ def test_reboot_counters_start_at_zero_for_every_snmp_device() -> None:
     assert m.get1("govnet_device_reboots_total", unit="sz-fagaiwei") is None  # no SNMP: no counter
     record(v, "snmp", "management", [snmp("sz-caizheng", 1000.0, 0.0)])
     record(v, "snmp", "management", [snmp("sz-caizheng", 5.0, 60.0)])
-    v.expect_reboots({"sz-caizheng", "zl-wanjin"})  # a reload: counts kept, not reset
+    prepare(
+        v,
+        {
+            ("snmp", "management"): [
+                Target(u, "management", "10.40.10.12", 161) for u in ("sz-caizheng", "zl-wanjin")
+            ]
+        },
+    )  # a reload: counts kept, not reset
     v.touch()
     m = Metrics.parse(exporter.render_now().plain().decode())
     assert m.get1("govnet_device_reboots_total", unit="sz-caizheng") == 1.0

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 import pytest
 
 from govnet.errors import ConfigError
-from govnet.probes.base import REGISTRY, ProbeResult, Target
-from govnet.probes.icmp import NOT_ALLOWED, IcmpProbe, IcmpSettings
-from govnet.probes.icmp_cycle import ANCILLARY, arrival
-from govnet.probes.icmp_socket import SO_TIMESTAMPNS
+from govnet.probes.base import ProbeResult, Target
+from govnet.probes.icmp.cycle import ANCILLARY, arrival
+from govnet.probes.icmp.probe import NOT_ALLOWED, IcmpProbe, IcmpSettings
+from govnet.probes.icmp.sock import SO_TIMESTAMPNS
+from govnet.probes.registry import default_kinds
 from tests.helpers import need
 
 LAB = ("198.18.0.0/15", "127.0.0.0/8")
@@ -260,14 +261,14 @@ def test_source_address_is_chosen_per_target(listener: Listener) -> None:
 def test_pacing_spreads_packets_at_the_configured_rate(raw: None) -> None:
     tgts = targets([f"127.4.0.{i}" for i in range(1, 251)])
     started = time.monotonic()
-    results = cycle(tgts, rate=500, count=2, interval=0)
+    results = cycle(tgts, rate=500, count=2, echo_interval=0)
     elapsed = time.monotonic() - started
     assert sum(r.received for r in results) == 500
     assert elapsed >= 0.9  # 500 packets at 500/s: the last leaves ~1 s after the first
 
 
 def test_interval_spaces_echoes_to_the_same_target(listener: Listener) -> None:
-    probe = IcmpProbe(IcmpSettings(count=3, interval=0.15, rate=0))
+    probe = IcmpProbe(IcmpSettings(count=3, echo_interval=0.15, rate=0))
     try:
         started = time.monotonic()
         results = run(probe, targets(["127.0.0.1"]))
@@ -321,9 +322,9 @@ def test_run_deadline_is_honoured_and_unsent_echoes_are_reported(raw: None) -> N
 
 
 def test_factory_is_registered_and_settings_are_strict() -> None:
-    assert "icmp" in REGISTRY
-    with pytest.raises(ConfigError, match="unknown icmp setting"):
-        REGISTRY["icmp"]({"rtae": 5})
+    assert default_kinds()["icmp"].settings is IcmpSettings
+    with pytest.raises(ConfigError, match="rtae: unknown icmp setting"):
+        IcmpSettings.parse({"rtae": 5})
     for bad in ({"count": 0}, {"rate": -1}, {"payload": 4}, {"count": True}, {"ttl": "64"}):
         with pytest.raises(ConfigError):
             IcmpSettings.parse(bad)
@@ -333,8 +334,10 @@ def test_factory_is_registered_and_settings_are_strict() -> None:
         IcmpSettings.parse({"allowed_networks": ["127.0.0.1/8"]})
     with pytest.raises(ConfigError):
         IcmpSettings.parse({"socket": "udp"})
-    parsed = IcmpSettings.parse({"count": 5, "rate": 0, "interval": 1, "allowed_networks": ["10.0.0.0/8"]})
-    assert (parsed.count, parsed.rate, parsed.interval, str(parsed.allowed_networks[0])) == (
+    parsed = IcmpSettings.parse(
+        {"count": 5, "rate": 0, "echo_interval": 1, "allowed_networks": ["10.0.0.0/8"]}
+    )
+    assert (parsed.count, parsed.rate, parsed.echo_interval, str(parsed.allowed_networks[0])) == (
         5,
         0.0,
         1.0,
@@ -349,7 +352,7 @@ def test_mixed_targets_give_exact_per_target_results(raw: None, routed: str) -> 
     addresses = [ANSWERS, BLACKHOLE, UNREACHABLE, LOCAL_UNREACHABLE, NO_ROUTE, "127.0.0.1"]
     started = time.monotonic()
     with inside(routed):
-        results = cycle(targets(addresses), allowed_networks=list(LAB), interval=0.05, timeout=0.5)
+        results = cycle(targets(addresses), allowed_networks=list(LAB), echo_interval=0.05, timeout=0.5)
     elapsed = time.monotonic() - started
     got = [(r.success, r.sent, r.received, r.loss_ratio, r.detail) for r in results]
     assert got == [

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from govnet.probes.base import Target
-from govnet.probes.icmp_cycle import ERRORED, SENT, Cycle
-from govnet.probes.icmp_packet import ECHO, EchoBuilder, QuotedEcho, checksum, parse_error
-from govnet.probes.icmp_settings import IcmpSettings
-from govnet.probes.icmp_socket import IcmpSocket
+from govnet.probes.icmp.cycle import ERRORED, SENT, Cycle
+from govnet.probes.icmp.packet import ECHO, EchoBuilder, QuotedEcho, checksum, parse_error
+from govnet.probes.icmp.settings import IcmpSettings
+from govnet.probes.icmp.sock import IcmpSocket
 
 
 @given(

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 import yaml
@@ -24,21 +24,27 @@ from govnet.errors import ConfigError
 from govnet.inventory.loader import load
 from govnet.lab.twin import load_twin
 from govnet.osutil.netns import in_netns
-from govnet.probes.base import REGISTRY, ProbeResult, Target
-from govnet.probes.icmp import IcmpProbe, IcmpSettings
-from govnet.probes.isolation import (
+from govnet.probes.base import ProbeResult, Target
+from govnet.probes.common import named
+from govnet.probes.icmp.probe import IcmpProbe, IcmpSettings
+from govnet.probes.isolation.probe import (
     MATRIX,
     IsolationProbe,
     IsolationSettings,
     Vantage,
-    isolation_probe,
     isolation_targets,
 )
+from govnet.probes.registry import default_kinds
 from tests.helpers import ROOT, need
 from tests.labkit import Lab
 from tests.probes.probekit import NETWORK, module_lab
 
 PROFILE = ROOT / "probes" / "isolation.yml"
+
+
+def isolation_probe(settings: dict[str, Any]) -> IsolationProbe:
+    """The probe as the daemon builds it: strict settings, every vantage's socket opened in its namespace."""
+    return IsolationProbe(IsolationSettings.parse(settings))
 
 
 def raw_sockets() -> None:
@@ -58,7 +64,7 @@ def luohe() -> Any:
 
 
 def test_matrix_from_the_party_vantage_covers_every_intranet_and_management_address(luohe: Any) -> None:
-    targets = isolation_targets(luohe, {"party-noc": Vantage("party-noc", "10.112.250.200")})
+    targets = isolation_targets(luohe, named({"party-noc": Vantage(source="10.112.250.200")}))
     by_kind = {
         k: [t for t in targets if t.segment == k] for k in ("intranet", "extranet", "management", "party")
     }
@@ -76,7 +82,7 @@ def test_matrix_from_the_party_vantage_covers_every_intranet_and_management_addr
 
 
 def test_matrix_from_an_intranet_vantage_covers_every_party_address(luohe: Any) -> None:
-    targets = isolation_targets(luohe, {"noc": Vantage("noc", "10.111.250.200")})
+    targets = isolation_targets(luohe, named({"noc": Vantage(source="10.111.250.200")}))
     party = [str(u.segments["party"].address.ip) for u in luohe.units if "party" in u.segments]
     assert [t.address for t in targets if t.segment == "party"] == party and len(party) == 134
     assert {t.segment for t in targets} == {"party", "extranet"}  # management is in-band here
@@ -86,11 +92,11 @@ def test_matrix_from_an_intranet_vantage_covers_every_party_address(luohe: Any) 
 
 def test_vantage_segment_is_inferred_or_must_be_given(luohe: Any) -> None:
     assert (
-        isolation_targets(luohe, {"m": Vantage("m", "10.41.250.9")})[0].segment == "party"
+        isolation_targets(luohe, named({"m": Vantage(source="10.41.250.9")}))[0].segment == "party"
     )  # management = intranet
     with pytest.raises(ConfigError, match=r"vantages\.x\.segment: source 192\.0\.2\.1 is in no segment"):
-        isolation_targets(luohe, {"x": Vantage("x", "192.0.2.1")})
-    explicit = isolation_targets(luohe, {"x": Vantage("x", "192.0.2.1", segment="extranet")})
+        isolation_targets(luohe, named({"x": Vantage(source="192.0.2.1")}))
+    explicit = isolation_targets(luohe, named({"x": Vantage(source="192.0.2.1", segment="extranet")}))
     assert {t.segment for t in explicit} == {"intranet", "party", "management"}
 
 
@@ -111,17 +117,21 @@ def test_settings_are_strict() -> None:
     good = {"vantages": {"p": {"source": "127.0.0.1"}}}
     for bad, message in (
         ({**good, "vantage": {}}, "unknown isolation setting.*vantage"),
-        ({}, "at least one vantage"),
-        ({"vantages": {"p": {"netns": "x"}}}, r"vantages\.p: needs a source"),
-        ({"vantages": {"p": {"source": "127.0.0.1", "vrf": "x"}}}, r"vantages\.p: unknown key.*vrf"),
+        ({}, r"vantages: required key is missing"),
+        ({"vantages": {"p": {"netns": "x"}}}, r"vantages\.p\.source: required key is missing"),
+        ({"vantages": {"p": {"source": "127.0.0.1", "vrf": "x"}}}, r"vantages\.p\.vrf: unknown"),
         ({"vantages": {"p": {"source": "nope"}}}, r"vantages\.p\.source"),
+        (
+            {"vantages": {"p": {"source": "127.0.0.1", "name": "q"}}},
+            r"vantages\.p: a vantage is named by its key",
+        ),
         ({**good, "count": 0}, "count"),
         ({**good, "matrix": {"party": ["party"]}}, "itself"),
         ({**good, "matrix": {"party": ["internet"]}}, r"matrix\.party"),
     ):
         with pytest.raises(ConfigError, match=message):
             IsolationSettings.parse(bad)
-    assert REGISTRY["isolation"] is isolation_probe
+    assert default_kinds()["isolation"].settings is IsolationSettings
 
 
 def test_a_missing_namespace_fails_at_load() -> None:
@@ -137,10 +147,7 @@ def test_a_missing_namespace_fails_at_load() -> None:
 @pytest.mark.lab
 def test_an_answer_is_a_breach_and_what_was_not_probed_is_no_success() -> None:
     raw_sockets()
-    probe = cast(
-        IsolationProbe,
-        isolation_probe({"vantages": {"lo": {"source": "127.0.0.1"}}, "count": 2, "interval": 0.01}),
-    )
+    probe = isolation_probe({"vantages": {"lo": {"source": "127.0.0.1"}}, "count": 2, "echo_interval": 0.01})
     targets = [
         Target("u1", "intranet", "127.0.0.5", params={"vantage": "lo"}),
         Target("u2", "intranet", "10.1.2.3", params={"vantage": "lo"}),
@@ -220,7 +227,7 @@ def test_lab_leak_is_a_breach_both_ways_until_healed(lab: Lab) -> None:
             },
             "allowed_networks": [NETWORK],
             "count": 2,
-            "interval": 0.05,
+            "echo_interval": 0.05,
             "timeout": 0.5,
         }
     )

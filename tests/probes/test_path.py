@@ -12,18 +12,22 @@ import asyncio
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 from govnet.errors import ConfigError
 from govnet.lab.topology import Topology
 from govnet.lab.twin import load_twin
-from govnet.probes.base import REGISTRY, Target
-from govnet.probes.path import Hop, PathProbe, PathResult, PathSettings, _conclude, path_probe
+from govnet.probes.base import Target
+from govnet.probes.path.probe import Hop, PathProbe, PathResult, PathSettings, _conclude
 from tests import labkit
 from tests.helpers import need
 from tests.probes.probekit import NETWORK, module_lab
+
+
+def path_probe(settings: dict[str, Any]) -> PathProbe:
+    return PathProbe(PathSettings.parse(settings))
 
 
 def locate(probe: PathProbe, destination: str, vantage: str | None = None, **kwargs: Any) -> PathResult:
@@ -64,12 +68,12 @@ def test_the_path_ends_at_the_first_unreachable_or_the_last_time_exceeded() -> N
 
 
 def test_settings_are_strict_and_refusals_send_nothing() -> None:
-    assert isinstance(REGISTRY["path"]({}), PathProbe)
+    assert (PathSettings().max_hops, PathSettings().timeout) == (8, 0.5)  # one set of defaults
     for bad, message in (
         ({"max_hop": 3}, "unknown path setting.*max_hop"),
         ({"max_hops": 0}, "max_hops"),
         ({"spacing": 2}, "spacing"),
-        ({"vantages": {"v": {"netns": "x", "via": "y"}}}, r"vantages\.v: unknown key"),
+        ({"vantages": {"v": {"netns": "x", "via": "y"}}}, r"vantages\.v\.via: unknown"),
     ):
         with pytest.raises(ConfigError, match=message):
             path_probe(bad)
@@ -84,7 +88,7 @@ def test_settings_are_strict_and_refusals_send_nothing() -> None:
 @pytest.mark.lab
 def test_loopback_is_reached_in_one_hop() -> None:
     need(os.geteuid() == 0, "needs root (raw sockets for scapy)")
-    probe = cast(PathProbe, path_probe({"max_hops": 4, "timeout": 10.0}))
+    probe = path_probe({"max_hops": 4, "timeout": 10.0})
     found = locate(probe, "127.0.0.9")
     assert (found.reached, found.last_hop, found.last_hop_number, found.detail) == (
         True,

@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 
 from govnet.probes.base import ProbeResult, Target
-from govnet.probes.snmp import SnmpProbe, SnmpSettings
-from govnet.probes.snmp_ber import GET, BerError, decode_response, request_template
-from govnet.probes.snmp_plan import SYS_UPTIME, Plan
+from govnet.probes.snmp.ber import GET, BerError, decode_response, request_template
+from govnet.probes.snmp.plan import SYS_UPTIME, Plan
+from govnet.probes.snmp.probe import SnmpProbe, SnmpSettings
 from tests.helpers import ROOT, need, stop
 
 

@@ -12,9 +12,8 @@ from pyasn1.codec.ber import decoder, encoder  # type: ignore[import-untyped]
 from pysnmp.proto import api
 
 from govnet.errors import ConfigError
-from govnet.probes.base import REGISTRY
-from govnet.probes.snmp import Access, SnmpProbe, SnmpSettings
-from govnet.probes.snmp_ber import (
+from govnet.probes.registry import default_kinds
+from govnet.probes.snmp.ber import (
     FIRST_REQUEST_ID,
     GET,
     GETBULK,
@@ -25,8 +24,8 @@ from govnet.probes.snmp_ber import (
     decode_response,
     request_template,
 )
-from govnet.probes.snmp_engine import UsmCredentials
-from govnet.probes.snmp_plan import (
+from govnet.probes.snmp.engine import UsmCredentials
+from govnet.probes.snmp.plan import (
     SYS_UPTIME,
     Pdu,
     build_pdus,
@@ -35,6 +34,7 @@ from govnet.probes.snmp_plan import (
     read_answers,
     select_interfaces,
 )
+from govnet.probes.snmp.probe import Access, SnmpProbe, SnmpSettings
 
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 
@@ -180,17 +180,20 @@ def test_answers_must_match_the_oids_asked() -> None:
 
 
 def test_factory_is_registered_and_strict() -> None:
-    probe = REGISTRY["snmp"]({"timeout": 0.5, "retries": 2, "max_varbinds": 10, "columns": ["in_octets"]})
+    kind = default_kinds()["snmp"]
+    probe = kind.make(
+        SnmpSettings.parse({"timeout": 0.5, "retries": 2, "max_varbinds": 10, "columns": ["in_octets"]})
+    )
     assert isinstance(probe, SnmpProbe)
     assert probe.settings == SnmpSettings(
         timeout=0.5, retries=2, max_varbinds=10, columns=("oper_status", "in_octets")
     )
     bad_settings: list[tuple[dict[str, Any], str]] = [
-        ({"workers": 2}, "unknown setting"),
-        ({"timeout": 0}, "timeout must be > 0"),
-        ({"retries": 1.5}, "not a whole number"),
-        ({"columns": ["ifFoo"]}, "columns must be"),
-        ({"max_in_flight": 0}, "must be >= 1"),
+        ({"workers": 2}, "workers: unknown snmp setting"),
+        ({"timeout": 0}, "timeout: must be a number from 0.001"),
+        ({"retries": 1.5}, "retries: must be an integer"),
+        ({"columns": ["ifFoo"]}, r"columns\[0\]: input should be"),
+        ({"max_in_flight": 0}, "max_in_flight: must be an integer from 1"),
     ]
     for bad, message in bad_settings:
         with pytest.raises(ConfigError, match=message):

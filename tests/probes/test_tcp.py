@@ -19,8 +19,9 @@ import pytest
 
 from govnet.errors import ConfigError
 from govnet.osutil.netns import in_netns
-from govnet.probes.base import REGISTRY, ProbeResult, Target
-from govnet.probes.tcp import NOT_ALLOWED, TcpProbe, TcpSettings
+from govnet.probes.base import ProbeResult, Target
+from govnet.probes.registry import default_kinds
+from govnet.probes.tcp.probe import NOT_ALLOWED, TcpProbe, TcpSettings
 from tests.helpers import need
 
 SWALLOWED = "198.18.250.9"  # sent to a MAC nobody has: the SYN vanishes
@@ -181,9 +182,10 @@ def test_disallowed_address_is_never_connected(listener: tuple[socket.socket, in
 
 
 def test_factory_is_registered_and_settings_are_strict() -> None:
-    assert isinstance(REGISTRY["tcp"]({}), TcpProbe)
+    kind = default_kinds()["tcp"]
+    assert isinstance(kind.make(kind.settings()), TcpProbe)
     with pytest.raises(ConfigError, match=r"unknown tcp setting.*concurency"):
-        REGISTRY["tcp"]({"concurency": 4})
+        TcpSettings.parse({"concurency": 4})
     for bad in (
         {"concurrency": 0},
         {"timeout": "1"},

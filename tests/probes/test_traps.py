@@ -23,7 +23,7 @@ import pytest
 
 from govnet.errors import ConfigError
 from govnet.lab.twin import load_twin
-from govnet.probes.traps import TrapEvent, TrapReceiver, TrapSettings, start
+from govnet.probes.traps.receiver import TrapEvent, TrapReceiver, TrapSettings, start
 from tests.helpers import need
 from tests.labkit import Lab
 from tests.probes.probekit import module_lab

@@ -11,12 +11,15 @@ import multiprocessing
 import os
 import subprocess
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from govnet.probes import base
+from govnet.probes.base import ProbeResult, Target
+from govnet.probes.icmp.probe import IcmpProbe
+from govnet.rollout import apply
 from govnet.rollout.apply import Pinger
 from tests.helpers import need
 
@@ -28,20 +31,13 @@ def cycles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Count the probe's cycles (their target counts) without changing what they do."""
     need(os.geteuid() == 0, "raw ICMP sockets need root (CAP_NET_RAW)")
     seen: list[int] = []
-    factory = base.REGISTRY["icmp"]
 
-    def counting(settings: Any) -> Any:
-        probe = factory(settings)
-        run = probe.run
-
-        async def counted(targets: Any, timeout: float) -> Any:
+    class Counting(IcmpProbe):
+        async def run(self, targets: Sequence[Target], timeout: float) -> list[ProbeResult]:
             seen.append(len(targets))
-            return await run(targets, timeout)
+            return await super().run(targets, timeout)
 
-        probe.run = counted  # type: ignore[method-assign]  # count the cycles, change nothing
-        return probe
-
-    monkeypatch.setitem(base.REGISTRY, "icmp", counting)
+    monkeypatch.setattr(apply, "IcmpProbe", Counting)
     return seen
 
 

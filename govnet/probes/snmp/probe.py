@@ -12,8 +12,8 @@ The plan is rebuilt when sysUpTime goes backwards (the unit rebooted, ifIndex ma
 when a polled OID vanishes (noSuchInstance), when the target's params change, and every
 ``rediscover_seconds``.
 
-Transports: SNMPv2c goes through ``snmp_fast`` (hand-encoded BER on one UDP socket, several
-thousand requests/s on one core); SNMPv3 through one pysnmp engine (``snmp_engine``), because
+Transports: SNMPv2c goes through ``govnet.probes.snmp.fast`` (hand-encoded BER on one UDP socket, several
+thousand requests/s on one core); SNMPv3 through one pysnmp engine (``govnet.probes.snmp.engine``), because
 USM must not be re-implemented. A timeout, an authentication failure or a broken agent is a
 ``ProbeResult`` with ``success=False`` and a ``detail``; credentials never appear in one.
 
@@ -37,12 +37,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from govnet.probes.base import ProbeResult, Target, register
-from govnet.probes.snmp_ber import GET, GETBULK, Missing, Oid, Response, Value, request_template
-from govnet.probes.snmp_config import Access, SnmpSettings
-from govnet.probes.snmp_engine import V3_IN_FLIGHT, EngineClient, UsmCredentials
-from govnet.probes.snmp_fast import Address, SnmpError, V2cClient
-from govnet.probes.snmp_plan import (
+from govnet.probes.base import ProbeResult, Target
+from govnet.probes.snmp.ber import GET, GETBULK, Missing, Oid, Response, Value, request_template
+from govnet.probes.snmp.engine import V3_IN_FLIGHT, EngineClient, UsmCredentials
+from govnet.probes.snmp.fast import Address, SnmpError, V2cClient
+from govnet.probes.snmp.plan import (
     COLUMNS,
     IF_DESCR,
     IF_NAME,
@@ -56,8 +55,9 @@ from govnet.probes.snmp_plan import (
     read_answers,
     select_interfaces,
 )
+from govnet.probes.snmp.settings import Access, SnmpSettings
 
-__all__ = ["PROBE", "Access", "SnmpProbe", "SnmpSettings", "snmp_probe"]
+__all__ = ["PROBE", "Access", "SnmpProbe", "SnmpSettings"]
 
 PROBE = "snmp"
 TOO_BIG = 1
@@ -353,9 +353,3 @@ async def _resolve(host: str, port: int) -> Address:
     except OSError as exc:
         raise SnmpError(f"cannot resolve {host}: {exc}") from exc
     return (str(infos[0][4][0]), port)
-
-
-@register(PROBE)
-def snmp_probe(settings: Mapping[str, Any]) -> SnmpProbe:
-    """Factory for the daemon: ``SnmpProbe(SnmpSettings.parse(settings))``."""
-    return SnmpProbe(SnmpSettings.parse(settings))

@@ -34,7 +34,7 @@ from pysnmp.entity.rfc3413 import ntfrcv
 from pysnmp.proto.api import v2c
 
 from govnet.errors import ConfigError, Problem
-from govnet.probes.traps_settings import TrapSettings, TrapUser
+from govnet.probes.traps.settings import TrapSettings, TrapUser
 
 __all__ = ["KINDS", "TrapEvent", "TrapReceiver", "TrapSettings", "start"]
 

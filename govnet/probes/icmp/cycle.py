@@ -17,7 +17,7 @@ import struct
 import time
 
 from govnet.probes.base import ProbeResult, Target
-from govnet.probes.icmp_packet import (
+from govnet.probes.icmp.packet import (
     DEST_UNREACH,
     ECHO,
     ECHO_REPLY,
@@ -30,8 +30,8 @@ from govnet.probes.icmp_packet import (
     parse_error,
     str_address,
 )
-from govnet.probes.icmp_settings import IcmpSettings
-from govnet.probes.icmp_socket import IP_RECVERR, SO_TIMESTAMPNS, IcmpSocket
+from govnet.probes.icmp.settings import IcmpSettings
+from govnet.probes.icmp.sock import IP_RECVERR, SO_TIMESTAMPNS, IcmpSocket
 
 STAMP = struct.Struct("qq")
 ANCILLARY = socket.CMSG_SPACE(STAMP.size) + socket.CMSG_SPACE(64)
@@ -125,7 +125,7 @@ class Cycle:
 
     async def _send(self, deadline: float) -> None:
         """Send every echo, paced by a token bucket (``rate``) and per-target spacing (``interval``)."""
-        n, total, rate, interval = self.n, self.total, self.settings.rate, self.settings.interval
+        n, total, rate, interval = self.n, self.total, self.settings.rate, self.settings.echo_interval
         burst = max(1.0, rate * BURST_SECONDS)
         build, sendto, sendmsg = self.builder.build, self.sock.sock.sendto, self.sock.sock.sendmsg
         sockaddrs, ancillary, sent_at, state = self.sockaddrs, self.ancillary, self.sent_at, self.state

@@ -10,7 +10,7 @@ How replies are matched (correctness rests on it):
   process holds, and a BPF filter drops other identifiers in the kernel; a datagram ("ping")
   socket gets its identifier from the kernel, which also demultiplexes replies.
 - each cycle draws a random 32-bit *token*. Packet index ``i = attempt * n + position`` (echoes go
-  round-robin, so two echoes to one target are a whole round and at least ``interval`` apart);
+  round-robin, so two echoes to one target are a whole round and at least ``echo_interval`` apart);
   *sequence* = ``i mod 2**16``; the payload starts with (token, i). Up to 65,536 packets per cycle
   (identifier, sequence) is unique by itself; beyond that the payload index tells packets apart,
   and the token rejects late replies from earlier cycles and other processes' packets.
@@ -31,16 +31,15 @@ import asyncio
 import logging
 import socket
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from govnet.probes.base import Probe, ProbeResult, Target, register
-from govnet.probes.icmp_cycle import Cycle
-from govnet.probes.icmp_packet import U32
-from govnet.probes.icmp_settings import IcmpSettings
-from govnet.probes.icmp_socket import NO_SOCKET, IcmpSocket, is_local, open_icmp_socket, pktinfo
+from govnet.probes.base import ProbeResult, Target
+from govnet.probes.icmp.cycle import Cycle
+from govnet.probes.icmp.packet import U32
+from govnet.probes.icmp.settings import IcmpSettings
+from govnet.probes.icmp.sock import NO_SOCKET, IcmpSocket, is_local, open_icmp_socket, pktinfo
 
-__all__ = ["NOT_ALLOWED", "NO_SOCKET", "IcmpProbe", "IcmpSettings", "icmp_probe"]
+__all__ = ["NOT_ALLOWED", "NO_SOCKET", "IcmpProbe", "IcmpSettings"]
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +144,3 @@ def _source(source: str, home: IcmpSocket | None) -> list[tuple[int, int, bytes]
     except OSError:
         return f"source {source} is not an IPv4 address"
     return pktinfo(source) if is_local(source, home) else f"source {source} is not a local address"
-
-
-@register("icmp")
-def icmp_probe(settings: Mapping[str, Any]) -> Probe:
-    """Factory for the daemon: strict settings (unknown keys are a ``ConfigError``), one socket."""
-    return IcmpProbe(IcmpSettings.parse(settings))

@@ -19,7 +19,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from govnet.probes.icmp_packet import DEST_UNREACH, ECHO_REPLY, TIME_EXCEEDED, describe
+from govnet.probes.icmp.packet import DEST_UNREACH, ECHO_REPLY, TIME_EXCEEDED, describe
 
 SO_ATTACH_FILTER = 26
 SKF_NET_OFF = -0x100000

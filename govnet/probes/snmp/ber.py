@@ -6,7 +6,7 @@ byte string except for its 4-byte request-id, so the probe encodes each target's
 (``RequestTemplate``) and patches the id per send; responses are read by a small decoder that
 only understands what a GET/GETBULK response may contain. Tests check both directions
 byte-for-byte against pysnmp's own codec. SNMPv3 (USM authentication and privacy) stays with
-the pysnmp engine: see ``snmp_engine``.
+the pysnmp engine: see ``govnet.probes.snmp.engine``.
 """
 
 from __future__ import annotations

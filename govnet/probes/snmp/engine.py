@@ -30,7 +30,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 from pysnmp.hlapi.v3arch.asyncio import auth as usm
 from pysnmp.proto import errind
 
-from govnet.probes.snmp_ber import (
+from govnet.probes.snmp.ber import (
     INTEGER_TAGS,
     OCTET_TAGS,
     Missing,
@@ -40,7 +40,7 @@ from govnet.probes.snmp_ber import (
     VarBind,
     format_oid,
 )
-from govnet.probes.snmp_fast import Address, SnmpError, SnmpTimeout
+from govnet.probes.snmp.fast import Address, SnmpError, SnmpTimeout
 
 AUTH_PROTOCOLS: dict[str, Any] = {
     "md5": usm.USM_AUTH_HMAC96_MD5,

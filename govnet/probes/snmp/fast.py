@@ -2,7 +2,7 @@
 
 Why not the pysnmp engine for v2c: at ~1.4 ms of CPU per 5-OID GET the engine caps a core at
 ~700 requests/s, and 1,000 units polled every few seconds would need a core to themselves.
-Here a request is a prepared byte string (``snmp_ber.RequestTemplate``) sent on one shared
+Here a request is a prepared byte string (``govnet.probes.snmp.ber.RequestTemplate``) sent on one shared
 datagram socket; answers are matched to requests by request-id and source address, so no
 socket, task or ASN.1 object is created per request. Retries resend the same bytes (same
 request-id), so a late answer to the first try still counts.
@@ -18,7 +18,7 @@ import socket
 from dataclasses import dataclass
 from typing import cast
 
-from govnet.probes.snmp_ber import (
+from govnet.probes.snmp.ber import (
     FIRST_REQUEST_ID,
     LAST_REQUEST_ID,
     BerError,

@@ -3,7 +3,7 @@
 Why it exists: the party network (党务网) rides the intranet's devices in its own VRF; one wrong
 route leak and classified hosts can reach, or be reached from, the intranet. Nothing else in the
 monitoring notices, because every positive probe still succeeds. So govnet sends echo requests
-from a *vantage point* inside one network to addresses of another (`isolation_matrix`) and
+from a *vantage point* inside one network to addresses of another (`govnet.probes.isolation.matrix`) and
 raises the alarm when any of them answers.
 
 A vantage is a source address, optionally inside a network namespace (a Linux stand-in for a
@@ -24,51 +24,53 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import AfterValidator
 
 from govnet.errors import ConfigError, GovnetError, Problem
 from govnet.inventory.models import Inventory
 from govnet.osutil.netns import in_netns, netns_path
-from govnet.probes.base import Probe, ProbeResult, Target, register
-from govnet.probes.icmp import NOT_ALLOWED, IcmpProbe, IcmpSettings
-from govnet.probes.isolation_matrix import MATRIX, isolation_targets, parse_matrix
-from govnet.probes.isolation_settings import Vantage, check_keys, parse_vantages
+from govnet.probes.base import ProbeResult, Target
+from govnet.probes.common import SourcedVantage, Vantage, named
+from govnet.probes.icmp.probe import NOT_ALLOWED, IcmpProbe, IcmpSettings
+from govnet.probes.isolation.matrix import KINDS, MATRIX, isolation_targets
 
 __all__ = [
     "MATRIX",
     "IsolationProbe",
     "IsolationSettings",
     "Vantage",
-    "isolation_probe",
     "isolation_targets",
 ]
 
-ICMP_KEYS = ("count", "interval", "rate", "timeout", "payload", "ttl", "socket", "allowed_networks")
-KEYS = ("vantages", "matrix", *ICMP_KEYS)
 ISOLATED = "isolated"
 BREACH = "BREACH"
 """How a negative check that was answered starts its detail."""
 
 
-@dataclass(frozen=True, slots=True)
-class IsolationSettings:
-    """Vantages, the matrix, and the echo settings handed to each vantage's ``icmp`` probe."""
+def _not_itself(matrix: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    for segment, kinds in matrix.items():
+        if segment in kinds:
+            raise ValueError(f"a segment cannot be isolated from itself ({segment})")
+    return matrix
 
-    vantages: Mapping[str, Vantage]
-    icmp: IcmpSettings = field(default_factory=IcmpSettings)
-    matrix: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MATRIX)
 
-    @classmethod
-    def parse(cls, settings: Mapping[str, Any]) -> IsolationSettings:
-        """Strict: unknown keys, a vantage without a source or a bad echo setting are ``ConfigError``."""
-        check_keys(settings, KEYS, "isolation")
-        vantages = parse_vantages(settings)
-        if not vantages:
-            raise ConfigError(Problem("at least one vantage is needed", field="vantages"))
-        icmp = IcmpSettings.parse({k: v for k, v in settings.items() if k in ICMP_KEYS})
-        return cls(vantages, icmp, parse_matrix(settings))
+class IsolationSettings(IcmpSettings):
+    """Vantages, the matrix, and the echo settings (those of `IcmpSettings`) of each vantage's probe."""
+
+    kind: ClassVar[str] = "isolation"
+    vantages: Annotated[dict[str, SourcedVantage], AfterValidator(named)]
+    matrix: Annotated[
+        dict[Literal["intranet", "party", "extranet"], tuple[Literal[KINDS], ...]],  # type: ignore[valid-type]
+        AfterValidator(_not_itself),
+    ] = MATRIX  # type: ignore[assignment]
+
+    @property
+    def icmp(self) -> IcmpSettings:
+        """The echo settings alone, for the `IcmpProbe` of each vantage."""
+        return IcmpSettings(**{name: getattr(self, name) for name in IcmpSettings.model_fields})
 
 
 class IsolationProbe:
@@ -159,9 +161,3 @@ def _verdict(target: Target, vantage: str, echo: ProbeResult) -> ProbeResult:
     return ProbeResult(
         "isolation", target, True, ISOLATED, sent=echo.sent, values={"answered": 0}, at=echo.at
     )
-
-
-@register("isolation")
-def isolation_probe(settings: Mapping[str, Any]) -> Probe:
-    """Factory for the daemon: strict settings; every vantage's socket opened in its namespace."""
-    return IsolationProbe(IsolationSettings.parse(settings))

@@ -20,7 +20,7 @@ from typing import Any
 from govnet.errors import ConfigError, Problem
 from govnet.inventory.models import Inventory
 from govnet.probes.base import Target
-from govnet.probes.isolation_settings import SEGMENTS, Vantage
+from govnet.probes.common import SEGMENTS, Vantage
 
 MANAGEMENT = "management"
 """Pseudo-segment of device management addresses (``host``) that are no segment's address."""
@@ -30,29 +30,6 @@ MATRIX: Mapping[str, tuple[str, ...]] = {
     "intranet": ("party", "extranet"),
     "extranet": ("intranet", "party", MANAGEMENT),
 }
-
-
-def parse_matrix(settings: Mapping[str, Any]) -> Mapping[str, tuple[str, ...]]:
-    """``matrix: {party: [intranet, extranet, management], …}`` (default `MATRIX`), checked strictly.
-
-    >>> parse_matrix({"matrix": {"party": ["intranet"]}})["party"]
-    ('intranet',)
-    """
-    raw = settings.get("matrix")
-    if raw is None:
-        return MATRIX
-    if not isinstance(raw, Mapping):
-        raise ConfigError(Problem("must map a vantage's segment to what must not answer", field="matrix"))
-    matrix: dict[str, tuple[str, ...]] = {}
-    for segment, kinds in raw.items():
-        if segment not in SEGMENTS:
-            raise ConfigError(Problem(f"unknown segment {segment!r}", field="matrix"))
-        if isinstance(kinds, str) or not isinstance(kinds, list | tuple) or not set(kinds) <= set(KINDS):
-            raise ConfigError(Problem(f"must be a list of {', '.join(KINDS)}", field=f"matrix.{segment}"))
-        if segment in kinds:
-            raise ConfigError(Problem("a segment cannot be isolated from itself", field=f"matrix.{segment}"))
-        matrix[segment] = tuple(kinds)
-    return matrix
 
 
 def vantage_segment(inventory: Inventory, vantage: Vantage) -> str:
@@ -75,7 +52,7 @@ def vantage_segment(inventory: Inventory, vantage: Vantage) -> str:
 
 
 def isolation_targets(
-    inventory: Inventory, vantages: Mapping[str, Vantage], matrix: Mapping[str, tuple[str, ...]] = MATRIX
+    inventory: Inventory, vantages: Mapping[str, Vantage], matrix: Mapping[Any, tuple[str, ...]] = MATRIX
 ) -> list[Target]:
     """Every (vantage, address) pair that must NOT answer, as targets of the ``isolation`` probe.
 

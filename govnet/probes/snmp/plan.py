@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from govnet.probes.base import InterfaceStatus
-from govnet.probes.snmp_ber import Missing, Oid, RequestTemplate, Response, Value
+from govnet.probes.snmp.ber import Missing, Oid, RequestTemplate, Response, Value
 
 SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 IF_NAME: Oid = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1)

@@ -27,56 +27,45 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from ipaddress import IPv4Network
-from typing import Any
+from typing import Annotated, ClassVar
+
+from pydantic import AfterValidator
 
 from govnet.errors import GovnetError
 from govnet.osutil.netns import in_netns
-from govnet.probes.base import Probe, ProbeResult, Target, register
-from govnet.probes.isolation_settings import (
+from govnet.probes.base import ProbeResult, Target
+from govnet.probes.common import (
     DEFAULT_ALLOWED,
     NOT_ALLOWED,
+    Networks,
+    ProbeSettings,
     Vantage,
     allowed,
-    check_keys,
-    number,
-    parse_networks,
-    parse_vantages,
+    bounded,
+    named,
 )
-from govnet.probes.path_trace import Hop, preload, trace
+from govnet.probes.path.trace import Hop, preload, trace
 
-__all__ = ["Hop", "PathProbe", "PathResult", "PathSettings", "path_probe"]
+__all__ = ["Hop", "PathProbe", "PathResult", "PathSettings"]
 
 
-@dataclass(frozen=True, slots=True)
-class PathSettings:
-    """What the daemon's config may set for path localisation (unknown keys are errors)."""
+class PathSettings(ProbeSettings):
+    """The ``path:`` section of the daemon's config (unknown keys are errors); one set of defaults."""
 
-    max_hops: int = 16
-    timeout: float = 2.0
+    kind: ClassVar[str] = "path"
+    enabled: bool = True
+    max_hops: Annotated[int, bounded(1, 32, integer=True)] = 8
+    timeout: Annotated[float, bounded(0.001, 10)] = 0.5
     """Seconds to wait for answers after the last send (it ends earlier once the path is known)."""
-    spacing: float = 0.01
-    """Seconds between the echoes of successive TTLs (0: all at once)."""
-    concurrency: int = 4
+    spacing: Annotated[float, bounded(0, 1)] = 0.01
+    """Seconds between the echoes of successive TTLs: routers rate-limit the ICMP errors a trace relies on."""
+    concurrency: Annotated[int, bounded(1, 64, integer=True)] = 4
     """Localisations at once (each holds a thread and two raw sockets)."""
-    vantages: Mapping[str, Vantage] | None = None
+    vantages: Annotated[dict[str, Vantage], AfterValidator(named)] | None = None
     """Optional places to trace from (source and/or namespace); none: the daemon's own."""
-    allowed_networks: tuple[IPv4Network, ...] = DEFAULT_ALLOWED
-
-    @classmethod
-    def parse(cls, settings: Mapping[str, Any]) -> PathSettings:
-        known = ("max_hops", "timeout", "spacing", "concurrency", "vantages", "allowed_networks")
-        check_keys(settings, known, "path")
-        return cls(
-            max_hops=int(number(settings, "max_hops", 16, 1, 64, integer=True)),
-            timeout=number(settings, "timeout", 2.0, 0.01, 60),
-            spacing=number(settings, "spacing", 0.01, 0, 1),
-            concurrency=int(number(settings, "concurrency", 4, 1, 64, integer=True)),
-            vantages=parse_vantages(settings, source_required=False) or None,
-            allowed_networks=parse_networks(settings),
-        )
+    allowed_networks: Networks = DEFAULT_ALLOWED
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +163,7 @@ class PathProbe:
 
     def _vantage(self, name: str | None) -> Vantage | str:
         if name is None:
-            return Vantage("")
+            return Vantage()
         vantages = self.settings.vantages or {}
         if name not in vantages:
             return f"unknown vantage {name!r}"
@@ -203,9 +192,3 @@ def _conclude(
     return PathResult(
         destination, source, vantage, shown, reached, last.address, last.number, detail, seconds
     )
-
-
-@register("path")
-def path_probe(settings: Mapping[str, Any]) -> Probe:
-    """Factory for the daemon: strict settings; nothing is opened until a localisation runs."""
-    return PathProbe(PathSettings.parse(settings))

@@ -17,47 +17,28 @@ import asyncio
 import errno
 import socket
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from ipaddress import IPv4Network
-from typing import Any
+from collections.abc import Sequence
+from typing import Annotated, ClassVar
 
-from govnet.probes.base import Probe, ProbeResult, Target, register
-from govnet.probes.isolation_settings import (
-    DEFAULT_ALLOWED,
-    NOT_ALLOWED,
-    allowed,
-    check_keys,
-    number,
-    parse_networks,
-)
+from govnet.probes.base import ProbeResult, Target
+from govnet.probes.common import DEFAULT_ALLOWED, NOT_ALLOWED, Networks, ProbeSettings, allowed, bounded
 
-__all__ = ["NOT_ALLOWED", "TcpProbe", "TcpSettings", "tcp_probe"]
+__all__ = ["NOT_ALLOWED", "TcpProbe", "TcpSettings"]
 
 _UNREACHABLE = (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EHOSTDOWN, errno.ENONET)
 Outcome = tuple[bool, str, float | None, int]
 """success, detail, connect time, SYNs sent (0 when refused before a socket connected)."""
 
 
-@dataclass(frozen=True, slots=True)
-class TcpSettings:
+class TcpSettings(ProbeSettings):
     """What the daemon's config may set for the tcp probe (unknown keys are errors)."""
 
-    concurrency: int = 256
+    kind: ClassVar[str] = "tcp"
+    concurrency: Annotated[int, bounded(1, 65_536, integer=True)] = 256
     """Connections in flight at once."""
-    timeout: float | None = None
+    timeout: Annotated[float, bounded(0.001, 3600)] | None = None
     """Seconds one connect may take; None: whatever is left of the run's own timeout."""
-    allowed_networks: tuple[IPv4Network, ...] = DEFAULT_ALLOWED
-
-    @classmethod
-    def parse(cls, settings: Mapping[str, Any]) -> TcpSettings:
-        check_keys(settings, ("concurrency", "timeout", "allowed_networks"), "tcp")
-        timeout = number(settings, "timeout", 0.0, 0.001, 3600) if "timeout" in settings else None
-        return cls(
-            concurrency=int(number(settings, "concurrency", 256, 1, 65_536, integer=True)),
-            timeout=timeout,
-            allowed_networks=parse_networks(settings),
-        )
+    allowed_networks: Networks = DEFAULT_ALLOWED
 
 
 class TcpProbe:
@@ -128,9 +109,3 @@ class TcpProbe:
             return (True, "", time.monotonic() - started, 1)
         finally:
             sock.close()
-
-
-@register("tcp")
-def tcp_probe(settings: Mapping[str, Any]) -> Probe:
-    """Factory for the daemon: strict settings (unknown keys are a ``ConfigError``)."""
-    return TcpProbe(TcpSettings.parse(settings))

@@ -1,0 +1,1 @@
+"""The ``icmp`` kind: echo probes through one socket (`probe`), its settings, its record and collector (`kind`)."""

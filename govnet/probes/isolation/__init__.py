@@ -1,0 +1,1 @@
+"""The ``isolation`` kind: negative checks from vantage points (`probe`, `matrix`), record and collector (`kind`)."""

@@ -1,0 +1,1 @@
+"""The SNMP trap receiver (the daemon's ``traps:`` section): `receiver` and its strict `settings`."""
