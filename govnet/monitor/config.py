@@ -222,22 +222,23 @@ class DaemonConfig(Strict):
 def config_model(kinds: Registry) -> type[DaemonConfig]:
     """`DaemonConfig` with one block per kind under ``probes:`` and each segment (made once per registry)."""
     key = tuple((name, id(kind)) for name, kind in kinds.items())
-    made = _MODELS.get(key)
-    if made is None:
-        blocks: dict[str, Any] = {
-            name: (create_model(f"{name.title()}Block", __base__=kind.settings, **SCHEDULE) | None, None)
-            for name, kind in kinds.items()
-        }
-        probes = create_model("Probes", __base__=Strict, **blocks)
-        segment = {name: (probes | None, None) for name in SEGMENT_NAMES}
-        segments = create_model("Segments", __base__=Strict, **segment)  # type: ignore[call-overload]
-        made = _MODELS[key] = create_model(
-            "DaemonConfig", __base__=DaemonConfig, probes=(probes, probes()), segments=(segments, segments())
-        )
+    if key in _MODELS:
+        return _MODELS[key][0]
+    blocks: dict[str, Any] = {
+        name: (create_model(f"{name.title()}Block", __base__=kind.settings, **SCHEDULE) | None, None)
+        for name, kind in kinds.items()
+    }
+    probes = create_model("Probes", __base__=Strict, **blocks)
+    segment = {name: (probes | None, None) for name in SEGMENT_NAMES}
+    segments = create_model("Segments", __base__=Strict, **segment)  # type: ignore[call-overload]
+    made = create_model(
+        "DaemonConfig", __base__=DaemonConfig, probes=(probes, probes()), segments=(segments, segments())
+    )
+    _MODELS[key] = (made, tuple(kinds.values()))  # the kinds kept alive: their ids stay theirs
     return made
 
 
-_MODELS: dict[tuple[tuple[str, int], ...], type[DaemonConfig]] = {}
+_MODELS: dict[tuple[tuple[str, int], ...], tuple[type[DaemonConfig], tuple[object, ...]]] = {}
 
 
 def load_config(path: Path, shard: Shard | None = None, kinds: Registry | None = None) -> DaemonConfig:

@@ -19,7 +19,9 @@ A kind provides, in one place:
   metric family may be written by one collector only).
 
 Adding a kind is one package and one line in the registry the daemon is handed
-(`govnet.monitor.kinds.default_kinds`); nothing else names kinds.
+(`govnet.probes.registry.default_kinds`). The daemon names a shipped kind only where another
+feature builds on it: traps and the SNMP engine renewal (``snmp``), the isolation matrix's
+targets and the status page (``isolation``), ``govnet probe`` (``icmp``).
 """
 
 from __future__ import annotations
