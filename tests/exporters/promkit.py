@@ -24,8 +24,9 @@ DEPLOY_PROMETHEUS = ROOT / "deploy" / "prometheus.yml"
 
 
 def collector_metrics() -> set[str]:
-    """Metric names as exposed by the daemon's collector: counters get ``_total``, info ``_info``."""
-    source = COLLECTOR.read_text()
+    """Metric names as exposed by the daemon's collectors (collector.py and the small ones beside
+    it, e.g. govnet/metrics/audit.py): counters get ``_total``, info ``_info``."""
+    source = "\n".join(path.read_text() for path in sorted((ROOT / "govnet").glob("**/*.py")))
     out = set()
     for kind, name in re.findall(r"(Gauge|Counter|Info)MetricFamily\(\s*\"([a-z_]+)\"", source):
         out.add(name + {"Gauge": "", "Counter": "_total", "Info": "_info"}[kind])
