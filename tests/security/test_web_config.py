@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import shutil
 import ssl
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from govnet.errors import ConfigError
 from govnet.metrics import webauth
 from govnet.metrics.webauth import BasicAuth
 from govnet.metrics.webconfig import load_web_config
-from tests.helpers import DATA
+from tests.helpers import DATA, ROOT
 from tests.security.webkit import PASSWORD, USER, bcrypt_hash, make_pki, web_config
 
 INVALID = DATA / "invalid-web"
@@ -204,3 +205,22 @@ def test_without_users_everyone_passes_without_a_check() -> None:
     auth = BasicAuth({})
     assert check(auth, None)
     assert auth.checks == 0
+
+
+def test_the_deploy_example_passes_check_with_its_certificates(govnet: Any, tmp_path: Path) -> None:
+    """deploy/web-config.example.yml as shipped, with test certificates where it names them."""
+    example = ROOT / "deploy" / "web-config.example.yml"
+    (tmp_path / "tls").mkdir()
+    pki = make_pki(tmp_path / "tls")
+    pki.cert.rename(tmp_path / "tls" / "govnet.crt")
+    pki.key.rename(tmp_path / "tls" / "govnet.key")
+    web = tmp_path / "web-config.yml"
+    shutil.copy(example, web)
+    result = govnet(
+        "daemon", "--check", "--config", str(daemon_config(tmp_path)), "--web.config.file", str(web)
+    )
+    assert result.code == 0, result.err
+    assert f"https with 1 user(s) ({web})" in result.out
+    loaded = load_web_config(web)
+    assert set(loaded.users) == {"prometheus"}
+    assert loaded.headers["X-Frame-Options"] == "deny"

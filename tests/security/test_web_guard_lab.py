@@ -26,28 +26,12 @@ from govnet.state import audit
 from govnet.state.db import connect, transaction
 from tests.exporters.promkit import Prometheus
 from tests.helpers import DATA, ROOT
-from tests.monitor.daemonkit import DaemonProcess, Response, free_port, until
-from tests.security.webkit import PASSWORD, USER, Pki, client_context, fetch, make_pki, web_config
+from tests.monitor.daemonkit import free_port, until
+from tests.security.webkit import PASSWORD, USER, GuardedDaemon, Pki, fetch, make_pki, web_config
 
 pytestmark = pytest.mark.lab
 AUDIT_RULES = ROOT / "exporters" / "prometheus" / "govnet-audit.rules.yml"
 ENTRIES = 3
-
-
-class GuardedDaemon(DaemonProcess):
-    """The daemon's HTTP answers over TLS (trusting the test CA), with the scraper's password."""
-
-    def __init__(self, config: Path, log: Path, web: Path, pki: Pki) -> None:
-        super().__init__(config, log, "--web.config.file", str(web))
-        self.base = self.base.replace("http://", "https://")
-        self.context = client_context(pki)
-
-    def request(self, path: str, method: str = "GET", headers: dict[str, str] | None = None) -> Response:
-        try:
-            answer = fetch(self.base + path, self.context, (USER, PASSWORD))
-        except (urllib.error.URLError, OSError):
-            return Response(0, {}, b"")
-        return Response(answer.status, answer.headers, answer.body)
 
 
 @dataclass

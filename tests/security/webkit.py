@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.monitor.daemonkit import DaemonProcess, Response
+
 USER, PASSWORD = "prometheus", "scrape-me-Ω"
 """The scraper's credentials in these tests (a non-ASCII password: basic auth is UTF-8)."""
 
@@ -135,3 +137,20 @@ def fetch(url: str, context: ssl.SSLContext | None, auth: tuple[str, str] | None
             return Answer(answer.status, dict(answer.headers), answer.read())
     except urllib.error.HTTPError as exc:
         return Answer(exc.code, dict(exc.headers), exc.read())
+
+
+class GuardedDaemon(DaemonProcess):
+    """``govnet daemon --web.config.file WEB``: its answers read over TLS (trusting the test CA),
+    with the scraper's password."""
+
+    def __init__(self, config: Path, log: Path, web: Path, pki: Pki) -> None:
+        super().__init__(config, log, "--web.config.file", str(web))
+        self.base = self.base.replace("http://", "https://")
+        self.context = client_context(pki)
+
+    def request(self, path: str, method: str = "GET", headers: dict[str, str] | None = None) -> Response:
+        try:
+            answer = fetch(self.base + path, self.context, (USER, PASSWORD))
+        except OSError:  # refused, reset, or not (yet) TLS
+            return Response(0, {}, b"")
+        return Response(answer.status, answer.headers, answer.body)
