@@ -49,15 +49,18 @@ HEADERS: dict[str, tuple[str, ...]] = {
     "Content-Security-Policy": (),
 }
 """The headers the toolkit lets a file set, with their allowed values where it fixes them."""
-BCRYPT = re.compile(r"^\$2[abxy]?\$(\d\d)\$[./A-Za-z0-9]{53}$")
+BCRYPT = re.compile(r"^\$2[abxy]\$(\d\d)\$[./A-Za-z0-9]{53}$")
+MAX_COST = 16
+"""Above, one check takes seconds (cost 10: ~60 ms, each step doubles it): every wrong password
+and every unknown user would cost that, and starting the daemon too (its decoy hash)."""
 UNSUPPORTED = {
     ("tls_server_config", "cert"): "write the certificate to a file and name it in cert_file",
     ("tls_server_config", "key"): "write the key to a file and name it in key_file",
     ("tls_server_config", "client_ca"): "write the CA to a file and name it in client_ca_file",
     ("tls_server_config", "client_allowed_sans"): "trust only the client certificates its CA signs",
-    ("tls_server_config", "cipher_suites"): "OpenSSL's defaults are used (TLS 1.2 AEAD and TLS 1.3)",
-    ("tls_server_config", "prefer_server_cipher_suites"): "OpenSSL's defaults are used",
-    ("tls_server_config", "curve_preferences"): "OpenSSL's defaults are used",
+    ("tls_server_config", "cipher_suites"): "Python's defaults are used (forward secrecy, no SHA-1)",
+    ("tls_server_config", "prefer_server_cipher_suites"): "Python's defaults are used",
+    ("tls_server_config", "curve_preferences"): "Python's defaults are used",
     ("rate_limit",): "put a reverse proxy in front of the daemon to rate-limit it",
 }
 """Exporter-toolkit keys govnet refuses by name, with what to do instead."""
@@ -106,6 +109,8 @@ def _bcrypt(hashed: str) -> str:
         raise ValueError(
             "not a bcrypt hash; write what `htpasswd -nBC 10 \"\" | tr -d ':\\n'` prints, never the password"
         )
+    if int(found[1]) > MAX_COST:
+        raise ValueError(f"bcrypt cost {int(found[1])} is over {MAX_COST} (seconds per check); use 10 to 12")
     return hashed
 
 
