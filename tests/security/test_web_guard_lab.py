@@ -27,7 +27,16 @@ from govnet.state.db import connect, transaction
 from tests.exporters.promkit import Prometheus
 from tests.helpers import DATA, ROOT
 from tests.monitor.daemonkit import free_port, until
-from tests.security.webkit import PASSWORD, USER, GuardedDaemon, Pki, fetch, make_pki, web_config
+from tests.security.webkit import (
+    PASSWORD,
+    USER,
+    GuardedDaemon,
+    Pki,
+    client_context,
+    fetch,
+    make_pki,
+    web_config,
+)
 
 pytestmark = pytest.mark.lab
 AUDIT_RULES = ROOT / "exporters" / "prometheus" / "govnet-audit.rules.yml"
@@ -152,11 +161,40 @@ def test_the_status_page_needs_the_password(stack: Stack) -> None:
 
 def test_only_tls_with_the_test_ca_is_spoken(stack: Stack) -> None:
     plain = stack.daemon.base.replace("https://", "http://")
-    with pytest.raises((urllib.error.URLError, ConnectionError)):
+    with pytest.raises(OSError):
         fetch(plain + "/metrics", None, (USER, PASSWORD))
     with pytest.raises(urllib.error.URLError) as caught:
         fetch(stack.daemon.base + "/metrics", ssl.create_default_context(), (USER, PASSWORD))
     assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
+
+
+def test_mutual_tls_refuses_a_client_without_a_certificate_of_its_ca(stack: Stack) -> None:
+    """client_auth_type RequireAndVerifyClientCert: the handshake itself fails without one."""
+    work = stack.work / "mutual"
+    work.mkdir()
+    tls = {
+        "cert_file": str(stack.pki.cert),
+        "key_file": str(stack.pki.key),
+        "client_auth_type": "RequireAndVerifyClientCert",
+        "client_ca_file": str(stack.pki.ca),
+    }
+    web = web_config(work, None, {USER: PASSWORD}, tls_server_config=tls)
+    config = yaml.safe_load(stack.daemon.config.read_text())
+    config["listen"] = f"127.0.0.1:{free_port()}"
+    (work / "daemon.yml").write_text(yaml.safe_dump(config))
+    daemon = GuardedDaemon(work / "daemon.yml", work / "daemon.log", web, stack.pki)
+    daemon.context.load_cert_chain(stack.pki.client_cert, stack.pki.client_key)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GOVNET_SNMP_COMMUNITY", "test-community")
+        daemon.start()
+    try:
+        assert fetch(daemon.base + "/metrics", daemon.context, (USER, PASSWORD)).status == 200
+        assert fetch(daemon.base + "/metrics", daemon.context).status == 401, "a certificate is not a user"
+        with pytest.raises(OSError):
+            fetch(daemon.base + "/metrics", client_context(stack.pki), (USER, PASSWORD))
+    finally:
+        code, _ = daemon.stop()
+        assert code == 0
 
 
 def test_prometheus_scrapes_over_tls_with_basic_auth(stack: Stack) -> None:
