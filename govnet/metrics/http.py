@@ -10,7 +10,9 @@ a scrape costs a dictionary lookup and may lag the newest cycle by at most one r
 
 With a web configuration (`govnet.metrics.webconfig`: ``--web.config.file``) it speaks TLS and
 asks every request, ``/healthz`` included as with every exporter-toolkit exporter, for a basic-auth
-user (`govnet.metrics.webauth`); a request without one is answered 401 before it is routed.
+user (`govnet.metrics.webauth`); a request without one is answered 401 before it is routed. A
+changed file or renewed certificate applies from the next connection (`WebWatch`, asked at each
+TLS handshake and each request).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import contextlib
 import itertools
 import json
 import logging
+import ssl
 import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -35,7 +38,7 @@ from govnet.metrics.collector import ViewCollector
 from govnet.metrics.page import render_page, status_json
 from govnet.metrics.view import Snapshot, View
 from govnet.metrics.webauth import CHALLENGE, BasicAuth
-from govnet.metrics.webconfig import WebConfig
+from govnet.metrics.webconfig import WebConfig, WebWatch
 from govnet.osutil.forked import in_child
 
 log = logging.getLogger(__name__)
@@ -125,6 +128,7 @@ class Exporter:
         self.more = tuple(more)
         self.web = WebConfig()
         self.auth = BasicAuth({})
+        self.watch = WebWatch(self.web)
         self.rendered = Rendered(-1, b"", 0.0)
         self.renders = 0
         self._changed = asyncio.Event()
@@ -173,9 +177,11 @@ class Exporter:
         return self.current().gzipped if want_gzip else self.current().plain()
 
     async def serve(self, host: str, port: int, web: WebConfig | None = None) -> asyncio.Server:
-        """Listen; with ``web``, over its TLS and behind its users."""
+        """Listen; with ``web``, over its TLS and behind its users (re-read when they change)."""
         if web is not None:
-            self.web, self.auth = web, BasicAuth(web.users)
+            self.web, self.auth, self.watch = web, BasicAuth(web.users), WebWatch(web)
+        if web is not None and web.tls is not None:
+            web.tls.sni_callback = self._handshake
         self.render_now()
         tls: dict[str, Any] = {"ssl": self.web.tls, "ssl_handshake_timeout": 10} if self.web.tls else {}
         server = await asyncio.start_server(self._handle, host, port, reuse_address=True, **tls)
@@ -197,6 +203,7 @@ class Exporter:
             return
         text = head[:MAX_REQUEST].decode("latin-1")
         try:
+            self._follow(self.watch.current())
             if await self.auth.allows(_header(text, "authorization")):
                 status, headers, body = self._route(text)
             else:
@@ -219,6 +226,21 @@ class Exporter:
                     await writer.drain()
             await writer.drain()
         writer.close()
+
+    def _follow(self, web: WebConfig) -> None:
+        """Users and headers of a re-read web configuration (its certificates: `_handshake`)."""
+        if web is not self.web:
+            self.web, self.auth = web, BasicAuth(web.users)
+
+    def _handshake(
+        self, connection: ssl.SSLObject | ssl.SSLSocket, _name: str | None, _ctx: ssl.SSLContext
+    ) -> None:
+        """At every TLS handshake (OpenSSL's server-name callback, called with or without SNI):
+        hand it the context of the web configuration in force, so a renewed certificate is
+        served from the next connection on."""
+        tls = self.watch.current().tls
+        if tls is not None and tls is not connection.context:
+            connection.context = tls
 
     def _route(self, head: str) -> tuple[int, dict[str, str], bytes | Rendered]:
         request, *header_lines = head.split("\r\n")

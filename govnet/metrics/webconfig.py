@@ -10,11 +10,13 @@ not match its key, a password that is not a bcrypt hash, each is one ``FILE:LINE
 line at start (``govnet daemon --check`` says it first). The toolkit settings govnet does not
 implement (inline PEM, cipher and curve lists, SAN allow-lists, rate limits) are refused by name,
 never ignored: a setting that silently does nothing is worse than none. Relative paths are
-relative to the file, as the toolkit reads them. The file is read once, at start.
+relative to the file, as the toolkit reads them. A change to the file or to a certificate is
+taken without a restart (`WebWatch`).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import ssl
 from collections.abc import Iterator
@@ -28,6 +30,7 @@ from govnet.errors import ConfigError, GovnetError, Problem
 from govnet.inventory.problems import from_pydantic
 from govnet.inventory.yamlsrc import MDict, load_yaml, locate, read_text
 
+log = logging.getLogger(__name__)
 CLIENT_AUTH = {
     "NoClientCert": ssl.CERT_NONE,
     "VerifyClientCertIfGiven": ssl.CERT_OPTIONAL,
@@ -131,10 +134,66 @@ class WebConfig:
     users: dict[str, bytes] = field(default_factory=dict)
     """User name -> bcrypt hash."""
     headers: dict[str, str] = field(default_factory=dict)
+    files: tuple[Path, ...] = ()
+    """The file and the certificate files it names: a change to any of them is a new config."""
+    policy: tuple[str, ...] = ()
+    """TLS settings a running listener cannot change (client auth, its CA, protocol versions)."""
 
     @property
     def scheme(self) -> str:
         return "https" if self.tls is not None else "http"
+
+
+class WebWatch:
+    """The web configuration in force: re-read when its file, or a file it names, changes.
+
+    As the exporter-toolkit does, a renewed certificate or a changed user is taken without a
+    restart: every request and TLS handshake asks `current`, which costs a ``stat`` per file.
+    A new file that does not load is logged and the running configuration kept (a certificate
+    written before its key is taken once both are there); switching TLS on or off needs a
+    restart (the listening socket is plain or TLS), so that too keeps the running one.
+    """
+
+    def __init__(self, config: WebConfig) -> None:
+        self.config = config
+        self._stamp = _stamp(config.files)
+
+    def current(self) -> WebConfig:
+        config = self.config
+        if config.path is None:
+            return config
+        stamp = _stamp(config.files)
+        if stamp == self._stamp:
+            return config
+        self._stamp = stamp
+        try:
+            new = load_web_config(config.path)
+        except GovnetError as exc:
+            log.error(
+                "%s changed but is refused; the running one stays: %s", config.path, "; ".join(exc.lines())
+            )
+            return config
+        if (new.tls is None) != (config.tls is None) or new.policy != config.policy:
+            what = (
+                "turning TLS on or off" if (new.tls is None) != (config.tls is None) else "a new TLS policy"
+            )
+            log.warning("%s: %s takes a restart; the running config stays", config.path, what)
+            return config
+        log.info("%s re-read: %s, %d user(s)", config.path, new.scheme, len(new.users))
+        self.config, self._stamp = new, _stamp(new.files)
+        return new
+
+
+def _stamp(files: tuple[Path, ...]) -> tuple[tuple[int, int, int] | None, ...]:
+    out: list[tuple[int, int, int] | None] = []
+    for path in files:
+        try:
+            info = path.stat()
+        except OSError:
+            out.append(None)
+        else:
+            out.append((info.st_mtime_ns, info.st_ino, info.st_size))
+    return tuple(out)
 
 
 def load_web_config(path: Path) -> WebConfig:
@@ -158,7 +217,14 @@ def load_web_config(path: Path) -> WebConfig:
     if parsed.tls_server_config is not None:
         tls = _tls_context(parsed.tls_server_config, path.parent, raw)
     users = {user: hashed.encode() for user, hashed in parsed.basic_auth_users.items()}
-    return WebConfig(path, tls, users, dict(parsed.http_server_config.headers))
+    files: list[Path] = [path]
+    policy: tuple[str, ...] = ()
+    if parsed.tls_server_config is not None:
+        named = parsed.tls_server_config
+        files += [path.parent / f for f in (named.cert_file, named.key_file, named.client_ca_file) if f]
+        policy = (named.client_auth_type, str(named.client_ca_file), named.min_version, named.max_version)
+    headers = dict(parsed.http_server_config.headers)
+    return WebConfig(path, tls, users, headers, tuple(files), policy)
 
 
 def _checks(parsed: WebFile, raw: MDict) -> Iterator[Problem]:

@@ -69,7 +69,8 @@ class Daemon:
         self.shard = shard
         """``--shard K/N``: overrides the config's ``shard:``, at start and at every reload."""
         self.web_config = web_config
-        """``--web.config.file``: overrides the config's ``web_config_file:`` (read at start only)."""
+        """``--web.config.file``: overrides the config's ``web_config_file:`` (its users and
+        certificates are re-read when they change: `govnet.metrics.webconfig.WebWatch`)."""
         self.web = WebConfig()
         self.audit = AuditWatch()
         """The audit trail's head, exported and logged (govnet.metrics.audit)."""

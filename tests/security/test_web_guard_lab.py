@@ -12,6 +12,7 @@ in the store (an entry edited, every hash after it recomputed, ``audit.head`` to
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import urllib.error
 from collections.abc import Iterator
@@ -179,14 +180,7 @@ def test_mutual_tls_refuses_a_client_without_a_certificate_of_its_ca(stack: Stac
         "client_ca_file": str(stack.pki.ca),
     }
     web = web_config(work, None, {USER: PASSWORD}, tls_server_config=tls)
-    config = yaml.safe_load(stack.daemon.config.read_text())
-    config["listen"] = f"127.0.0.1:{free_port()}"
-    (work / "daemon.yml").write_text(yaml.safe_dump(config))
-    daemon = GuardedDaemon(work / "daemon.yml", work / "daemon.log", web, stack.pki)
-    daemon.context.load_cert_chain(stack.pki.client_cert, stack.pki.client_key)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GOVNET_SNMP_COMMUNITY", "test-community")
-        daemon.start()
+    daemon = _second_daemon(stack, work, web, stack.pki, client=True)
     try:
         assert fetch(daemon.base + "/metrics", daemon.context, (USER, PASSWORD)).status == 200
         assert fetch(daemon.base + "/metrics", daemon.context).status == 401, "a certificate is not a user"
@@ -195,6 +189,65 @@ def test_mutual_tls_refuses_a_client_without_a_certificate_of_its_ca(stack: Stac
     finally:
         code, _ = daemon.stop()
         assert code == 0
+
+
+def test_a_renewed_certificate_and_changed_users_are_taken_without_a_restart(stack: Stack) -> None:
+    """As the exporter-toolkit does: the next connection after a change uses the new file; a
+    broken file, or one that changes the TLS policy, is logged and the running one kept."""
+    work = stack.work / "reload"
+    work.mkdir()
+    (stack.work / "reload-ca").mkdir()
+    first, second = make_pki(work), make_pki(stack.work / "reload-ca", "govnet test CA 2")
+    web = web_config(work, first, {USER: PASSWORD})
+    daemon = _second_daemon(stack, work, web, first)
+    daemon.context.load_verify_locations(second.ca)  # trusts both CAs
+    try:
+        before = _served_serial(daemon)
+        for renewed, current in ((second.cert, first.cert), (second.key, first.key)):
+            current.write_bytes(renewed.read_bytes())
+        daemon.until(lambda: _served_serial(daemon) != before, 10, "the renewed certificate served")
+        assert fetch(daemon.base + "/metrics", daemon.context, (USER, PASSWORD)).status == 200
+
+        web_config(work, first, {USER: "rotated"})
+        assert fetch(daemon.base + "/metrics", daemon.context, (USER, PASSWORD)).status == 401
+        assert fetch(daemon.base + "/metrics", daemon.context, (USER, "rotated")).status == 200
+
+        web.write_text(web.read_text().replace("basic_auth_users", "basic_auth_user"))
+        assert fetch(daemon.base + "/metrics", daemon.context, (USER, "rotated")).status == 200
+        assert f"{web} changed but is refused; the running one stays: {web}:" in daemon.log_text()
+
+        tls13 = yaml.safe_load(web.read_text().replace("basic_auth_user:", "basic_auth_users:"))
+        tls13["tls_server_config"]["min_version"] = "TLS13"
+        web.write_text(yaml.safe_dump(tls13))
+        assert fetch(daemon.base + "/metrics", daemon.context, (USER, "rotated")).status == 200
+        assert f"{web}: a new TLS policy takes a restart; the running config stays" in daemon.log_text()
+    finally:
+        code, _ = daemon.stop()
+        assert code == 0
+
+
+def _second_daemon(stack: Stack, work: Path, web: Path, pki: Pki, client: bool = False) -> GuardedDaemon:
+    """Another daemon like the stack's (same state), on its own port, with ``web`` (``client``:
+    the requests present the test client certificate)."""
+    config = yaml.safe_load(stack.daemon.config.read_text())
+    config["listen"] = f"127.0.0.1:{free_port()}"
+    (work / "daemon.yml").write_text(yaml.safe_dump(config))
+    daemon = GuardedDaemon(work / "daemon.yml", work / "daemon.log", web, pki)
+    if client:
+        daemon.context.load_cert_chain(pki.client_cert, pki.client_key)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GOVNET_SNMP_COMMUNITY", "test-community")
+        daemon.start()
+    return daemon
+
+
+def _served_serial(daemon: GuardedDaemon) -> str:
+    host, _, port = daemon.base.removeprefix("https://").rpartition(":")
+    with (
+        socket.create_connection((host, int(port)), timeout=5) as raw,
+        daemon.context.wrap_socket(raw, server_hostname=host) as tls,
+    ):
+        return str(tls.getpeercert()["serialNumber"])  # type: ignore[index]
 
 
 def test_prometheus_scrapes_over_tls_with_basic_auth(stack: Stack) -> None:

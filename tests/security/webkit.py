@@ -67,11 +67,11 @@ def _issue(
     )
 
 
-def make_pki(directory: Path) -> Pki:
+def make_pki(directory: Path, ca_name: str = "govnet test CA") -> Pki:
     """A CA, a server certificate for 127.0.0.1 and a client certificate, signed by the CA."""
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
-        _issue("govnet test CA", ca_key, None)
+        _issue(ca_name, ca_key, None)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
