@@ -21,7 +21,7 @@ import yaml
 from govnet.errors import ConfigError
 from govnet.metrics import webauth
 from govnet.metrics.webauth import BasicAuth
-from govnet.metrics.webconfig import load_web_config
+from govnet.metrics.webconfig import WebWatch, load_web_config
 from tests.helpers import DATA, ROOT
 from tests.security.webkit import PASSWORD, USER, bcrypt_hash, make_pki, web_config
 
@@ -224,3 +224,32 @@ def test_the_deploy_example_passes_check_with_its_certificates(govnet: Any, tmp_
     loaded = load_web_config(web)
     assert set(loaded.users) == {"prometheus"}
     assert loaded.headers["X-Frame-Options"] == "deny"
+
+
+def test_the_watch_takes_a_changed_file_and_keeps_the_running_one_when_it_breaks(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    pki = make_pki(tmp_path)
+    path = web_config(tmp_path, pki, {USER: PASSWORD})
+    watch = WebWatch(load_web_config(path))
+    first = watch.current()
+    assert watch.current() is first, "nothing changed: the same config, no re-read"
+    web_config(tmp_path, pki, {USER: PASSWORD, "grafana": "other"})
+    second = watch.current()
+    assert set(second.users) == {USER, "grafana"}
+    path.write_text("basic_auth_users: {grafana: plaintext}\n")
+    assert watch.current() is second
+    assert (
+        f"{path} changed but is refused; the running one stays: {path}:1: basic_auth_users.grafana"
+        in caplog.text
+    )
+    web_config(tmp_path, pki, {USER: PASSWORD})
+    key = pki.key.read_bytes()
+    pki.key.unlink()
+    assert watch.current() is second, "a key being replaced: keep serving the old one"
+    assert f"cannot read {pki.key}" in caplog.text
+    pki.key.write_bytes(key)
+    assert set(watch.current().users) == {USER}, "both files there again: taken"
+    web_config(tmp_path, None, {USER: PASSWORD})
+    assert set(watch.current().users) == {USER}
+    assert "turning TLS on or off takes a restart" in caplog.text
