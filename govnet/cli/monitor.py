@@ -149,6 +149,7 @@ def daemon_cmd(
         # keeps sys.executable so a virtualenv stays in force.
         exe = "/proc/self/exe" if os.path.exists("/proc/self/exe") else sys.executable
         os.execv(exe, argv)  # noqa: S606 - our own interpreter, a fixed argv
+    from govnet.metrics.webconfig import exposure  # noqa: PLC0415
     from govnet.monitor.daemon import Daemon  # noqa: PLC0415 (APScheduler only when needed)
     from govnet.secrets import SecretResolver  # noqa: PLC0415
 
@@ -166,6 +167,9 @@ def daemon_cmd(
         )
     shown = daemon.config.shard_spec
     web = daemon.web
+    warning = exposure(daemon.config.listen_address()[0], web)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     guarded = (
         f", {web.scheme}{f' with {len(web.users)} user(s)' if web.users else ''} ({web.path})"
         if web.path

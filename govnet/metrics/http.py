@@ -38,7 +38,7 @@ from govnet.metrics.collector import ViewCollector
 from govnet.metrics.page import render_page, status_json
 from govnet.metrics.view import Snapshot, View
 from govnet.metrics.webauth import CHALLENGE, BasicAuth
-from govnet.metrics.webconfig import WebConfig, WebWatch
+from govnet.metrics.webconfig import WebConfig, WebWatch, exposure
 from govnet.osutil.forked import in_child
 
 log = logging.getLogger(__name__)
@@ -182,6 +182,9 @@ class Exporter:
             self.web, self.auth, self.watch = web, BasicAuth(web.users), WebWatch(web)
         if web is not None and web.tls is not None:
             web.tls.sni_callback = self._handshake
+        warning = exposure(host, self.web)
+        if warning:
+            log.warning("%s", warning)
         self.render_now()
         tls: dict[str, Any] = {"ssl": self.web.tls, "ssl_handshake_timeout": 10} if self.web.tls else {}
         server = await asyncio.start_server(self._handle, host, port, reuse_address=True, **tls)

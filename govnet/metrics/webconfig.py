@@ -16,6 +16,7 @@ taken without a restart (`WebWatch`).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import ssl
@@ -194,6 +195,21 @@ def _stamp(files: tuple[Path, ...]) -> tuple[tuple[int, int, int] | None, ...]:
         else:
             out.append((info.st_mtime_ns, info.st_ino, info.st_size))
     return tuple(out)
+
+
+def exposure(host: str, web: WebConfig) -> str | None:
+    """A warning when the surface is served beyond loopback without TLS or without users.
+
+    >>> exposure("127.0.0.1", WebConfig()) is None, exposure("0.0.0.0", WebConfig()).split(":")[0]
+    (True, 'listening on 0.0.0.0 without TLS and basic auth')
+    """
+    if ipaddress.ip_address(host).is_loopback or (web.tls is not None and web.users):
+        return None
+    missing = " and ".join(w for w, ok in (("TLS", web.tls is not None), ("basic auth", web.users)) if not ok)
+    return (
+        f"listening on {host} without {missing}: the status page names classified-network units; "
+        "give a --web.config.file"
+    )
 
 
 def load_web_config(path: Path) -> WebConfig:

@@ -253,3 +253,18 @@ def test_the_watch_takes_a_changed_file_and_keeps_the_running_one_when_it_breaks
     web_config(tmp_path, None, {USER: PASSWORD})
     assert set(watch.current().users) == {USER}
     assert "turning TLS on or off takes a restart" in caplog.text
+
+
+def test_check_warns_when_the_surface_leaves_loopback_unguarded(govnet: Any, tmp_path: Path) -> None:
+    config = daemon_config(tmp_path, listen="0.0.0.0:9430")  # the extranet targets: other warnings
+    result = govnet("daemon", "--check", "--config", str(config))
+    assert result.code == 0, result.err
+    exposed = [line for line in result.err.splitlines() if "listening" in line]
+    assert exposed == [
+        "warning: listening on 0.0.0.0 without TLS and basic auth: the status page names "
+        "classified-network units; give a --web.config.file"
+    ]
+    web = web_config(tmp_path, make_pki(tmp_path), {USER: PASSWORD})
+    guarded = govnet("daemon", "--check", "--config", str(config), "--web.config.file", str(web))
+    assert guarded.code == 0
+    assert "listening" not in guarded.err
