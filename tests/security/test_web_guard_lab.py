@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import subprocess
 import urllib.error
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ import yaml
 
 from govnet.state import audit
 from govnet.state.db import connect, transaction
-from tests.exporters.promkit import Prometheus
+from tests.exporters.promkit import Prometheus, promtool
 from tests.helpers import DATA, ROOT
 from tests.monitor.daemonkit import free_port, until
 from tests.security.webkit import (
@@ -260,6 +261,18 @@ def test_prometheus_scrapes_over_tls_with_basic_auth(stack: Stack) -> None:
     events = prometheus.query('govnet_audit_events_total{job="govnet"}')
     assert [float(r["value"][1]) for r in events] == [ENTRIES]
     assert prometheus.query('govnet_build_info{job="govnet"}')
+
+
+def test_the_guarded_exposition_passes_promtool_check_metrics(stack: Stack) -> None:
+    answer = stack.daemon.request("/metrics")
+    assert answer.status == 200
+    text = answer.body.decode()
+    assert "govnet_audit_events_total 3.0" in text
+    assert 'govnet_audit_head_info{head="' in text
+    lint = subprocess.run(
+        [promtool(), "check", "metrics"], input=text, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert lint.returncode == 0 and not lint.stdout + lint.stderr, lint.stdout + lint.stderr
 
 
 def test_audit_heads_live_in_prometheus_and_a_rewritten_chain_alerts(stack: Stack, govnet: Any) -> None:
