@@ -268,3 +268,19 @@ def test_check_warns_when_the_surface_leaves_loopback_unguarded(govnet: Any, tmp
     guarded = govnet("daemon", "--check", "--config", str(config), "--web.config.file", str(web))
     assert guarded.code == 0
     assert "listening" not in guarded.err
+
+
+def test_a_cached_user_is_not_held_up_by_checks_in_progress(auth: BasicAuth) -> None:
+    """Checks run one at a time; a cached success never waits for that turn."""
+
+    async def scenario() -> tuple[bool, bool]:
+        assert await auth.allows(header(USER, PASSWORD))  # cached from here on
+        async with auth._gate:  # a check of someone else's password is running
+            cached = await asyncio.wait_for(auth.allows(header(USER, PASSWORD)), timeout=30)
+            waiting = asyncio.ensure_future(auth.allows(header(USER, "wrong")))
+            await asyncio.sleep(0)
+            queued = not waiting.done()
+        return cached and queued, not await waiting
+
+    assert asyncio.run(scenario()) == (True, True)
+    assert auth.checks == 2
