@@ -156,7 +156,7 @@ def daemon_cmd(
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("apscheduler", "pysnmp", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    daemon = Daemon(config_path, SecretResolver().resolve, shard, web_config)
+    daemon = Daemon(config_path, SecretResolver().resolve, shard, web_config=web_config)
     refused = asyncio.run(daemon.check())
     for job, addresses in refused.items():
         click.echo(

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     resolver = SecretResolver()
     try:
         with mask_logs(resolver, LOGGERS):
-            asyncio.run(run_forever(Daemon(args.config, resolver.resolve, shard, args.web_config)))
+            asyncio.run(run_forever(Daemon(args.config, resolver.resolve, shard, web_config=args.web_config)))
     except GovnetError as exc:
         for line in exc.lines():
             print(line if has_place(line) else f"govnet: {line}", file=sys.stderr)

@@ -63,6 +63,7 @@ class Daemon:
         config_path: Path,
         resolve: Callable[[str], str],
         shard: Shard | None = None,
+        *,
         web_config: Path | None = None,
     ) -> None:
         self.config_path = config_path
