@@ -54,10 +54,10 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 
 from govnet.probes.base import Target
-from govnet.probes.snmp.probe import SnmpProbe, SnmpSettings
 from govnet.probes.snmp.ber import GET, request_template
 from govnet.probes.snmp.fast import SnmpError, V2cClient
 from govnet.probes.snmp.plan import SYS_UPTIME
+from govnet.probes.snmp.probe import SnmpProbe, SnmpSettings
 from tests.helpers import stop
 
 COMMUNITY = "govnet-bench"

@@ -68,6 +68,7 @@ SLOW = (
     "tests/lab/test_full_city.py",
     "tests/export/test_alerting_e2e.py",
     "tests/report/test_report_lab.py",
+    "tests/security/test_web_guard_lab.py",  # a daemon and Prometheus; audit heads read every 5 s
     "tests/test_state.py::test_many_processes_setting_up_one_new_store_all_succeed",
     "tests/badinput/test_bad_input_catalogue.py::test_bad_input_is_one_clear_line_and_writes_nothing",
     "tests/lab/test_devsim.py::test_netmiko_pushes_saves_and_reads_back",

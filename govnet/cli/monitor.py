@@ -116,7 +116,17 @@ def probe_cmd(
     "--check", is_flag=True, help="Validate the config, inventory, secrets and probe settings, then exit."
 )
 @shard_option
-def daemon_cmd(config_path: Path, log_level: str, check: bool, shard: Shard | None) -> None:
+@click.option(
+    "--web.config.file",
+    "web_config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="Prometheus exporter-toolkit web configuration: TLS and basic auth for /metrics and the "
+    "status page (overrides the config's web_config_file:).",
+)
+def daemon_cmd(
+    config_path: Path, log_level: str, check: bool, shard: Shard | None, web_config: Path | None
+) -> None:
     """Probe on a schedule and export metrics (/metrics), health (/healthz) and a status page (/)."""
     if not check:
         # The long-running daemon becomes `python -m govnet.monitor` (same PID): it must not carry
@@ -132,19 +142,21 @@ def daemon_cmd(config_path: Path, log_level: str, check: bool, shard: Shard | No
             "--log-level",
             log_level,
             *(["--shard", str(shard)] if shard else []),
+            *(["--web.config.file", str(web_config)] if web_config else []),
         ]
         # /proc/self/exe: the interpreter already running, even when its path is not one this
         # user may walk (an unprivileged daemon under a root-owned Python install); argv[0]
         # keeps sys.executable so a virtualenv stays in force.
         exe = "/proc/self/exe" if os.path.exists("/proc/self/exe") else sys.executable
         os.execv(exe, argv)  # noqa: S606 - our own interpreter, a fixed argv
+    from govnet.metrics.webconfig import exposure  # noqa: PLC0415
     from govnet.monitor.daemon import Daemon  # noqa: PLC0415 (APScheduler only when needed)
     from govnet.secrets import SecretResolver  # noqa: PLC0415
 
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("apscheduler", "pysnmp", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    daemon = Daemon(config_path, SecretResolver().resolve, shard)
+    daemon = Daemon(config_path, SecretResolver().resolve, shard, web_config=web_config)
     refused = asyncio.run(daemon.check())
     for job, addresses in refused.items():
         click.echo(
@@ -154,6 +166,15 @@ def daemon_cmd(config_path: Path, log_level: str, check: bool, shard: Shard | No
             err=True,
         )
     shown = daemon.config.shard_spec
+    web = daemon.web
+    warning = exposure(daemon.config.listen_address()[0], web)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+    guarded = (
+        f", {web.scheme}{f' with {len(web.users)} user(s)' if web.users else ''} ({web.path})"
+        if web.path
+        else ""
+    )
     click.echo(
-        f"{config_path}: valid: {len(daemon.owned)} units{f' (shard {shown})' if shown else ''}, jobs {', '.join('/'.join(j) for j in daemon.jobs())}"
+        f"{config_path}: valid: {len(daemon.owned)} units{f' (shard {shown})' if shown else ''}, jobs {', '.join('/'.join(j) for j in daemon.jobs())}{guarded}"
     )

@@ -7,17 +7,25 @@ enters the daemon's heap); the daemon keeps only the gzipped bytes. Renders are 
 least ``min_gap`` and by four times the last render's duration (at most a fifth of a core), so
 a scrape costs a dictionary lookup and may lag the newest cycle by at most one render; a plain
 (non-gzip) scrape costs a decompression.
+
+With a web configuration (`govnet.metrics.webconfig`: ``--web.config.file``) it speaks TLS and
+asks every request, ``/healthz`` included as with every exporter-toolkit exporter, for a basic-auth
+user (`govnet.metrics.webauth`); a request without one is answered 401 before it is routed. A
+changed file or renewed certificate applies from the next connection (`WebWatch`, asked at each
+TLS handshake and each request).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
+import ssl
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +37,8 @@ from prometheus_client.registry import Collector
 from govnet.metrics.collector import collectors
 from govnet.metrics.page import render_page, status_json
 from govnet.metrics.view import Snapshot, View
+from govnet.metrics.webauth import CHALLENGE, BasicAuth
+from govnet.metrics.webconfig import WebConfig, WebWatch, exposure
 from govnet.osutil.forked import in_child
 
 log = logging.getLogger(__name__)
@@ -38,6 +48,7 @@ RENDER_TIMEOUT = 300.0
 REASONS = {
     200: "OK",
     400: "Bad Request",
+    401: "Unauthorized",
     404: "Not Found",
     405: "Method Not Allowed",
     500: "Internal Server Error",
@@ -74,16 +85,17 @@ class Rendered:
             yield rest
 
 
-def render(snapshot: Snapshot) -> Rendered:
+def render(snapshot: Snapshot, more: Sequence[Collector] = ()) -> Rendered:
     """The text exposition of a snapshot (prometheus-client's own), gzipped as it is written.
 
     Family by family: the whole text (20 MB at 10,000 units) never exists at once, only the
-    current family's and the compressed output.
+    current family's and the compressed output. ``more``: small collectors of facts that are not
+    the view's (the audit trail's head), read as they are at the render.
     """
     started = time.perf_counter()
     gzipper = zlib.compressobj(5, zlib.DEFLATED, 31)
     parts = []
-    for collector in collectors(snapshot):
+    for collector in itertools.chain(collectors(snapshot), more):
         for family in collector.collect():
             registry = CollectorRegistry(auto_describe=False)
             registry.register(_One(family))
@@ -103,10 +115,20 @@ class _One(Collector):
 class Exporter:
     """Owns the rendered exposition of one view and the HTTP endpoints."""
 
-    def __init__(self, view: View, healthy: Callable[[], tuple[bool, str]], min_gap: float = 0.25) -> None:
+    def __init__(
+        self,
+        view: View,
+        healthy: Callable[[], tuple[bool, str]],
+        min_gap: float = 0.25,
+        more: Sequence[Collector] = (),
+    ) -> None:
         self.view = view
         self.healthy = healthy
         self.min_gap = min_gap
+        self.more = tuple(more)
+        self.web = WebConfig()
+        self.auth = BasicAuth({})
+        self.watch = WebWatch(self.web)
         self.rendered = Rendered(-1, b"", 0.0)
         self.renders = 0
         self._changed = asyncio.Event()
@@ -115,21 +137,21 @@ class Exporter:
 
     def render_now(self) -> Rendered:
         """Render in this process, on the calling thread (at start: the view is still empty)."""
-        return self._keep(render(self.view.snapshot()))
+        return self._keep(render(self.view.snapshot(), self.more))
 
     async def refresh(self) -> Rendered:
         """Render the current view in a forked child if it changed since the last render."""
         view = self.view
         if self.rendered.version == view.version:
             return self.rendered
-        version, started = view.version, time.perf_counter()
+        version, started, more = view.version, time.perf_counter(), self.more
         try:
             gzipped = await in_child(
-                lambda: render(view.snapshot()).gzipped, RENDER_TIMEOUT, "rendering /metrics"
+                lambda: render(view.snapshot(), more).gzipped, RENDER_TIMEOUT, "rendering /metrics"
             )
         except OSError as exc:  # no fork (process limit): render here, in a thread
             log.warning("rendering /metrics in-process: cannot fork (%s)", exc)
-            return self._keep(await asyncio.to_thread(render, view.snapshot()))
+            return self._keep(await asyncio.to_thread(render, view.snapshot(), more))
         return self._keep(Rendered(version, gzipped, time.perf_counter() - started))
 
     def _keep(self, rendered: Rendered) -> Rendered:
@@ -154,9 +176,18 @@ class Exporter:
     def exposition(self, want_gzip: bool) -> bytes:
         return self.current().gzipped if want_gzip else self.current().plain()
 
-    async def serve(self, host: str, port: int) -> asyncio.Server:
+    async def serve(self, host: str, port: int, web: WebConfig | None = None) -> asyncio.Server:
+        """Listen; with ``web``, over its TLS and behind its users (re-read when they change)."""
+        if web is not None:
+            self.web, self.auth, self.watch = web, BasicAuth(web.users), WebWatch(web)
+        if web is not None and web.tls is not None:
+            web.tls.sni_callback = self._handshake
+        warning = exposure(host, self.web)
+        if warning:
+            log.warning("%s", warning)
         self.render_now()
-        server = await asyncio.start_server(self._handle, host, port, reuse_address=True)
+        tls: dict[str, Any] = {"ssl": self.web.tls, "ssl_handshake_timeout": 10} if self.web.tls else {}
+        server = await asyncio.start_server(self._handle, host, port, reuse_address=True, **tls)
         self._renderer = asyncio.ensure_future(self._keep_fresh())
         return server
 
@@ -170,11 +201,16 @@ class Exporter:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, ConnectionError):
-            writer.close()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, OSError):
+            writer.close()  # OSError: a reset, or a TLS error after the handshake
             return
+        text = head[:MAX_REQUEST].decode("latin-1")
         try:
-            status, headers, body = self._route(head[:MAX_REQUEST].decode("latin-1"))
+            self._follow(self.watch.current())
+            if await self.auth.allows(_header(text, "authorization")):
+                status, headers, body = self._route(text)
+            else:
+                status, headers, body = 401, {"WWW-Authenticate": CHALLENGE}, b"unauthorized\n"
         except Exception:  # a bug must not kill the exporter: answer 500 and log it
             log.exception("HTTP handler failed")
             status, headers, body = 500, {"Content-Type": "text/plain"}, b"internal error\n"
@@ -184,8 +220,8 @@ class Exporter:
             f"Content-Length: {length}",
             "Connection: close",
         ]
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        with contextlib.suppress(ConnectionError):
+        lines += [f"{k}: {v}" for k, v in {**self.web.headers, **headers}.items()]
+        with contextlib.suppress(OSError):
             writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
             if not head.startswith(b"HEAD"):
                 for chunk in [body] if isinstance(body, bytes) else body.plain_chunks():
@@ -193,6 +229,21 @@ class Exporter:
                     await writer.drain()
             await writer.drain()
         writer.close()
+
+    def _follow(self, web: WebConfig) -> None:
+        """Users and headers of a re-read web configuration (its certificates: `_handshake`)."""
+        if web is not self.web:
+            self.web, self.auth = web, BasicAuth(web.users)
+
+    def _handshake(
+        self, connection: ssl.SSLObject | ssl.SSLSocket, _name: str | None, _ctx: ssl.SSLContext
+    ) -> None:
+        """At every TLS handshake (OpenSSL's server-name callback, called with or without SNI):
+        hand it the context of the web configuration in force, so a renewed certificate is
+        served from the next connection on."""
+        tls = self.watch.current().tls
+        if tls is not None and tls is not connection.context:
+            connection.context = tls
 
     def _route(self, head: str) -> tuple[int, dict[str, str], bytes | Rendered]:
         request, *header_lines = head.split("\r\n")
@@ -222,6 +273,19 @@ class Exporter:
         if path in ("/", "/index.html"):
             return 200, {"Content-Type": "text/html; charset=utf-8"}, render_page(self.view).encode()
         return 404, {"Content-Type": "text/plain"}, b"not found\n"
+
+
+def _header(head: str, name: str) -> str | None:
+    """The value of header ``name`` (lower case) in a request head, if it is there.
+
+    >>> _header("GET / HTTP/1.1\\r\\nHost: x\\r\\nAuthorization: Basic eA==", "authorization")
+    'Basic eA=='
+    """
+    for line in head.split("\r\n")[1:]:
+        key, colon, value = line.partition(":")
+        if colon and key.strip().lower() == name:
+            return value.strip()
+    return None
 
 
 def _json(data: Any) -> bytes:

@@ -41,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True, type=Path, help="Daemon config (YAML).")
     parser.add_argument("--log-level", default="INFO", choices=LEVELS)
     parser.add_argument("--shard", metavar="K/N", help="Watch shard K of N (overrides the config's shard:).")
+    parser.add_argument(
+        "--web.config.file",
+        dest="web_config",
+        type=Path,
+        metavar="FILE",
+        help="Prometheus exporter-toolkit web configuration: TLS and basic auth (overrides web_config_file:).",
+    )
     args = parser.parse_args(argv)
     try:
         shard = Shard.parse(args.shard) if args.shard else None
@@ -53,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     resolver = SecretResolver()
     try:
         with mask_logs(resolver, LOGGERS):
-            asyncio.run(run_forever(Daemon(args.config, resolver.resolve, shard)))
+            asyncio.run(run_forever(Daemon(args.config, resolver.resolve, shard, web_config=args.web_config)))
     except GovnetError as exc:
         for line in exc.lines():
             print(line if has_place(line) else f"govnet: {line}", file=sys.stderr)

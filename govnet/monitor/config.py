@@ -118,6 +118,9 @@ class DaemonConfig(Strict):
     path: PathSettings = PathSettings()
     known_hosts: Path | None = None
     compliance: Compliance | None = None
+    web_config_file: Path | None = None
+    """The exporter-toolkit web configuration (TLS, basic auth) of /metrics and the status page;
+    ``govnet daemon --web.config.file`` overrides it."""
     _source: MDict | None = PrivateAttr(default=None)
     """The marked YAML tree it was read from: where later problems point (``problem``)."""
     _kinds: Registry | None = PrivateAttr(default=None)
@@ -267,6 +270,8 @@ def load_config(path: Path, shard: Shard | None = None, kinds: Registry | None =
         updates["shard"] = str(shard)
     if config.known_hosts is not None:
         updates["known_hosts"] = base / config.known_hosts
+    if config.web_config_file is not None:
+        updates["web_config_file"] = base / config.web_config_file
     if config.compliance is not None:
         updates["compliance"] = config.compliance.model_copy(
             update={"templates": base / config.compliance.templates}
@@ -275,6 +280,9 @@ def load_config(path: Path, shard: Shard | None = None, kinds: Registry | None =
     config._source, config._kinds = raw, kinds
     if not config.inventory.exists():
         raise ConfigError(config.problem(("inventory",), f"no such file or folder: {config.inventory}"))
+    if config.web_config_file is not None and not config.web_config_file.is_file():
+        message = f"no such file: {config.web_config_file}"
+        raise ConfigError(config.problem(("web_config_file",), message))
     if config.compliance is not None and not config.compliance.templates.is_dir():
         where = ("compliance", "templates")
         raise ConfigError(config.problem(where, f"no such folder: {config.compliance.templates}"))

@@ -27,7 +27,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from govnet.errors import ConfigError, GovnetError
 from govnet.inventory.select import Shard
+from govnet.metrics.audit import AuditWatch
 from govnet.metrics.http import Exporter
+from govnet.metrics.webconfig import WebConfig, load_web_config
 from govnet.monitor.config import DaemonConfig
 from govnet.monitor.drift import DriftJob
 from govnet.monitor.record import prepare, record
@@ -62,12 +64,20 @@ class Daemon:
         resolve: Callable[[str], str],
         shard: Shard | None = None,
         kinds: Registry | None = None,
+        *,
+        web_config: Path | None = None,
     ) -> None:
         self.config_path = config_path
         self.kinds = kinds
         """The probe kinds it runs (`govnet.probes.registry.default_kinds` when None)."""
         self.shard = shard
         """``--shard K/N``: overrides the config's ``shard:``, at start and at every reload."""
+        self.web_config = web_config
+        """``--web.config.file``: overrides the config's ``web_config_file:`` (its users and
+        certificates are re-read when they change: `govnet.metrics.webconfig.WebWatch`)."""
+        self.web = WebConfig()
+        self.audit = AuditWatch()
+        """The audit trail's head, exported and logged (govnet.metrics.audit)."""
         self.resolve = resolve
         self._setup: Setup | None = None
         self._view: DaemonView | None = None
@@ -115,6 +125,8 @@ class Daemon:
         setup = await Setup.open(self.config_path, self.resolve, self.shard, self.kinds)
         try:
             self._check_secrets(setup)
+            web_config = self.web_config or setup.config.web_config_file
+            self.web = load_web_config(web_config) if web_config is not None else WebConfig()
             if warn:
                 self._warn_refused(setup)
         except GovnetError:
@@ -125,7 +137,7 @@ class Daemon:
         shard = str(setup.config.shard_spec or "1/1")
         self._view = DaemonView(setup.site, tracker, setup.site.name, shard, setup.config.kinds)
         prepare(self._view, setup.job_targets())
-        self.exporter = Exporter(self._view, self.healthy)
+        self.exporter = Exporter(self._view, self.healthy, more=[self.audit])
 
     async def check(self) -> dict[str, list[str]]:
         """Everything ``start`` would refuse, without starting; the targets it would not probe."""
@@ -328,6 +340,21 @@ class Daemon:
             next_run_time=datetime.now(UTC),
             misfire_grace_time=None,
         )
+        self.scheduler.add_job(
+            self.refresh_audit,
+            "interval",
+            seconds=ROLLOUT_REFRESH,
+            id="audit",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+            misfire_grace_time=None,
+        )
+
+    async def refresh_audit(self) -> None:
+        """Read the audit trail's head (in a thread: SQLite blocks); a new one is a new export."""
+        if await asyncio.to_thread(self.audit.refresh, self.config.state):
+            self.view.touch()
 
     async def refresh_rollouts(self) -> None:
         """Read the newest rollout runs from the state store (in a thread: SQLite blocks)."""
@@ -412,7 +439,7 @@ class Daemon:
             if self.path_probe is not None:
                 await self.path_probe.close()
                 self.path_probe = None
-            for what in ("listen", "traps"):
+            for what in ("listen", "traps", "web_config_file"):
                 if getattr(old.config, what) != getattr(new.config, what):
                     log.warning("reload: %s changed; it takes effect at the next restart", what)
             tracker = Tracker(new.site, new.config.down_after, new.owned)
@@ -434,7 +461,7 @@ class Daemon:
         assert self.exporter is not None
         host, port = self.config.listen_address()
         try:
-            self.server = await self.exporter.serve(host, port)
+            self.server = await self.exporter.serve(host, port, self.web)
         except OSError as exc:
             message = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
             raise ConfigError(self.config.problem(("listen",), message)) from None
@@ -447,11 +474,13 @@ class Daemon:
         self.scheduler.start()
         self._schedule()
         log.info(
-            "watching %d units (shard %s); metrics on http://%s:%d/metrics",
+            "watching %d units (shard %s); metrics on %s://%s:%d/metrics%s",
             len(self.owned),
             self.view.shard,
+            self.web.scheme,
             host,
             port,
+            f" (basic auth: {len(self.web.users)} user(s))" if self.web.users else "",
         )
 
     def _start_traps(self) -> None:

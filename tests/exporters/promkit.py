@@ -20,6 +20,7 @@ from tests.helpers import ROOT, need
 
 COLLECTORS = [
     ROOT / "govnet" / "metrics" / "collector.py",
+    ROOT / "govnet" / "metrics" / "audit.py",
     *sorted((ROOT / "govnet" / "probes").glob("*/*.py")),
 ]
 """The daemon's collector and every probe kind's (each kind's package holds its own)."""

@@ -38,6 +38,7 @@ ALERTS = {
     "GovnetConfigDriftCritical",
     "GovnetConfigDrift",
     "GovnetConfigUnknown",
+    "GovnetAuditTrailRewritten",
 }
 
 
