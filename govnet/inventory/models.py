@@ -13,6 +13,7 @@ from datetime import date
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Annotated, Any, Literal, Protocol, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -67,6 +68,23 @@ def check_secret_ref(value: str) -> str:
     return value
 
 
+def check_timezone(value: str) -> str:
+    """An IANA timezone this machine knows (reports show their times in it).
+
+    >>> check_timezone("Asia/Shanghai")
+    'Asia/Shanghai'
+    >>> check_timezone("Beijing")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown timezone 'Beijing' (write an IANA name such as Asia/Shanghai)
+    """
+    try:
+        ZoneInfo(value)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ValueError(f"unknown timezone {value!r} (write an IANA name such as Asia/Shanghai)") from None
+    return value
+
+
 def text_only(value: Any) -> Any:
     """Addresses are written as text: YAML would otherwise turn ``168430092`` into 10.10.10.12."""
     if not isinstance(value, str):
@@ -118,7 +136,8 @@ class Site(Strict):
     code: Annotated[str, Field(pattern=r"^[0-9]{6}$")] | None = None
     operator: Text
     management: list[Network] = Field(min_length=1)
-    timezone: str = "Asia/Shanghai"
+    timezone: Annotated[str, AfterValidator(check_timezone)] = "Asia/Shanghai"
+    """IANA name; reports and the contacts' messages show times in it."""
     syslog: list[Address] = []
     """Syslog servers every device logs to (default: the first host of the first management network)."""
     ntp: list[Address] = []

@@ -10,7 +10,7 @@ from typing import Any
 
 from govnet.report.availability import AvailabilityReport, Outage, UnitAvailability
 from govnet.report.construction import ConstructionReport
-from govnet.report.window import span, utc
+from govnet.report.window import iso, local, span
 
 
 def percent(value: float | None, digits: int = 3) -> str:
@@ -26,8 +26,8 @@ def share(part: int, whole: int) -> str:
     return f"{part} ({percent(part / whole, 1)})" if whole else str(part)
 
 
-def outage_end(outage: Outage) -> str:
-    return "ongoing" if outage.end is None else utc(outage.end)
+def outage_end(outage: Outage, zone: str) -> str:
+    return "ongoing" if outage.end is None else local(outage.end, zone)
 
 
 def unit_label(unit: UnitAvailability | Outage) -> str:
@@ -42,6 +42,7 @@ def availability_json(report: AvailabilityReport) -> dict[str, Any]:
         "start": window.start,
         "end": window.end,
         "step_seconds": window.step,
+        "timezone": report.zone,
         "segment": report.segment,
         "segments": [
             {k: v for k, v in asdict(s).items() if k != "series"} | {"series": s.series}
@@ -71,7 +72,7 @@ def availability_md(report: AvailabilityReport) -> str:
     window = report.window
     out = [
         f"# Availability{f' of {report.segment}' if report.segment else ''}, "
-        f"{utc(window.start)} – {utc(window.end)}",
+        f"{local(window.start, report.zone)} – {local(window.end, report.zone)}",
         "",
         f"From Prometheus at {report.prometheus}, one point every {span(window.step)} "
         f"({span(window.length)} in all).",
@@ -102,7 +103,13 @@ def availability_md(report: AvailabilityReport) -> str:
         *md_table(
             ["unit", "segment", "start", "end", "duration"],
             (
-                [unit_label(o), o.segment, utc(o.start), outage_end(o), span(o.duration)]
+                [
+                    unit_label(o),
+                    o.segment,
+                    local(o.start, report.zone),
+                    outage_end(o, report.zone),
+                    span(o.duration),
+                ]
                 for o in report.outages
             ),
             "None.",
@@ -157,9 +164,20 @@ def availability_csv(report: AvailabilityReport) -> str:
             ]
         )
     for o in report.outages:
-        end = "" if o.end is None else utc(o.end)
+        end = "" if o.end is None else iso(o.end, report.zone)
         writer.writerow(
-            ["outage", o.segment, o.unit, o.name, "", "", _num(o.duration), "", utc(o.start), end]
+            [
+                "outage",
+                o.segment,
+                o.unit,
+                o.name,
+                "",
+                "",
+                _num(o.duration),
+                "",
+                iso(o.start, report.zone),
+                end,
+            ]
         )
     return buffer.getvalue()
 
@@ -181,7 +199,7 @@ def construction_json(report: ConstructionReport) -> dict[str, Any]:
 
 def construction_md(report: ConstructionReport) -> str:
     out = [
-        f"# Construction progress, {utc(report.at)}",
+        f"# Construction progress, {local(report.at, report.zone)}",
         "",
         f"Configured: rollout state in {report.state}"
         + ("" if report.state_found else " (no state store there: nothing counted as configured)")

@@ -69,7 +69,18 @@ def test_an_induced_outage_appears_with_start_and_end(stack: Any, tmp_path: Path
     until(lambda: up_in_prometheus(prom, ident) == {1.0}, 90, f"{ident} up again in Prometheus")
     healed = time.time()
     time.sleep(3)  # a few more up samples after the heal (not an assertion)
-    result = report(lab, prom, "availability", "--since", "10m", "--step", "1s", "--json")
+    result = report(
+        lab,
+        prom,
+        "availability",
+        "--inventory",
+        str(lab.inventory),
+        "--since",
+        "10m",
+        "--step",
+        "1s",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     mine = [o for o in data["outages"] if o["unit"] == ident]
@@ -85,7 +96,9 @@ def test_an_induced_outage_appears_with_start_and_end(stack: Any, tmp_path: Path
     hit = mine[0]["segment"]
     assert segments[hit]["source"] == "recorded"
     assert segments[hit]["lowest"] < 1.0 and segments[hit]["units_down"] >= 1
-    text = report(lab, prom, "availability", "--since", "10m", "--step", "1s").stdout
+    text = report(
+        lab, prom, "availability", "--inventory", str(lab.inventory), "--since", "10m", "--step", "1s"
+    ).stdout
     assert f"| {unit['name']} ({ident}) | {hit} |" in text
 
     need(shutil.which("chromium") is not None, "missing binary: chromium (apt-get install chromium)")
