@@ -55,28 +55,34 @@ def table(heads: list[str], rows: list[list[str]], numeric: set[int] | None = No
 
 def availability_html(report: AvailabilityReport) -> str:
     window = report.window
-    title = f"Availability{f' of {report.segment}' if report.segment else ''}, {local(window.start, report.zone)} – {local(window.end, report.zone)}"
+    title = f"可用率报告 Availability{f' of {report.segment}' if report.segment else ''}, {local(window.start, report.zone)} – {local(window.end, report.zone)}"
     body = [
         f"<h1>{escape(title)}</h1>",
         f'<p class="note">From Prometheus at {escape(report.prometheus)}, one point every '
         f"{escape(span(window.step))} ({escape(span(window.length))} in all).</p>",
-        "<h2>Segments</h2>",
+        "<h2>各网络 Segments</h2>",
         table(
-            ["segment", "availability", "lowest", "units", "units with an outage"],
+            [
+                "网络 segment",
+                "可用率 availability",
+                "最低 lowest",
+                "单位 units",
+                "有中断的单位 units with an outage",
+            ],
             [
                 [s.segment, percent(s.availability), percent(s.lowest, 1), str(s.units), str(s.units_down)]
                 for s in report.segments
             ],
             {1, 2, 3, 4},
         ),
-        "<h2>Availability over time</h2>",
+        "<h2>可用率走势 Availability over time</h2>",
     ]
     body += [chart(s, window, report.zone) for s in report.segments]
-    body.append("<h2>Worst units</h2>")
+    body.append("<h2>最差单位 Worst units</h2>")
     if report.worst:
         body.append(
             table(
-                ["unit", "segment", "availability", "down", "outages"],
+                ["单位 unit", "网络 segment", "可用率 availability", "中断时长 down", "中断次数 outages"],
                 [
                     [unit_label(u), u.segment, percent(u.availability), span(u.down_seconds), str(u.outages)]
                     for u in report.worst
@@ -86,11 +92,11 @@ def availability_html(report: AvailabilityReport) -> str:
         )
     else:
         body.append("<p>Every unit was up at every point of the window.</p>")
-    body.append("<h2>Outages</h2>")
+    body.append("<h2>中断记录 Outages</h2>")
     if report.outages:
         body.append(
             table(
-                ["unit", "segment", "start", "end", "duration"],
+                ["单位 unit", "网络 segment", "开始 start", "结束 end", "时长 duration"],
                 [
                     [
                         unit_label(o),
@@ -105,11 +111,18 @@ def availability_html(report: AvailabilityReport) -> str:
             )
         )
     else:
-        body.append("<p>None.</p>")
-    body.append("<h2>Units</h2>")
+        body.append("<p>无 None.</p>")
+    body.append("<h2>全部单位 Units</h2>")
     body.append(
         table(
-            ["unit", "kind", "segment", "availability", "down", "outages"],
+            [
+                "单位 unit",
+                "类别 kind",
+                "网络 segment",
+                "可用率 availability",
+                "中断时长 down",
+                "中断次数 outages",
+            ],
             [
                 [
                     unit_label(u),
@@ -188,7 +201,7 @@ def _runs(series: list[tuple[float, float]], step: float) -> list[list[tuple[flo
 
 
 def construction_html(report: ConstructionReport) -> str:
-    title = f"Construction progress, {local(report.at, report.zone)}"
+    title = f"建设进度 Construction progress, {local(report.at, report.zone)}"
     note = f"Configured: rollout state in {report.state}" + (
         "" if report.state_found else " (no state store there: nothing counted as configured)"
     )

@@ -27,7 +27,7 @@ def share(part: int, whole: int) -> str:
 
 
 def outage_end(outage: Outage, zone: str) -> str:
-    return "ongoing" if outage.end is None else local(outage.end, zone)
+    return "持续中 ongoing" if outage.end is None else local(outage.end, zone)
 
 
 def unit_label(unit: UnitAvailability | Outage) -> str:
@@ -71,26 +71,32 @@ def md_table(columns: Sequence[str], rows: Iterable[Sequence[object]], empty: st
 def availability_md(report: AvailabilityReport) -> str:
     window = report.window
     out = [
-        f"# Availability{f' of {report.segment}' if report.segment else ''}, "
+        f"# 可用率报告 Availability{f' of {report.segment}' if report.segment else ''}, "
         f"{local(window.start, report.zone)} – {local(window.end, report.zone)}",
         "",
         f"From Prometheus at {report.prometheus}, one point every {span(window.step)} "
         f"({span(window.length)} in all).",
         "",
-        "## Segments",
+        "## 各网络 Segments",
         "",
         *md_table(
-            ["segment", "availability", "lowest", "units", "units with an outage"],
+            [
+                "网络 segment",
+                "可用率 availability",
+                "最低 lowest",
+                "单位 units",
+                "有中断的单位 units with an outage",
+            ],
             (
                 [s.segment, percent(s.availability), percent(s.lowest, 1), s.units, s.units_down]
                 for s in report.segments
             ),
         ),
         "",
-        "## Worst units",
+        "## 最差单位 Worst units",
         "",
         *md_table(
-            ["unit", "segment", "availability", "down", "outages"],
+            ["单位 unit", "网络 segment", "可用率 availability", "中断时长 down", "中断次数 outages"],
             (
                 [unit_label(u), u.segment, percent(u.availability), span(u.down_seconds), u.outages]
                 for u in report.worst
@@ -98,10 +104,10 @@ def availability_md(report: AvailabilityReport) -> str:
             "Every unit was up at every point of the window.",
         ),
         "",
-        "## Outages",
+        "## 中断记录 Outages",
         "",
         *md_table(
-            ["unit", "segment", "start", "end", "duration"],
+            ["单位 unit", "网络 segment", "开始 start", "结束 end", "时长 duration"],
             (
                 [
                     unit_label(o),
@@ -112,13 +118,20 @@ def availability_md(report: AvailabilityReport) -> str:
                 ]
                 for o in report.outages
             ),
-            "None.",
+            "无 None.",
         ),
         "",
-        "## Units",
+        "## 全部单位 Units",
         "",
         *md_table(
-            ["unit", "kind", "segment", "availability", "down", "outages"],
+            [
+                "单位 unit",
+                "类别 kind",
+                "网络 segment",
+                "可用率 availability",
+                "中断时长 down",
+                "中断次数 outages",
+            ],
             (
                 [unit_label(u), u.kind, u.segment, percent(u.availability), span(u.down_seconds), u.outages]
                 for u in report.units
@@ -199,14 +212,14 @@ def construction_json(report: ConstructionReport) -> dict[str, Any]:
 
 def construction_md(report: ConstructionReport) -> str:
     out = [
-        f"# Construction progress, {local(report.at, report.zone)}",
+        f"# 建设进度 Construction progress, {local(report.at, report.zone)}",
         "",
         f"Configured: rollout state in {report.state}"
         + ("" if report.state_found else " (no state store there: nothing counted as configured)")
         + f". Verified up: Prometheus at {report.prometheus}.",
         "",
         *md_table(
-            ["segment", "units", "configured", "verified up"],
+            ["网络 segment", "单位 units", "已配置 configured", "已验证在线 verified up"],
             (
                 [r.label, r.units, share(r.configured, r.units), share(r.verified_up, r.units)]
                 for r in report.rows

@@ -93,7 +93,7 @@ def test_markdown_names_units_and_outages(govnet: Any, prometheus: HistoryPromet
         f"| 召陵区万金镇党委 (zl-wanjin) | party | {cst(END - 10 * DAY)} | {cst(END - 10 * DAY + 6 * 3600)} | 6h 0m |"
         in text
     )
-    assert f"| 测试市财政局 (sz-caizheng) | intranet | {cst(END - 3600)} | ongoing | 1h 0m |" in text
+    assert f"| 测试市财政局 (sz-caizheng) | intranet | {cst(END - 3600)} | 持续中 ongoing | 1h 0m |" in text
     assert text.splitlines()[0].endswith(f"{cst(END - 30 * DAY)} – {cst(END)}") and " CST" in cst(END)
 
 
@@ -107,7 +107,7 @@ def test_times_follow_the_inventory_s_timezone(
         .replace("  management:", "  timezone: Asia/Urumqi\n  management:", 1)
     )
     text = report(govnet, prometheus, "--inventory", str(site)).out
-    assert f"| {local(END - 3600, 'Asia/Urumqi')} | ongoing |" in text and "+06" in text
+    assert f"| {local(END - 3600, 'Asia/Urumqi')} | 持续中 ongoing |" in text and "+06" in text
 
 
 def test_segment_filter_and_csv(govnet: Any, prometheus: HistoryPrometheus) -> None:
