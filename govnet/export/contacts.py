@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from govnet.errors import ConfigError
 from govnet.inventory.contacts import Reach, reach
 from govnet.inventory.models import Contact, Inventory
 
@@ -90,7 +91,7 @@ def receiver(ident: str, contact: Contact, bridge_url: str, resolve: Resolve) ->
             "send_resolved": True,
             "corp_id": wechat.corp_id,
             "agent_id": str(wechat.agent_id),
-            "api_secret": resolve(wechat.secret),
+            "api_secret": _secret(ident, resolve, wechat.secret),
             "message": WECHAT_MESSAGE,
             "message_type": "text",
         }
@@ -105,6 +106,13 @@ def receiver(ident: str, contact: Contact, bridge_url: str, resolve: Resolve) ->
         url = f"{bridge_url.rstrip('/')}/notify/{ident}"
         entry["webhook_configs"] = [{"url": url, "send_resolved": True}]
     return entry
+
+
+def _secret(ident: str, resolve: Resolve, reference: str) -> str:
+    try:
+        return resolve(reference)
+    except ConfigError as exc:
+        raise ConfigError(f"contact {ident}: wechat.secret: {exc}") from None
 
 
 def needs(inventory: Inventory) -> set[str]:

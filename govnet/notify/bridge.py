@@ -29,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from govnet.errors import ConfigError, GovnetError
 from govnet.inventory.models import Contact, Inventory
 from govnet.notify import channels, messages
 from govnet.secrets import SecretResolver
@@ -63,20 +64,26 @@ class Target:
 def targets(inventory: Inventory, resolver: SecretResolver) -> dict[str, Target]:
     """Every contact with a DingTalk robot or an SMS gateway, by id (raises ``ConfigError``)."""
     return {
-        ident: _target(contact, resolver)
+        ident: _target(ident, contact, resolver)
         for ident, contact in inventory.contacts.items()
         if contact.dingtalk is not None or contact.sms is not None
     }
 
 
-def _target(contact: Contact, resolver: SecretResolver) -> Target:
+def _target(ident: str, contact: Contact, resolver: SecretResolver) -> Target:
+    def secret(field: str, reference: str) -> str:
+        try:
+            return resolver.resolve(reference)
+        except GovnetError as exc:
+            raise ConfigError(f"contact {ident}: {field}: {exc}") from None
+
     robot = gateway = None
     if contact.dingtalk is not None:
         talk = contact.dingtalk
-        robot = Robot(talk.url, resolver.resolve(talk.token), resolver.resolve(talk.secret))
+        robot = Robot(talk.url, secret("dingtalk.token", talk.token), secret("dingtalk.secret", talk.secret))
     if contact.sms is not None:
         sms = contact.sms
-        token = resolver.resolve(sms.token) if sms.token is not None else None
+        token = secret("sms.token", sms.token) if sms.token is not None else None
         gateway = Gateway(sms.url, list(sms.numbers), token)
     return Target(robot, gateway)
 
