@@ -11,7 +11,16 @@ from html import escape
 
 from govnet.report.availability import AvailabilityReport, SegmentAvailability
 from govnet.report.construction import ConstructionReport
-from govnet.report.text import outage_end, percent, share, unit_label
+from govnet.report.text import (
+    OUTAGE_HEADS,
+    SEGMENT_HEADS,
+    UNIT_HEADS,
+    WORST_HEADS,
+    outage_row,
+    percent,
+    share,
+    unit_label,
+)
 from govnet.report.window import Window, local, span
 
 WIDTH, HEIGHT = 760, 220
@@ -62,13 +71,7 @@ def availability_html(report: AvailabilityReport) -> str:
         f"{escape(span(window.step))} ({escape(span(window.length))} in all).</p>",
         "<h2>各网络 Segments</h2>",
         table(
-            [
-                "网络 segment",
-                "可用率 availability",
-                "最低 lowest",
-                "单位 units",
-                "有中断的单位 units with an outage",
-            ],
+            SEGMENT_HEADS,
             [
                 [s.segment, percent(s.availability), percent(s.lowest, 1), str(s.units), str(s.units_down)]
                 for s in report.segments
@@ -82,7 +85,7 @@ def availability_html(report: AvailabilityReport) -> str:
     if report.worst:
         body.append(
             table(
-                ["单位 unit", "网络 segment", "可用率 availability", "中断时长 down", "中断次数 outages"],
+                WORST_HEADS,
                 [
                     [unit_label(u), u.segment, percent(u.availability), span(u.down_seconds), str(u.outages)]
                     for u in report.worst
@@ -96,17 +99,8 @@ def availability_html(report: AvailabilityReport) -> str:
     if report.outages:
         body.append(
             table(
-                ["单位 unit", "网络 segment", "开始 start", "结束 end", "时长 duration"],
-                [
-                    [
-                        unit_label(o),
-                        o.segment,
-                        local(o.start, report.zone),
-                        outage_end(o, report.zone),
-                        span(o.duration),
-                    ]
-                    for o in report.outages
-                ],
+                OUTAGE_HEADS,
+                [outage_row(o, report.zone) for o in report.outages],
                 {4},
             )
         )
@@ -115,14 +109,7 @@ def availability_html(report: AvailabilityReport) -> str:
     body.append("<h2>全部单位 Units</h2>")
     body.append(
         table(
-            [
-                "单位 unit",
-                "类别 kind",
-                "网络 segment",
-                "可用率 availability",
-                "中断时长 down",
-                "中断次数 outages",
-            ],
+            UNIT_HEADS,
             [
                 [
                     unit_label(u),

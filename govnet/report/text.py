@@ -30,6 +30,36 @@ def outage_end(outage: Outage, zone: str) -> str:
     return "持续中 ongoing" if outage.end is None else local(outage.end, zone)
 
 
+SEGMENT_HEADS = [
+    "网络 segment",
+    "可用率 availability",
+    "最低 lowest",
+    "单位 units",
+    "有中断的单位 units with an outage",
+]
+WORST_HEADS = ["单位 unit", "网络 segment", "可用率 availability", "中断时长 down", "中断次数 outages"]
+OUTAGE_HEADS = ["单位 unit", "网络 segment", "开始 start", "结束 end", "时长 duration"]
+UNIT_HEADS = [
+    "单位 unit",
+    "类别 kind",
+    "网络 segment",
+    "可用率 availability",
+    "中断时长 down",
+    "中断次数 outages",
+]
+"""Column heads of the human reports (Markdown and HTML): Chinese, the English beside it."""
+
+
+def outage_row(outage: Outage, zone: str) -> list[str]:
+    return [
+        unit_label(outage),
+        outage.segment,
+        local(outage.start, zone),
+        outage_end(outage, zone),
+        span(outage.duration),
+    ]
+
+
 def unit_label(unit: UnitAvailability | Outage) -> str:
     return f"{unit.name} ({unit.unit})" if unit.name else unit.unit
 
@@ -80,13 +110,7 @@ def availability_md(report: AvailabilityReport) -> str:
         "## 各网络 Segments",
         "",
         *md_table(
-            [
-                "网络 segment",
-                "可用率 availability",
-                "最低 lowest",
-                "单位 units",
-                "有中断的单位 units with an outage",
-            ],
+            SEGMENT_HEADS,
             (
                 [s.segment, percent(s.availability), percent(s.lowest, 1), s.units, s.units_down]
                 for s in report.segments
@@ -96,7 +120,7 @@ def availability_md(report: AvailabilityReport) -> str:
         "## 最差单位 Worst units",
         "",
         *md_table(
-            ["单位 unit", "网络 segment", "可用率 availability", "中断时长 down", "中断次数 outages"],
+            WORST_HEADS,
             (
                 [unit_label(u), u.segment, percent(u.availability), span(u.down_seconds), u.outages]
                 for u in report.worst
@@ -107,31 +131,15 @@ def availability_md(report: AvailabilityReport) -> str:
         "## 中断记录 Outages",
         "",
         *md_table(
-            ["单位 unit", "网络 segment", "开始 start", "结束 end", "时长 duration"],
-            (
-                [
-                    unit_label(o),
-                    o.segment,
-                    local(o.start, report.zone),
-                    outage_end(o, report.zone),
-                    span(o.duration),
-                ]
-                for o in report.outages
-            ),
+            OUTAGE_HEADS,
+            (outage_row(o, report.zone) for o in report.outages),
             "无 None.",
         ),
         "",
         "## 全部单位 Units",
         "",
         *md_table(
-            [
-                "单位 unit",
-                "类别 kind",
-                "网络 segment",
-                "可用率 availability",
-                "中断时长 down",
-                "中断次数 outages",
-            ],
+            UNIT_HEADS,
             (
                 [unit_label(u), u.kind, u.segment, percent(u.availability), span(u.down_seconds), u.outages]
                 for u in report.units

@@ -48,7 +48,9 @@ def up_in_prometheus(prom: Prometheus, unit: str) -> set[float]:
 
 
 def report(lab: Lab, prom: Prometheus, *args: str) -> subprocess.CompletedProcess[str]:
-    return govnet(lab.state, "report", *args, "--prometheus", prom.base)
+    """``govnet report ARGS`` against the test's Prometheus (and the lab's inventory: its timezone)."""
+    site = ("--inventory", str(lab.inventory)) if args[0] == "availability" else ()
+    return govnet(lab.state, "report", *args, *site, "--prometheus", prom.base)
 
 
 def test_an_induced_outage_appears_with_start_and_end(stack: Any, tmp_path: Path) -> None:
@@ -69,18 +71,7 @@ def test_an_induced_outage_appears_with_start_and_end(stack: Any, tmp_path: Path
     until(lambda: up_in_prometheus(prom, ident) == {1.0}, 90, f"{ident} up again in Prometheus")
     healed = time.time()
     time.sleep(3)  # a few more up samples after the heal (not an assertion)
-    result = report(
-        lab,
-        prom,
-        "availability",
-        "--inventory",
-        str(lab.inventory),
-        "--since",
-        "10m",
-        "--step",
-        "1s",
-        "--json",
-    )
+    result = report(lab, prom, "availability", "--since", "10m", "--step", "1s", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     mine = [o for o in data["outages"] if o["unit"] == ident]
@@ -96,9 +87,7 @@ def test_an_induced_outage_appears_with_start_and_end(stack: Any, tmp_path: Path
     hit = mine[0]["segment"]
     assert segments[hit]["source"] == "recorded"
     assert segments[hit]["lowest"] < 1.0 and segments[hit]["units_down"] >= 1
-    text = report(
-        lab, prom, "availability", "--inventory", str(lab.inventory), "--since", "10m", "--step", "1s"
-    ).stdout
+    text = report(lab, prom, "availability", "--since", "10m", "--step", "1s").stdout
     assert f"| {unit['name']} ({ident}) | {hit} |" in text
 
     need(shutil.which("chromium") is not None, "missing binary: chromium (apt-get install chromium)")
