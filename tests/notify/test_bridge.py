@@ -148,6 +148,12 @@ def test_unknown_contacts_and_other_bodies_are_refused(webhook: Rig) -> None:
     assert webhook.robot.requests == [] and webhook.gateway.requests == []
 
 
+def test_health_answers_without_delivering(webhook: Rig) -> None:
+    with urllib.request.urlopen(f"{webhook.url}/healthz", timeout=10) as answer:
+        assert answer.status == 200 and answer.read() == b"ok\n"
+    assert webhook.robot.requests == [] and webhook.gateway.requests == []
+
+
 def test_deliveries_run_side_by_side(webhook: Rig) -> None:
     codes: list[int] = []
     threads = [
