@@ -298,6 +298,7 @@ def test_construction_counts(govnet: Any, prometheus: HistoryPrometheus, tmp_pat
     }
     text = govnet(*base).out
     assert "| party | 3 | 2 (66.7 %) | 2 (66.7 %) |" in text
+    assert text.startswith(f"# 建设进度 Construction progress, {cst(END)}")  # minimal.yml: default zone
     html = govnet(*base, "--format", "html").out
     assert html.count("<svg") == 8 and "<script" not in html
 
