@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from govnet.cli.common import inventory_option, load_inventory
-from govnet.errors import UsageError
+from govnet.errors import ConfigError, GovnetError, UsageError
+from govnet.inventory.models import check_secret_ref
 from govnet.notify.bridge import Bridge, serve
 from govnet.notify.channels import Policy
 from govnet.secrets import SecretResolver
@@ -22,6 +23,19 @@ def _listen(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[s
     if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise UsageError(f"--listen: write HOST:PORT (e.g. 127.0.0.1:9432), got {value!r}")
     return host.strip("[]"), int(port)
+
+
+def _bearer(resolver: SecretResolver, reference: str) -> str:
+    try:
+        check_secret_ref(reference)
+    except ValueError:
+        raise UsageError(
+            "--token: write a reference, env:NAME or file:PATH (never the token itself)"
+        ) from None
+    try:
+        return resolver.resolve(reference)
+    except GovnetError as exc:
+        raise ConfigError(f"--token: {exc}") from None
 
 
 @click.command("alert-bridge")
@@ -43,7 +57,14 @@ def _listen(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[s
     show_default=True,
     help="Posts per delivery, at most.",
 )
-def alert_bridge_cmd(inventory_path: Path, listen: tuple[str, int], timeout: float, attempts: int) -> None:
+@click.option(
+    "--token",
+    metavar="REF",
+    help="Require this bearer token (env:NAME or file:PATH; the export's --bridge-token-file).",
+)
+def alert_bridge_cmd(
+    inventory_path: Path, listen: tuple[str, int], timeout: float, attempts: int, token: str | None
+) -> None:
     """Deliver alerts to the contacts' DingTalk robots and SMS gateways.
 
     Alertmanager posts a contact's notifications to /notify/CONTACT (see `govnet export
@@ -53,7 +74,8 @@ def alert_bridge_cmd(inventory_path: Path, listen: tuple[str, int], timeout: flo
     """
     inventory = load_inventory(inventory_path).inventory
     resolver = SecretResolver()
-    bridge = Bridge(inventory, resolver, Policy(timeout=timeout, attempts=attempts))
+    bearer = _bearer(resolver, token) if token is not None else None
+    bridge = Bridge(inventory, resolver, Policy(timeout=timeout, attempts=attempts), token=bearer)
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
         server = serve(bridge, *listen)

@@ -45,6 +45,11 @@ def export_group() -> None:
     help="govnet alert-bridge, which posts to the contacts' DingTalk robots and SMS gateways.",
 )
 @click.option(
+    "--bridge-token-file",
+    metavar="PATH",
+    help="File with the bridge's bearer token (alert-bridge --token file:PATH); Alertmanager reads it.",
+)
+@click.option(
     "--wechat-api-url",
     default=None,
     metavar="URL",
@@ -63,6 +68,7 @@ def alertmanager_cmd(
     smtp_from: str,
     templates: tuple[str, ...],
     bridge_url: str,
+    bridge_token_file: str | None,
     wechat_api_url: str | None,
     out: Path | None,
 ) -> None:
@@ -85,6 +91,7 @@ def alertmanager_cmd(
         templates=templates or (alertmanager.DEFAULT_TEMPLATES,),
         bridge_url=bridge_url,
         wechat_api_url=wechat_api_url,
+        bridge_token_file=bridge_token_file,
     )
     secret = contacts.wechat_secrets(inventory)
     if secret and out is None:

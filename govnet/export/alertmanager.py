@@ -61,6 +61,8 @@ class Options:
     """govnet's alert bridge (``govnet alert-bridge``), for DingTalk robots and SMS gateways."""
     wechat_api_url: str | None = None
     """WeChat Work's API (Alertmanager's default, https://qyapi.weixin.qq.com/cgi-bin/, if None)."""
+    bridge_token_file: str | None = None
+    """A file holding the bridge's bearer token (``alert-bridge --token``), read by Alertmanager."""
 
 
 @dataclass(frozen=True)
@@ -277,7 +279,7 @@ def receivers(
                 }
             ]
         out.append(entry)
-    return out + contacts.contact_receivers(inventory, options.bridge_url, resolve)
+    return out + contacts.contact_receivers(inventory, options.bridge_url, resolve, options.bridge_token_file)
 
 
 def config(inventory: Inventory, options: Options, resolve: contacts.Resolve = unresolved) -> dict[str, Any]:

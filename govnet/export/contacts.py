@@ -75,14 +75,18 @@ def contact_routes(inventory: Inventory) -> list[dict[str, Any]]:
     return [route for found in reach(inventory) for route in routes_for(found)]
 
 
-def contact_receivers(inventory: Inventory, bridge_url: str, resolve: Resolve) -> list[dict[str, Any]]:
+def contact_receivers(
+    inventory: Inventory, bridge_url: str, resolve: Resolve, bridge_token_file: str | None = None
+) -> list[dict[str, Any]]:
     return [
-        receiver(found.contact, inventory.contacts[found.contact], bridge_url, resolve)
+        receiver(found.contact, inventory.contacts[found.contact], bridge_url, resolve, bridge_token_file)
         for found in reach(inventory)
     ]
 
 
-def receiver(ident: str, contact: Contact, bridge_url: str, resolve: Resolve) -> dict[str, Any]:
+def receiver(
+    ident: str, contact: Contact, bridge_url: str, resolve: Resolve, bridge_token_file: str | None = None
+) -> dict[str, Any]:
     """One contact's receiver: every channel of theirs, each notified of the resolution too."""
     entry: dict[str, Any] = {"name": receiver_name(ident)}
     if contact.wechat is not None:
@@ -104,7 +108,10 @@ def receiver(ident: str, contact: Contact, bridge_url: str, resolve: Resolve) ->
         entry["email_configs"] = [{"to": contact.email, "send_resolved": True, **EMAIL_TEMPLATES}]
     if contact.dingtalk is not None or contact.sms is not None:
         url = f"{bridge_url.rstrip('/')}/notify/{ident}"
-        entry["webhook_configs"] = [{"url": url, "send_resolved": True}]
+        hook: dict[str, Any] = {"url": url, "send_resolved": True}
+        if bridge_token_file is not None:  # read by Alertmanager itself: the token stays out of the file
+            hook["http_config"] = {"authorization": {"type": "Bearer", "credentials_file": bridge_token_file}}
+        entry["webhook_configs"] = [hook]
     return entry
 
 

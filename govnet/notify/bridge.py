@@ -11,6 +11,9 @@ government networks with CAP_NET_RAW; the bridge needs the way out to DingTalk's
 the carrier's SMS gateway) and nothing else. Apart, each runs where its network access is, under
 its own account, and a slow robot never delays a probe cycle.
 
+Alertmanager may be told to send a bearer token (``alert-bridge --token``, the export's
+``--bridge-token-file``): then nothing else on the host can make the bridge message a contact.
+
 Each delivery is logged in one line (contact, channel, status, alerts, result, attempts); the
 line goes through the resolver's mask, and the URLs that carry tokens and signatures are never
 part of it. The answer to Alertmanager is 200 when every channel took it, 502 otherwise (so
@@ -19,6 +22,7 @@ Alertmanager's ``alertmanager_notifications_failed_total`` counts it and it retr
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import threading
@@ -97,8 +101,11 @@ class Bridge:
         resolver: SecretResolver,
         policy: channels.Policy,
         clock: Callable[[], float] = time.time,
+        token: str | None = None,
     ) -> None:
         self.targets = targets(inventory, resolver)
+        self.token = token
+        """When set, a request must carry ``Authorization: Bearer <token>``."""
         self.zone = ZoneInfo(inventory.site.timezone)
         self.policy = policy
         self.resolver = resolver
@@ -143,6 +150,27 @@ class Bridge:
         return delivery
 
 
+def authorised(given: str, token: str | None) -> bool:
+    """Whether an ``Authorization`` header carries the bridge's token (any, when it has none).
+
+    >>> authorised("", None), authorised("Bearer t0k", "t0k"), authorised("Bearer x", "t0k")
+    (True, True, False)
+    """
+    return token is None or hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
+def read_payload(request: BaseHTTPRequestHandler) -> dict[str, Any] | None:
+    """The request's Alertmanager notification (a JSON object with a list of alerts), or None."""
+    length = int(request.headers.get("Content-Length") or 0)
+    if length <= 0 or length > MAX_BODY:
+        return None
+    try:
+        body = json.loads(request.rfile.read(length))
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) and isinstance(body.get("alerts"), list) else None
+
+
 def handler(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
     """The request handler: ``POST /notify/<contact>``, ``GET /healthz``."""
 
@@ -153,28 +181,22 @@ def handler(bridge: Bridge) -> type[BaseHTTPRequestHandler]:
             self._answer(200 if self.path == "/healthz" else 404, "ok\n" if self.path == "/healthz" else "")
 
         def do_POST(self) -> None:
+            if not authorised(self.headers.get("Authorization", ""), bridge.token):
+                LOG.warning("refused: %.80s without the bridge's bearer token", self.path)
+                self._answer(401, "unauthorised\n")
+                return
             contact = self.path.removeprefix("/notify/") if self.path.startswith("/notify/") else None
             if contact is None or contact not in bridge.targets:
                 LOG.warning("refused: no contact with a DingTalk or SMS channel at %.80s", self.path)
                 self._answer(404, "no such contact\n")
                 return
-            payload = self._payload()
+            payload = read_payload(self)
             if payload is None:
                 LOG.warning("refused: contact=%s: not an Alertmanager notification", contact)
                 self._answer(400, "not an Alertmanager notification\n")
                 return
             done = bridge.deliver(contact, payload)
             self._answer(200 if all(d.ok for d in done) else 502, "")
-
-        def _payload(self) -> dict[str, Any] | None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length <= 0 or length > MAX_BODY:
-                return None
-            try:
-                body = json.loads(self.rfile.read(length))
-            except ValueError:
-                return None
-            return body if isinstance(body, dict) and isinstance(body.get("alerts"), list) else None
 
         def _answer(self, code: int, text: str) -> None:
             data = text.encode()

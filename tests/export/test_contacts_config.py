@@ -66,8 +66,26 @@ def test_each_contact_s_receiver_holds_its_channels(tmp_path: Path) -> None:
     assert by_name["contact-fgw-it"]["email_configs"][0]["to"] == "liming@example.gov.cn"
     assert by_name["contact-shizhi-noc"]["wechat_configs"][0]["to_party"] == "2|3"
     assert "webhook_configs" not in by_name["contact-shizhi-noc"]
+    assert "http_config" not in hook, "no token asked for, none sent"
     assert config["templates"] == [alertmanager.DEFAULT_TEMPLATES]
     assert config["global"]["smtp_smarthost"] == "127.0.0.1:25"
+
+
+def test_the_bridge_token_is_read_by_alertmanager_from_its_file(tmp_path: Path) -> None:
+    inv = load(secrets_for(tmp_path)).inventory
+    options = alertmanager.Options(bridge_token_file="/etc/govnet/bridge-token")
+    config = alertmanager.config(inv, options, lambda ref: "x")
+    hooks = [
+        h
+        for r in config["receivers"]
+        if r["name"].startswith("contact-")
+        for h in r.get("webhook_configs", [])
+    ]
+    assert len(hooks) == 2
+    for hook in hooks:
+        assert hook["http_config"] == {
+            "authorization": {"type": "Bearer", "credentials_file": "/etc/govnet/bridge-token"}
+        }
 
 
 def test_groups_and_defaults_name_contacts_like_any_key(tmp_path: Path) -> None:

@@ -42,6 +42,8 @@ from tests.helpers import DATA, ROOT
 T = TypeVar("T")
 SECRETS = {"wechat": "wechat-app-secret-1", "dingtalk-token": "robot-token-2", "dingtalk-secret": "SEC-3"}
 UNIT, OTHER = "sz-fagaiwei", "sz-caizheng"
+BRIDGE_TOKEN = "bridge-bearer-4"
+"""Alertmanager sends it to the bridge (credentials_file), the bridge refuses requests without it."""
 METRICS = f"""\
 govnet_unit_state{{segment="intranet",unit="{UNIT}",state="down"}} 1
 govnet_unit_state{{segment="intranet",unit="{OTHER}",state="down"}} 1
@@ -98,6 +100,7 @@ def export(
             "--templates",
             str(ROOT / "exporters/alertmanager/*.tmpl"),
         ),
+        f"--bridge-token-file={inventory.parent / 'bridge-token'}",
     ]
     result = subprocess.run(
         [sys.executable, "-m", "govnet", *argv], capture_output=True, text=True, check=False
@@ -148,8 +151,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def start_bridge(inventory: Path, log: Path) -> subprocess.Popen[bytes]:
+    token = inventory.parent / "bridge-token"
+    token.write_text(BRIDGE_TOKEN)
+    token.chmod(0o600)
     argv = [sys.executable, "-m", "govnet", "alert-bridge", "--inventory", str(inventory)]
-    argv += ["--listen", "127.0.0.1:0", "--timeout", "2"]
+    argv += ["--listen", "127.0.0.1:0", "--timeout", "2", "--token", f"file:{token}"]
     with log.open("wb") as out:
         return subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"}
@@ -222,6 +228,6 @@ def test_the_bridge_logs_one_line_per_delivery_and_no_secret(stack: Stack) -> No
         "contact=fgw-it channel=dingtalk status=firing" in x and "attempts=1 delivered" in x for x in lines
     )
     assert any("contact=party-security channel=sms status=firing" in x for x in lines), lines
-    for value in SECRETS.values():
+    for value in [*SECRETS.values(), BRIDGE_TOKEN]:
         assert value not in text
     assert "sign=" not in text and "access_token" not in text

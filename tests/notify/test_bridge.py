@@ -75,9 +75,9 @@ def webhook(tmp_path: Path) -> Iterator[Rig]:
             server.server_close()
 
 
-def post(url: str, body: Any) -> int:
+def post(url: str, body: Any, headers: dict[str, str] | None = None) -> int:
     data = json.dumps(body).encode() if not isinstance(body, bytes) else body
-    request = urllib.request.Request(url, data=data, method="POST")
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=30) as answer:
             return int(answer.status)
@@ -146,6 +146,22 @@ def test_unknown_contacts_and_other_bodies_are_refused(webhook: Rig) -> None:
     assert post(f"{webhook.url}/notify/fgw-it", b"not json") == 400
     assert post(f"{webhook.url}/notify/fgw-it", {"alerts": "x"}) == 400
     assert webhook.robot.requests == [] and webhook.gateway.requests == []
+
+
+def test_a_bridge_with_a_token_refuses_requests_without_it(webhook: Rig, tmp_path: Path) -> None:
+    inv = load(tmp_path / "inventory.yml").inventory
+    bridge = Bridge(inv, SecretResolver(), Policy(timeout=1, attempts=1), token="t0ken")
+    server = serve(bridge, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.server_address[1]}/notify/fgw-it"
+    try:
+        assert post(url, payload()) == 401
+        assert post(url, payload(), {"Authorization": "Bearer wrong"}) == 401
+        assert webhook.robot.requests == []
+        assert post(url, payload(), {"Authorization": "Bearer t0ken"}) == 200
+        assert len(webhook.robot.requests) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_health_answers_without_delivering(webhook: Rig) -> None:
