@@ -27,6 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("monitor",),  # the daemon: scheduler, probes' state, reloads, the drift job
     ("metrics",),  # the view the daemon fills, the daemon's Collector, HTTP, status page
     ("report",),  # availability and construction reports from Prometheus
+    ("notify",),  # the alert bridge: DingTalk robots and SMS gateways
     ("compliance",),  # running config against intent
     ("rollout",),  # plan, apply, resume, rollback
     ("export",),  # Alertmanager config, silences

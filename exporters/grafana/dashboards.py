@@ -47,7 +47,7 @@ PARENT_NAMES = (
 def overview() -> Board:
     b = Board(
         "govnet-overview",
-        "govnet — city overview",
+        "govnet — 全市总览 City overview",
         "The city's three government networks at a glance: availability per segment, units down, "
         "availability by aggregation node (district / county), firing alerts.",
         ["overview"],
@@ -59,9 +59,9 @@ def overview() -> Board:
         'label_values(govnet_unit_info{kind!~"' + NODE_KINDS + '"}, parent)',
         include_all=True,
     )
-    b.row("Segments")
+    b.row("网络 Segments")
     b.availability(
-        "Availability now",
+        "当前可用率 Availability now",
         "segment:govnet_unit_availability:ratio",
         "{{segment}}",
         decimals=1,
@@ -69,14 +69,14 @@ def overview() -> Board:
         description="Share of measured units up (units behind a failed node count as not up).",
     )
     b.count(
-        "Units down",
+        "中断单位 Units down",
         'sum by (segment) (govnet_segment_units{state="down"})',
         "{{segment}}",
         w=8,
         description="Units whose own link or device failed.",
     )
     b.count(
-        "Units unreachable",
+        "不可达单位 Units unreachable",
         'sum by (segment) (govnet_segment_units{state="unreachable"})',
         "{{segment}}",
         w=8,
@@ -84,27 +84,27 @@ def overview() -> Board:
         description="Units behind a failed node: not their fault, not alerted on their own.",
     )
     b.timeseries(
-        "Availability per segment",
+        "各网络可用率 Availability per segment",
         [target("segment:govnet_unit_availability:ratio", "{{segment}}")],
         w=16,
         unit="percentunit",
         minmax=(0, 1),
     )
     b.availability(
-        "Availability, 30 days",
+        "30 天可用率 Availability, 30 days",
         "segment:govnet_unit_availability:ratio_30d",
         "{{segment}}",
         decimals=2,
         w=8,
         h=8,
     )
-    b.row("By aggregation node (district / county)")
+    b.row("按汇聚节点（区县） By aggregation node (district / county)")
     by_parent = (
         f'avg by (parent) (max by (segment, unit) (govnet_unit_up{{segment=~"$segment"}}) * on (unit) group_left (parent) '
         f'max by (unit, parent) (govnet_unit_info{{kind!~"{NODE_KINDS}"}})) * on (parent) group_left (parent_name) {PARENT_NAMES}'
     )
     b.availability(
-        "Availability by aggregation node ($segment)",
+        "各汇聚节点可用率 Availability by aggregation node ($segment)",
         by_parent,
         "{{parent_name}}",
         decimals=0,
@@ -116,7 +116,7 @@ def overview() -> Board:
         f'max by (unit, name, parent) (govnet_unit_info{{parent=~"$parent", kind!~"{NODE_KINDS}"}})'
     )
     b.stat(
-        "Units behind $parent ($segment)",
+        "$parent 下属单位 Units behind $parent ($segment)",
         [target(grid, "{{name}}")],
         w=24,
         h=8,
@@ -124,11 +124,11 @@ def overview() -> Board:
         steps=thresholds((None, "red"), (1, "green")),
         description="One tile per unit: up on every selected segment, or down / unreachable on at least one.",
     )
-    b.row("Not up now")
+    b.row("当前异常 Not up now")
     not_up = f'max by (segment, unit, state) (govnet_unit_state{{state=~"down|unreachable"}}) {JOIN}'
     since = 'time() - max by (segment, unit) (govnet_unit_state_since_timestamp_seconds) and on (segment, unit) govnet_unit_state{state=~"down|unreachable"}'
     b.table(
-        "Units down or unreachable",
+        "中断或不可达单位 Units down or unreachable",
         [rows(not_up), rows(since)],
         h=8,
         hide=["Value #A"],
@@ -136,30 +136,32 @@ def overview() -> Board:
         no_value="every unit is up",
     )
     b.table(
-        "Firing alerts",
+        "当前告警 Firing alerts",
         [rows('ALERTS{alertname=~"Govnet.+", alertstate="firing"}')],
         h=8,
         hide=["Value", "alertstate"],
         no_value="no govnet alert firing",
     )
     compliance(b)
-    b.row("The prober")
+    b.row("监测程序 The prober")
     b.timeseries(
-        "Seconds since each probe's last cycle",
+        "各探测距上次完成秒数 Seconds since each probe's last cycle",
         [target("time() - govnet_probe_last_cycle_timestamp_seconds", "{{probe}} {{segment}}")],
         unit="s",
     )
     b.timeseries(
-        "Cycle duration", [target("govnet_probe_duration_seconds", "{{probe}} {{segment}}")], unit="s"
+        "探测周期耗时 Cycle duration",
+        [target("govnet_probe_duration_seconds", "{{probe}} {{segment}}")],
+        unit="s",
     )
     return b
 
 
 def compliance(b: Board) -> None:
     """The drift check's row: how much of the city is configured as intended, and who is not."""
-    b.row("Configuration compliance")
+    b.row("配置合规 Configuration compliance")
     b.availability(
-        "Compliant",
+        "合规比例 Compliant",
         "avg by (segment) (max by (segment, unit) (govnet_config_compliant))",
         "{{segment}}",
         decimals=1,
@@ -168,14 +170,14 @@ def compliance(b: Board) -> None:
         "(units that could not be read are left out: see 'not readable').",
     )
     b.count(
-        "Drifted lines by part",
+        "偏离行数（按部分） Drifted lines by part",
         "sum by (kind) (max by (unit, kind) (govnet_config_drift_lines))",
         "{{kind}}",
         w=8,
         description="security-baseline and party-isolation drift is a critical alert, access a warning.",
     )
     b.stat(
-        "Not readable / hours since the last check",
+        "无法读取 / 距上次检查小时数 Not readable / hours since the last check",
         [
             target("count(max by (unit) (govnet_config_check_success) == 0) or vector(0)", "not readable"),
             target("(time() - min(govnet_config_last_check_timestamp_seconds)) / 3600", "oldest check (h)"),
@@ -189,7 +191,7 @@ def compliance(b: Board) -> None:
         f'max by (unit, name, parent) (govnet_unit_info{{kind!~"{NODE_KINDS}"}})'
     )
     b.table(
-        "Units with config drift (govnet config drift UNIT says what and who)",
+        "配置偏离的单位 Units with config drift (govnet config drift UNIT says what and who)",
         [rows(drifted)],
         h=8,
         rename={"Value": "lines", "kind": "part"},
@@ -200,42 +202,42 @@ def compliance(b: Board) -> None:
 def unit_detail() -> Board:
     b = Board(
         "govnet-unit",
-        "govnet — unit detail",
+        "govnet — 单位详情 Unit detail",
         "One unit (or node): state per segment, ICMP round-trip time and loss, monitored interfaces, "
         "traffic, reboots, and where the path breaks when it is down.",
         ["unit"],
     )
     b.variable("unit", "Unit", "label_values(govnet_unit_info, unit)")
     b.table(
-        "Inventory",
+        "台账 Inventory",
         [rows('max by (unit, name, kind, parent, wave) (govnet_unit_info{unit="$unit"})')],
         w=12,
         h=4,
         hide=["Value"],
     )
     b.availability(
-        "Availability, 1 day",
+        "1 天可用率 Availability, 1 day",
         'segment_unit:govnet_unit_availability:ratio_1d{unit="$unit"}',
         "{{segment}}",
         decimals=2,
         w=6,
     )
     b.availability(
-        "Availability, 30 days",
+        "30 天可用率 Availability, 30 days",
         'segment_unit:govnet_unit_availability:ratio_30d{unit="$unit"}',
         "{{segment}}",
         decimals=2,
         w=6,
     )
     b.timeline(
-        "State per segment",
+        "各网络状态 State per segment",
         [target('max by (segment) (govnet_unit_up{unit="$unit"})', "{{segment}}")],
         w=24,
         h=5,
         mappings=UP_STATE,
     )
     b.table(
-        "Where the path breaks",
+        "断点位置 Where the path breaks",
         [rows('max by (segment, hop, hops) (govnet_unit_path_last_hop_info{unit="$unit"})')],
         w=24,
         h=4,
@@ -245,18 +247,18 @@ def unit_detail() -> Board:
         description="While the unit is down: the last hop that still answers TTL-limited echoes.",
     )
     b.timeseries(
-        "Round-trip time",
+        "往返时延 Round-trip time",
         [target('avg by (segment) (govnet_icmp_rtt_seconds{unit="$unit"})', "{{segment}}")],
         unit="s",
     )
     b.timeseries(
-        "Packet loss",
+        "丢包率 Packet loss",
         [target('avg by (segment) (govnet_icmp_packet_loss_ratio{unit="$unit"})', "{{segment}}")],
         unit="percentunit",
         minmax=(0, 1),
     )
     b.timeline(
-        "Interfaces (ifOperStatus)",
+        "端口状态 Interfaces (ifOperStatus)",
         [target('max by (ifname) (govnet_snmp_if_oper_status{unit="$unit"})', "{{ifname}}")],
         mappings=OPER_STATUS,
     )
@@ -266,9 +268,9 @@ def unit_detail() -> Board:
             '-8 * rate(govnet_snmp_if_out_octets_total{unit="$unit"}[$__rate_interval])', "{{ifname}} out"
         ),
     ]
-    b.timeseries("Traffic", traffic, unit="bps")
+    b.timeseries("流量 Traffic", traffic, unit="bps")
     b.count(
-        "Reboots seen",
+        "重启次数 Reboots seen",
         'max(govnet_device_reboots_total{unit="$unit"})',
         "reboots",
         w=8,
@@ -277,7 +279,7 @@ def unit_detail() -> Board:
         description="Reboots the daemon counted since it started (sysUpTime went back, coldStart).",
     )
     b.timeseries(
-        "Device uptime",
+        "设备运行时间 Device uptime",
         [target('govnet_snmp_uptime_seconds{unit="$unit"}', "sysUpTime")],
         w=16,
         h=4,
@@ -289,7 +291,7 @@ def unit_detail() -> Board:
 def rollout() -> Board:
     b = Board(
         "govnet-rollout",
-        "govnet — rollout progress (extranet waves)",
+        "govnet — 外网迁移进度 Rollout progress (extranet waves)",
         "Progress of the extranet migration, wave by wave: how many of each wave's units answer on the "
         "extranet, following the waves of the inventory (govnet_unit_info's `wave` label) and what the "
         "probes see. Rollout runs (`govnet rollout apply` / `rollback`, read by the daemon from its state "
@@ -311,15 +313,15 @@ def rollout() -> Board:
     b.variable("wave", "Wave", 'label_values(govnet_unit_info{wave!=""}, wave)')
     in_wave = 'max by (unit, wave) (govnet_unit_info{wave!=""})'
     up_ext = 'max by (unit) (govnet_unit_up{segment="extranet"})'
-    b.bargauge("Units per wave", [target(f"count by (wave) ({in_wave})", "wave {{wave}}")], w=8)
+    b.bargauge("每批单位数 Units per wave", [target(f"count by (wave) ({in_wave})", "wave {{wave}}")], w=8)
     b.bargauge(
-        "Up on the extranet per wave",
+        "每批外网在线 Up on the extranet per wave",
         [target(f"sum by (wave) ({up_ext} * on (unit) group_left (wave) {in_wave})", "wave {{wave}}")],
         w=8,
     )
     share = f"sum by (wave) ({up_ext} * on (unit) group_left (wave) {in_wave}) / count by (wave) ({in_wave})"
     b.bargauge(
-        "Share of the wave up on the extranet",
+        "每批外网在线比例 Share of the wave up on the extranet",
         [target(share, "wave {{wave}}")],
         w=8,
         unit="percentunit",
@@ -327,7 +329,7 @@ def rollout() -> Board:
         steps=AVAILABILITY,
     )
     b.timeseries(
-        "Extranet units up / watched",
+        "外网在线 / 监测单位 Extranet units up / watched",
         [
             target('sum(govnet_segment_units{segment="extranet", state="up"})', "up"),
             target('sum(govnet_segment_units{segment="extranet"})', "watched"),
@@ -335,12 +337,12 @@ def rollout() -> Board:
         w=24,
     )
     b.bargauge(
-        "Newest rollout run: units per result",
+        "最近一次下发：结果分布 Newest rollout run: units per result",
         [target("max by (segment, kind, result) (govnet_rollout_units)", "{{segment}} {{kind}}: {{result}}")],
         w=12,
     )
     b.count(
-        "Rollout running now",
+        "正在下发 Rollout running now",
         "max by (segment, kind) (govnet_rollout_running)",
         "{{segment}} {{kind}}",
         w=12,
@@ -349,7 +351,7 @@ def rollout() -> Board:
     )
     units = f'{up_ext} * on (unit) group_left (name, parent, wave) max by (unit, name, parent, wave) (govnet_unit_info{{wave="$wave"}})'
     b.table(
-        "Units of wave $wave on the extranet",
+        "第 $wave 批外网单位 Units of wave $wave on the extranet",
         [rows(units)],
         h=10,
         rename={"Value": "up"},
@@ -361,32 +363,32 @@ def rollout() -> Board:
 def isolation() -> Board:
     b = Board(
         "govnet-isolation",
-        "govnet — party network isolation",
+        "govnet — 党务网隔离 Party network isolation",
         "The party network (党务网) must not reach, nor be reached from, the other segments and the "
         "management network (probes/isolation.yml). A check passes when the address does NOT answer.",
         ["party", "isolation"],
     )
     b.count(
-        "Isolation breaches now",
+        "当前隔离突破 Isolation breaches now",
         "count(govnet_isolation_ok == 0) or vector(0)",
         "breaches",
         w=6,
     )
     b.stat(
-        "Isolation checks",
+        "隔离检查 Isolation checks",
         [target("count(govnet_isolation_ok)", "checks")],
         w=6,
         steps=thresholds((None, "blue")),
     )
     b.availability(
-        "Party network availability",
+        "党务网可用率 Party network availability",
         'segment:govnet_unit_availability:ratio{segment="party"}',
         "party",
         decimals=1,
         w=6,
     )
     b.count(
-        "Provincial uplink",
+        "省级上联 Provincial uplink",
         'max(ALERTS{alertname="GovnetProvincialUplinkDown", alertstate="firing"}) or vector(0)',
         "uplink",
         w=6,
@@ -403,26 +405,26 @@ def isolation() -> Board:
     )
     breaches = f"max by (vantage, segment, unit) (govnet_isolation_ok == 0) {JOIN}"
     b.table(
-        "Breaches",
+        "隔离突破 Breaches",
         [rows(breaches)],
         h=6,
         hide=["Value"],
         no_value="isolation holds everywhere",
     )
     b.timeseries(
-        "Failed isolation checks by vantage and address kind",
+        "未通过的隔离检查 Failed isolation checks by vantage and address kind",
         [target("sum by (vantage, segment) (1 - govnet_isolation_ok)", "{{vantage}} → {{segment}}")],
         w=12,
         decimals=0,
     )
     b.timeseries(
-        "Party units per state",
+        "党务网单位状态 Party units per state",
         [target('sum by (state) (govnet_segment_units{segment="party"})', "{{state}}")],
         w=12,
         decimals=0,
     )
     b.timeseries(
-        "Seconds since the last isolation cycle",
+        "距上次隔离检查 Seconds since the last isolation cycle",
         [
             target(
                 'time() - max by (segment) (govnet_probe_last_cycle_timestamp_seconds{probe="isolation"})',

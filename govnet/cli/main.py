@@ -22,6 +22,7 @@ COMMANDS = {
     "config": "govnet.cli.drift:config_with_drift",
     "audit": "govnet.cli.audit:audit_group",
     "export": "govnet.cli.export:export_group",
+    "alert-bridge": "govnet.cli.bridge:alert_bridge_cmd",
     "probe": "govnet.cli.monitor:probe_cmd",
     "daemon": "govnet.cli.monitor:daemon_cmd",
     "report": "govnet.cli.report:report_group",
@@ -31,6 +32,7 @@ pay for netmiko, the device simulator or pysnmp (the whole CLI takes seconds to 
 
 
 SUMMARIES = {
+    "alert-bridge": "Deliver alerts to the contacts' DingTalk robots and SMS gateways.",
     "audit": "The tamper-evident audit trail of every change govnet made.",
     "config": "Device configurations: backups, their history, and the difference from the intent.",
     "daemon": "Probe on a schedule and export metrics (/metrics), health (/healthz) and a status page (/).",

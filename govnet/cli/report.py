@@ -52,6 +52,7 @@ def report_group() -> None:
 
 
 @report_group.command("availability")
+@inventory_option
 @click.option("--since", required=True, metavar="DURATION", help="Window length: 30d, 12h, 90m, 2w.")
 @click.option(
     "--end", metavar="TIME", help="End of the window: unix seconds or 2026-11-01T08:00:00Z (default: now)."
@@ -60,6 +61,7 @@ def report_group() -> None:
 @click.option("--segment", callback=_segment, help="Only this segment (intranet, party, extranet).")
 @output_options
 def availability_cmd(
+    inventory_path: Path,
     since: str,
     end: str | None,
     step: str | None,
@@ -69,9 +71,13 @@ def availability_cmd(
     out: Path | None,
     as_json: bool,
 ) -> None:
-    """Per-unit and per-segment availability, outages (start, end, duration) and the worst units."""
+    """Per-unit and per-segment availability, outages (start, end, duration) and the worst units.
+
+    Times are shown in the site's timezone (the inventory's site.timezone), the zone named.
+    """
     window = Window.of(since, end, step)
-    report = availability.build(Prometheus(check_url(prometheus_url)), window, segment)
+    zone = load_inventory(inventory_path).inventory.site.timezone
+    report = availability.build(Prometheus(check_url(prometheus_url)), window, segment, zone)
     if as_json:
         write(json.dumps(text.availability_json(report), ensure_ascii=False, indent=2), out)
     else:

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from govnet.errors import UsageError
+from govnet.export import contacts
 from govnet.inventory.models import SEGMENTS, Inventory, Node, Unit
 
 DEFAULT_WEBHOOK = "http://127.0.0.1:5001/govnet"
@@ -47,7 +48,8 @@ IMMEDIATE_TIMING = {"group_wait": "0s", "group_interval": "1m", "repeat_interval
 
 @dataclass(frozen=True)
 class Options:
-    """Where notifications go. Every receiver posts to the webhook; e-mail is optional."""
+    """Where notifications go. Every on-call receiver posts to the webhook; e-mail is optional.
+    The inventory's contacts get their own receivers (``govnet/export/contacts.py``)."""
 
     webhook_url: str = DEFAULT_WEBHOOK
     emails: tuple[str, ...] = ()
@@ -55,6 +57,12 @@ class Options:
     smtp_from: str = "govnet-alerts@localhost"
     smtp_require_tls: bool = False
     templates: tuple[str, ...] = (DEFAULT_TEMPLATES,)
+    bridge_url: str = contacts.DEFAULT_BRIDGE
+    """govnet's alert bridge (``govnet alert-bridge``), for DingTalk robots and SMS gateways."""
+    wechat_api_url: str | None = None
+    """WeChat Work's API (Alertmanager's default, https://qyapi.weixin.qq.com/cgi-bin/, if None)."""
+    bridge_token_file: str | None = None
+    """A file holding the bridge's bearer token (``alert-bridge --token``), read by Alertmanager."""
 
 
 @dataclass(frozen=True)
@@ -229,7 +237,12 @@ def route(inventory: Inventory) -> dict[str, Any]:
             "routes": [{"receiver": "govnet-critical", "matchers": [critical], **CRITICAL_TIMING}],
         }
     )
-    return {"receiver": NULL, "group_by": ["alertname", "segment"], **ROOT_TIMING, "routes": routes}
+    return {
+        "receiver": NULL,
+        "group_by": ["alertname", "segment"],
+        **ROOT_TIMING,
+        "routes": [*contacts.contact_routes(inventory), *routes],
+    }
 
 
 def receiver_names(inventory: Inventory) -> list[str]:
@@ -239,7 +252,16 @@ def receiver_names(inventory: Inventory) -> list[str]:
     return names
 
 
-def receivers(inventory: Inventory, options: Options) -> list[dict[str, Any]]:
+def unresolved(reference: str) -> str:
+    """The resolver of a configuration that must not carry secrets (printed, or checked)."""
+    raise UsageError(
+        "a contact's WeChat Work secret goes into the configuration: write it to a file (--out FILE, mode 0600)"
+    )
+
+
+def receivers(
+    inventory: Inventory, options: Options, resolve: contacts.Resolve = unresolved
+) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [{"name": NULL}]
     for name in receiver_names(inventory):
         entry: dict[str, Any] = {
@@ -257,29 +279,39 @@ def receivers(inventory: Inventory, options: Options) -> list[dict[str, Any]]:
                 }
             ]
         out.append(entry)
-    return out
+    return out + contacts.contact_receivers(inventory, options.bridge_url, resolve, options.bridge_token_file)
 
 
-def config(inventory: Inventory, options: Options) -> dict[str, Any]:
-    """The whole configuration as data (inhibit rules without their comments)."""
+def config(inventory: Inventory, options: Options, resolve: contacts.Resolve = unresolved) -> dict[str, Any]:
+    """The whole configuration as data (inhibit rules without their comments). ``resolve``
+    turns a contact's WeChat Work secret reference into its value."""
     body: dict[str, Any] = {"global": {"resolve_timeout": "5m"}}
-    if options.emails:
+    channels = contacts.needs(inventory)
+    if options.emails or "email" in channels:
         body["global"].update(
             smtp_smarthost=options.smtp_smarthost,
             smtp_from=options.smtp_from,
             smtp_require_tls=options.smtp_require_tls,
         )
+    if "wechat" in channels and options.wechat_api_url is not None:
+        body["global"]["wechat_api_url"] = options.wechat_api_url
+    if options.emails or {"email", "wechat"} & channels:
         body["templates"] = list(options.templates)
     body["route"] = route(inventory)
-    body["receivers"] = receivers(inventory, options)
+    body["receivers"] = receivers(inventory, options, resolve)
     body["inhibit_rules"] = [r.rule for r in inhibit_rules(inventory)]
     return body
 
 
-def render(inventory: Inventory, options: Options, source: str) -> str:
+def render(
+    inventory: Inventory, options: Options, source: str, resolve: contacts.Resolve = unresolved
+) -> str:
     """alertmanager.yml as text: the configuration, each inhibit rule under its reason."""
     check_url(options.webhook_url)
-    body = config(inventory, options)
+    check_url(options.bridge_url, "--bridge-url")
+    if options.wechat_api_url is not None:
+        check_url(options.wechat_api_url, "--wechat-api-url")
+    body = config(inventory, options, resolve)
     rules = inhibit_rules(inventory)
     del body["inhibit_rules"]
     header = [
@@ -294,10 +326,24 @@ def render(inventory: Inventory, options: Options, source: str) -> str:
     return text
 
 
+class _Dumper(yaml.SafeDumper):
+    """Writes a value shared by several receivers in full each time: no ``&id001`` anchors."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def _dump(data: Any) -> str:
     # PyYAML quotes the string "null" (else YAML null, refused as a receiver name).
     return str(
-        yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000, default_flow_style=False)
+        yaml.dump(
+            data,
+            Dumper=_Dumper,
+            allow_unicode=True,
+            sort_keys=False,
+            width=1000,
+            default_flow_style=False,
+        )
     )
 
 

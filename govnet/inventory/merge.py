@@ -16,9 +16,9 @@ from typing import Any
 from govnet.errors import InventoryError, Problem
 from govnet.inventory.yamlsrc import Mark, MDict, MList, load_yaml, read_text
 
-SECTIONS = ("site", "segments", "defaults", "groups", "nodes", "units", "uplinks", "systems")
+SECTIONS = ("site", "segments", "contacts", "defaults", "groups", "nodes", "units", "uplinks", "systems")
 SINGLE = ("site", "defaults")  # may be defined in one file only
-KEYED = ("segments", "groups")  # merged key by key across files
+KEYED = ("segments", "contacts", "groups")  # merged key by key across files
 LISTED = ("nodes", "units", "uplinks", "systems")  # concatenated across files
 ELEMENT_ONLY = ("id", "name", "slug")  # never inherited
 

@@ -13,8 +13,17 @@ from datetime import date
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Annotated, Any, Literal, Protocol, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from govnet import sshalgs
 from govnet.platforms import NAMES
@@ -61,6 +70,23 @@ def check_secret_ref(value: str) -> str:
     return value
 
 
+def check_timezone(value: str) -> str:
+    """An IANA timezone this machine knows (reports show their times in it).
+
+    >>> check_timezone("Asia/Shanghai")
+    'Asia/Shanghai'
+    >>> check_timezone("Beijing")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown timezone 'Beijing' (write an IANA name such as Asia/Shanghai)
+    """
+    try:
+        ZoneInfo(value)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ValueError(f"unknown timezone {value!r} (write an IANA name such as Asia/Shanghai)") from None
+    return value
+
+
 def text_only(value: Any) -> Any:
     """Addresses are written as text: YAML would otherwise turn ``168430092`` into 10.10.10.12."""
     if not isinstance(value, str):
@@ -78,6 +104,8 @@ Text = Annotated[str, Field(min_length=1, max_length=200)]
 Vlan = Annotated[int, Field(ge=1, le=4094)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Wave = Annotated[int, Field(ge=1, le=99)]
+ContactIds = Annotated[list[Annotated[str, Field(pattern=ID_RE)]], Field(min_length=1)]
+"""The contacts (ids of the top-level ``contacts:`` section) who hear about a site, segment or element."""
 
 
 class Strict(BaseModel):
@@ -100,6 +128,8 @@ class SegmentPlan(Strict):
     vlans: VlanRange | None = None
     interconnect: list[Network] = []
     """Networks outside the city's plan that a segment may still name (e.g. the province's side)."""
+    contacts: ContactIds | None = None
+    """Who hears about every alert on this segment (e.g. the party network's security officer)."""
 
 
 class Site(Strict):
@@ -108,11 +138,14 @@ class Site(Strict):
     code: Annotated[str, Field(pattern=r"^[0-9]{6}$")] | None = None
     operator: Text
     management: list[Network] = Field(min_length=1)
-    timezone: str = "Asia/Shanghai"
+    timezone: Annotated[str, AfterValidator(check_timezone)] = "Asia/Shanghai"
+    """IANA name; reports and the contacts' messages show times in it."""
     syslog: list[Address] = []
     """Syslog servers every device logs to (default: the first host of the first management network)."""
     ntp: list[Address] = []
     """NTP servers every device syncs with (same default)."""
+    contacts: ContactIds | None = None
+    """Who hears about every alert of the site (besides the on-call, who always does)."""
 
 
 class Credentials(Strict):
@@ -243,6 +276,8 @@ class Element(Strict):
     devices: list[Device] = Field(min_length=1)
     data: dict[str, Any] = {}
     """Free template variables."""
+    contacts: ContactIds | None = None
+    """Who hears about this element's alerts and those of everything behind it (see contacts.py)."""
 
     @property
     def device(self) -> Device:
@@ -267,6 +302,7 @@ class Unit(Element):
     agreement: Agreement | None = None
     services: list[Service] = []
     contact: Text | None = None
+    """The unit's contact person as paperwork (free text); alerts go to ``contacts``."""
 
     @property
     def paperwork_missing(self) -> list[str]:
@@ -307,11 +343,110 @@ class System(Strict):
     consumers: list[Id] = []
 
 
+URL_RE = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s?#]*)?$")
+
+
+def check_url(value: str) -> str:
+    """An http(s) endpoint without query or fragment: a token in a query string would be a
+    secret written in the inventory (DingTalk's ``access_token`` goes in ``token:``).
+
+    >>> check_url("https://oapi.dingtalk.com/robot/send")
+    'https://oapi.dingtalk.com/robot/send'
+    >>> check_url("https://oapi.dingtalk.com/robot/send?access_token=abc")
+    Traceback (most recent call last):
+    ...
+    ValueError: must be an http:// or https:// URL without ?query (a token goes in token:, as a reference)
+    """
+    if len(value) > 500 or not URL_RE.match(value):
+        raise ValueError(
+            "must be an http:// or https:// URL without ?query (a token goes in token:, as a reference)"
+        )
+    return value
+
+
+Url = Annotated[str, AfterValidator(check_url)]
+EMAIL_RE = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+MOBILE_RE = re.compile(r"^\+?[0-9]{5,15}$")
+
+
+def _matching(pattern: re.Pattern[str], message: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if len(value) > 200 or not pattern.match(value):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)
+
+
+Email = Annotated[str, _matching(EMAIL_RE, "not an e-mail address (user@domain.tld)")]
+Mobile = Annotated[
+    str, _matching(MOBILE_RE, "not a phone number (digits only, + allowed first, 5-15 of them)")
+]
+WeChatUsers = Annotated[str, Field(pattern=r"^(@all|[A-Za-z0-9_.@-]+(\|[A-Za-z0-9_.@-]+)*)$")]
+WeChatParties = Annotated[str, Field(pattern=r"^[0-9]+(\|[0-9]+)*$")]
+
+
+class WeChat(Strict):
+    """A WeChat Work (企业微信) application that messages people; Alertmanager's own
+    ``wechat_configs`` sends it. The application's secret is a reference, like every secret."""
+
+    corp_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,64}$")]
+    agent_id: Annotated[int, Field(ge=1)]
+    secret: SecretRef
+    to_user: WeChatUsers | None = None
+    to_party: WeChatParties | None = None
+
+    @model_validator(mode="after")
+    def _one_addressee(self) -> WeChat:
+        if (self.to_user is None) == (self.to_party is None):
+            raise ValueError("name exactly one of to_user or to_party")
+        return self
+
+
+class DingTalk(Strict):
+    """A DingTalk (钉钉) group robot; govnet's alert bridge posts to it, signed with ``secret``.
+    ``url`` is the robot endpoint without its ``access_token``, which is a secret (``token``)."""
+
+    url: Url = "https://oapi.dingtalk.com/robot/send"
+    token: SecretRef
+    secret: SecretRef
+
+
+class Sms(Strict):
+    """A local SMS gateway (a bridge to the carrier's SMS service) taking plain JSON."""
+
+    url: Url
+    numbers: list[Mobile] = Field(min_length=1)
+    token: SecretRef | None = None
+    """Sent as ``Authorization: Bearer`` when the gateway asks for one."""
+
+
+class Contact(Strict):
+    """Someone who reads alerts, and where: one or more channels."""
+
+    name: Text
+    wechat: WeChat | None = None
+    email: Email | None = None
+    dingtalk: DingTalk | None = None
+    sms: Sms | None = None
+
+    @model_validator(mode="after")
+    def _a_channel(self) -> Contact:
+        if not self.channels:
+            raise ValueError("a contact needs at least one channel: wechat, email, dingtalk or sms")
+        return self
+
+    @property
+    def channels(self) -> list[str]:
+        return [c for c in ("wechat", "email", "dingtalk", "sms") if getattr(self, c) is not None]
+
+
 class Inventory(Strict):
     """A whole site, after groups and defaults have been applied."""
 
     site: Site
     segments: dict[SegmentName, SegmentPlan] = Field(min_length=1)
+    contacts: dict[Id, Contact] = {}
     nodes: list[Node] = []
     units: list[Unit] = []
     uplinks: list[Uplink] = []

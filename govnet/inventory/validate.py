@@ -15,6 +15,7 @@ from datetime import date
 from ipaddress import IPv4Address, IPv4Interface
 from itertools import combinations
 
+from govnet.inventory.contacts import named
 from govnet.inventory.merge import suggest
 from govnet.inventory.models import Inventory, Node, SegmentPlan, Unit
 
@@ -37,6 +38,7 @@ def check(inv: Inventory, today: date | None = None) -> list[Finding]:
         *_memberships(inv),
         *_devices(inv),
         *_uplinks_and_systems(inv),
+        *_contacts(inv),
         *_paperwork(inv, today or date.today()),
     ]
 
@@ -259,6 +261,21 @@ def _uplinks_and_systems(inv: Inventory) -> Iterator[Finding]:
                 yield Finding(
                     (*path, "consumers", c_index), f"unknown unit '{consumer}'{suggest(consumer, ids)}"
                 )
+
+
+def _contacts(inv: Inventory) -> Iterator[Finding]:
+    """Every contact named is defined, and named once per list; an unnamed one is a warning."""
+    seen: set[tuple[Path, str]] = set()
+    for path, name in named(inv):
+        if name not in inv.contacts:
+            yield Finding(path, f"unknown contact '{name}'{suggest(name, inv.contacts)}")
+        elif (path[:-1], name) in seen:
+            yield Finding(path, f"contact '{name}' listed twice")
+        seen.add((path[:-1], name))
+    used = {name for _, name in seen}
+    for name in inv.contacts:
+        if name not in used:
+            yield Finding(("contacts", name), "named nowhere: this contact gets no alert", warning=True)
 
 
 def _paperwork(inv: Inventory, today: date) -> Iterator[Finding]:

@@ -126,8 +126,8 @@ def _compliance_section(reports: list[dict[str, Any]]) -> str:
     worst = "bad" if any(r["state"] == "drifted" for r in bad) else "warn" if len(bad) > waiting else "idle"
     return (
         f'<p class="{worst}" id="compliance">{summary}</p>'
-        '<table id="drift"><tr><th>unit</th><th>name</th><th>config</th><th>missing/extra</th>'
-        f"<th>parts</th><th>changed by / state</th><th>checked</th></tr>{rows}</table>"
+        '<table id="drift"><tr><th>单位 unit</th><th>名称 name</th><th>配置 config</th><th>缺少/多出 missing/extra</th>'
+        f"<th>部分 parts</th><th>修改人 / 状态 changed by / state</th><th>检查时间 checked</th></tr>{rows}</table>"
     )
 
 
@@ -212,13 +212,13 @@ tr.warn td{{background:#fff6e0}}
 </style></head><body>
 <h1>govnet · {e(view.site)} <small>shard {e(view.shard)} · v{e(__version__)}</small></h1>
 <div class="cards">{"".join(cards)}</div>
-<h2>Isolation</h2>{isolation}
-<h2>Units not up</h2>
-<table id="trouble"><tr><th>unit</th><th>name</th><th>segment</th><th>state</th><th>since</th><th>path breaks after</th><th>detail</th></tr>{rows}</table>
-<h2>Configuration compliance</h2>{drift}
-<h2>Recent events</h2><ul id="events">{events}</ul>
-<h2>Probe cycles</h2>
-<table id="cycles"><tr><th>probe</th><th>segment</th><th>targets</th><th>failed</th><th>took</th><th>finished</th></tr>{cycles}</table>
+<h2>党务网隔离 Isolation</h2>{isolation}
+<h2>异常单位 Units not up</h2>
+<table id="trouble"><tr><th>单位 unit</th><th>名称 name</th><th>网络 segment</th><th>状态 state</th><th>起始 since</th><th>断点之前 path breaks after</th><th>详情 detail</th></tr>{rows}</table>
+<h2>配置合规 Configuration compliance</h2>{drift}
+<h2>最近事件 Recent events</h2><ul id="events">{events}</ul>
+<h2>探测周期 Probe cycles</h2>
+<table id="cycles"><tr><th>探测 probe</th><th>网络 segment</th><th>目标 targets</th><th>失败 failed</th><th>耗时 took</th><th>完成 finished</th></tr>{cycles}</table>
 </body></html>
 """
 

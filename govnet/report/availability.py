@@ -82,6 +82,8 @@ class AvailabilityReport:
     segments: list[SegmentAvailability]
     units: list[UnitAvailability]
     outages: list[Outage]
+    zone: str = "UTC"
+    """The site's timezone: every time of the report is shown in it."""
 
     @property
     def worst(self) -> list[UnitAvailability]:
@@ -90,7 +92,9 @@ class AvailabilityReport:
         return sorted(hurt, key=lambda u: (u.availability, -u.down_seconds, u.unit))[:WORST]
 
 
-def build(prom: Prometheus, window: Window, segment: str | None = None) -> AvailabilityReport:
+def build(
+    prom: Prometheus, window: Window, segment: str | None = None, zone: str = "UTC"
+) -> AvailabilityReport:
     selector = f'segment="{segment}"' if segment else ""
     up = prom.query_range(
         f"max by (segment, unit) (govnet_unit_up{{{selector}}})", window.start, window.last, window.step
@@ -132,7 +136,7 @@ def build(prom: Prometheus, window: Window, segment: str | None = None) -> Avail
                 points,
             )
         )
-    return AvailabilityReport(prom.url, window, segment, segments, units, outages)
+    return AvailabilityReport(prom.url, window, segment, segments, units, outages, zone)
 
 
 def _ratios(

@@ -46,6 +46,8 @@ class ConstructionReport:
     at: float
     rows: list[Row]
     state_found: bool
+    zone: str = "UTC"
+    """The site's timezone: the report's time is shown in it."""
 
 
 def configured_units(state_dir: Path) -> dict[str, set[str]] | None:
@@ -96,7 +98,9 @@ def build(inventory: Inventory, state_dir: Path, prom: Prometheus, at: float) ->
             for wave in sorted({w for w in wave_of.values() if w is not None}):
                 ids = [i for i, w in wave_of.items() if w == wave]
                 rows.append(_row(segment, wave, ids, configured, up))
-    return ConstructionReport(prom.url, str(state_dir), at, rows, configured is not None)
+    return ConstructionReport(
+        prom.url, str(state_dir), at, rows, configured is not None, inventory.site.timezone
+    )
 
 
 def _row(

@@ -11,8 +11,17 @@ from html import escape
 
 from govnet.report.availability import AvailabilityReport, SegmentAvailability
 from govnet.report.construction import ConstructionReport
-from govnet.report.text import outage_end, percent, share, unit_label
-from govnet.report.window import Window, span, utc
+from govnet.report.text import (
+    OUTAGE_HEADS,
+    SEGMENT_HEADS,
+    UNIT_HEADS,
+    WORST_HEADS,
+    outage_row,
+    percent,
+    share,
+    unit_label,
+)
+from govnet.report.window import Window, local, span
 
 WIDTH, HEIGHT = 760, 220
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 14, 40
@@ -55,28 +64,28 @@ def table(heads: list[str], rows: list[list[str]], numeric: set[int] | None = No
 
 def availability_html(report: AvailabilityReport) -> str:
     window = report.window
-    title = f"Availability{f' of {report.segment}' if report.segment else ''}, {utc(window.start)} – {utc(window.end)}"
+    title = f"可用率报告 Availability{f' of {report.segment}' if report.segment else ''}, {local(window.start, report.zone)} – {local(window.end, report.zone)}"
     body = [
         f"<h1>{escape(title)}</h1>",
         f'<p class="note">From Prometheus at {escape(report.prometheus)}, one point every '
         f"{escape(span(window.step))} ({escape(span(window.length))} in all).</p>",
-        "<h2>Segments</h2>",
+        "<h2>各网络 Segments</h2>",
         table(
-            ["segment", "availability", "lowest", "units", "units with an outage"],
+            SEGMENT_HEADS,
             [
                 [s.segment, percent(s.availability), percent(s.lowest, 1), str(s.units), str(s.units_down)]
                 for s in report.segments
             ],
             {1, 2, 3, 4},
         ),
-        "<h2>Availability over time</h2>",
+        "<h2>可用率走势 Availability over time</h2>",
     ]
-    body += [chart(s, window) for s in report.segments]
-    body.append("<h2>Worst units</h2>")
+    body += [chart(s, window, report.zone) for s in report.segments]
+    body.append("<h2>最差单位 Worst units</h2>")
     if report.worst:
         body.append(
             table(
-                ["unit", "segment", "availability", "down", "outages"],
+                WORST_HEADS,
                 [
                     [unit_label(u), u.segment, percent(u.availability), span(u.down_seconds), str(u.outages)]
                     for u in report.worst
@@ -86,24 +95,21 @@ def availability_html(report: AvailabilityReport) -> str:
         )
     else:
         body.append("<p>Every unit was up at every point of the window.</p>")
-    body.append("<h2>Outages</h2>")
+    body.append("<h2>中断记录 Outages</h2>")
     if report.outages:
         body.append(
             table(
-                ["unit", "segment", "start", "end", "duration"],
-                [
-                    [unit_label(o), o.segment, utc(o.start), outage_end(o), span(o.duration)]
-                    for o in report.outages
-                ],
+                OUTAGE_HEADS,
+                [outage_row(o, report.zone) for o in report.outages],
                 {4},
             )
         )
     else:
-        body.append("<p>None.</p>")
-    body.append("<h2>Units</h2>")
+        body.append("<p>无 None.</p>")
+    body.append("<h2>全部单位 Units</h2>")
     body.append(
         table(
-            ["unit", "kind", "segment", "availability", "down", "outages"],
+            UNIT_HEADS,
             [
                 [
                     unit_label(u),
@@ -121,7 +127,7 @@ def availability_html(report: AvailabilityReport) -> str:
     return page(title, body)
 
 
-def chart(segment: SegmentAvailability, window: Window) -> str:
+def chart(segment: SegmentAvailability, window: Window, zone: str) -> str:
     """An SVG line of the segment's city-wide availability over the window; gaps stay gaps."""
     caption = f"{segment.segment}: {percent(segment.availability)}"
     if not segment.series:
@@ -149,10 +155,10 @@ def chart(segment: SegmentAvailability, window: Window) -> str:
     for i in range(5):
         moment = window.start + window.length * i / 4
         anchor = "start" if i == 0 else "end" if i == 4 else "middle"
-        day, clock = utc(moment)[:10], utc(moment)[11:16]
+        day, clock = local(moment, zone)[:10], local(moment, zone)[11:16]
         parts.append(
             f'<text x="{x(moment):.1f}" y="{TOP + plot_h + 16}" text-anchor="{anchor}">{day}</text>'
-            f'<text x="{x(moment):.1f}" y="{TOP + plot_h + 30}" text-anchor="{anchor}">{clock}Z</text>'
+            f'<text x="{x(moment):.1f}" y="{TOP + plot_h + 30}" text-anchor="{anchor}">{clock}</text>'
         )
     colour = COLOURS.get(segment.segment, "#555")
     for run in _runs(segment.series, window.step):
@@ -182,7 +188,7 @@ def _runs(series: list[tuple[float, float]], step: float) -> list[list[tuple[flo
 
 
 def construction_html(report: ConstructionReport) -> str:
-    title = f"Construction progress, {utc(report.at)}"
+    title = f"建设进度 Construction progress, {local(report.at, report.zone)}"
     note = f"Configured: rollout state in {report.state}" + (
         "" if report.state_found else " (no state store there: nothing counted as configured)"
     )

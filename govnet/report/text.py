@@ -10,7 +10,7 @@ from typing import Any
 
 from govnet.report.availability import AvailabilityReport, Outage, UnitAvailability
 from govnet.report.construction import ConstructionReport
-from govnet.report.window import span, utc
+from govnet.report.window import iso, local, span
 
 
 def percent(value: float | None, digits: int = 3) -> str:
@@ -26,8 +26,38 @@ def share(part: int, whole: int) -> str:
     return f"{part} ({percent(part / whole, 1)})" if whole else str(part)
 
 
-def outage_end(outage: Outage) -> str:
-    return "ongoing" if outage.end is None else utc(outage.end)
+def outage_end(outage: Outage, zone: str) -> str:
+    return "持续中 ongoing" if outage.end is None else local(outage.end, zone)
+
+
+SEGMENT_HEADS = [
+    "网络 segment",
+    "可用率 availability",
+    "最低 lowest",
+    "单位 units",
+    "有中断的单位 units with an outage",
+]
+WORST_HEADS = ["单位 unit", "网络 segment", "可用率 availability", "中断时长 down", "中断次数 outages"]
+OUTAGE_HEADS = ["单位 unit", "网络 segment", "开始 start", "结束 end", "时长 duration"]
+UNIT_HEADS = [
+    "单位 unit",
+    "类别 kind",
+    "网络 segment",
+    "可用率 availability",
+    "中断时长 down",
+    "中断次数 outages",
+]
+"""Column heads of the human reports (Markdown and HTML): Chinese, the English beside it."""
+
+
+def outage_row(outage: Outage, zone: str) -> list[str]:
+    return [
+        unit_label(outage),
+        outage.segment,
+        local(outage.start, zone),
+        outage_end(outage, zone),
+        span(outage.duration),
+    ]
 
 
 def unit_label(unit: UnitAvailability | Outage) -> str:
@@ -42,6 +72,7 @@ def availability_json(report: AvailabilityReport) -> dict[str, Any]:
         "start": window.start,
         "end": window.end,
         "step_seconds": window.step,
+        "timezone": report.zone,
         "segment": report.segment,
         "segments": [
             {k: v for k, v in asdict(s).items() if k != "series"} | {"series": s.series}
@@ -70,26 +101,26 @@ def md_table(columns: Sequence[str], rows: Iterable[Sequence[object]], empty: st
 def availability_md(report: AvailabilityReport) -> str:
     window = report.window
     out = [
-        f"# Availability{f' of {report.segment}' if report.segment else ''}, "
-        f"{utc(window.start)} – {utc(window.end)}",
+        f"# 可用率报告 Availability{f' of {report.segment}' if report.segment else ''}, "
+        f"{local(window.start, report.zone)} – {local(window.end, report.zone)}",
         "",
         f"From Prometheus at {report.prometheus}, one point every {span(window.step)} "
         f"({span(window.length)} in all).",
         "",
-        "## Segments",
+        "## 各网络 Segments",
         "",
         *md_table(
-            ["segment", "availability", "lowest", "units", "units with an outage"],
+            SEGMENT_HEADS,
             (
                 [s.segment, percent(s.availability), percent(s.lowest, 1), s.units, s.units_down]
                 for s in report.segments
             ),
         ),
         "",
-        "## Worst units",
+        "## 最差单位 Worst units",
         "",
         *md_table(
-            ["unit", "segment", "availability", "down", "outages"],
+            WORST_HEADS,
             (
                 [unit_label(u), u.segment, percent(u.availability), span(u.down_seconds), u.outages]
                 for u in report.worst
@@ -97,21 +128,18 @@ def availability_md(report: AvailabilityReport) -> str:
             "Every unit was up at every point of the window.",
         ),
         "",
-        "## Outages",
+        "## 中断记录 Outages",
         "",
         *md_table(
-            ["unit", "segment", "start", "end", "duration"],
-            (
-                [unit_label(o), o.segment, utc(o.start), outage_end(o), span(o.duration)]
-                for o in report.outages
-            ),
-            "None.",
+            OUTAGE_HEADS,
+            (outage_row(o, report.zone) for o in report.outages),
+            "无 None.",
         ),
         "",
-        "## Units",
+        "## 全部单位 Units",
         "",
         *md_table(
-            ["unit", "kind", "segment", "availability", "down", "outages"],
+            UNIT_HEADS,
             (
                 [unit_label(u), u.kind, u.segment, percent(u.availability), span(u.down_seconds), u.outages]
                 for u in report.units
@@ -157,9 +185,20 @@ def availability_csv(report: AvailabilityReport) -> str:
             ]
         )
     for o in report.outages:
-        end = "" if o.end is None else utc(o.end)
+        end = "" if o.end is None else iso(o.end, report.zone)
         writer.writerow(
-            ["outage", o.segment, o.unit, o.name, "", "", _num(o.duration), "", utc(o.start), end]
+            [
+                "outage",
+                o.segment,
+                o.unit,
+                o.name,
+                "",
+                "",
+                _num(o.duration),
+                "",
+                iso(o.start, report.zone),
+                end,
+            ]
         )
     return buffer.getvalue()
 
@@ -181,14 +220,14 @@ def construction_json(report: ConstructionReport) -> dict[str, Any]:
 
 def construction_md(report: ConstructionReport) -> str:
     out = [
-        f"# Construction progress, {utc(report.at)}",
+        f"# 建设进度 Construction progress, {local(report.at, report.zone)}",
         "",
         f"Configured: rollout state in {report.state}"
         + ("" if report.state_found else " (no state store there: nothing counted as configured)")
         + f". Verified up: Prometheus at {report.prometheus}.",
         "",
         *md_table(
-            ["segment", "units", "configured", "verified up"],
+            ["网络 segment", "单位 units", "已配置 configured", "已验证在线 verified up"],
             (
                 [r.label, r.units, share(r.configured, r.units), share(r.verified_up, r.units)]
                 for r in report.rows

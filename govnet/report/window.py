@@ -7,6 +7,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from govnet.errors import UsageError
 
@@ -98,6 +99,26 @@ def utc(moment: float) -> str:
     '2026-11-01 00:00:00Z'
     """
     return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def local(moment: float, zone: str = "UTC") -> str:
+    """A report's time in the site's zone (the inventory's ``site.timezone``), the zone shown:
+    the people reading a report at the city office think in Beijing time, and a time without its
+    zone is the one that gets misread.
+
+    >>> local(1793491200, "Asia/Shanghai"), local(1793491200)
+    ('2026-11-01 08:00:00 CST', '2026-11-01 00:00:00 UTC')
+    """
+    return datetime.fromtimestamp(moment, ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def iso(moment: float, zone: str = "UTC") -> str:
+    """The same time for a machine (CSV): ISO 8601 with the zone's offset.
+
+    >>> iso(1793491200, "Asia/Shanghai")
+    '2026-11-01T08:00:00+08:00'
+    """
+    return datetime.fromtimestamp(moment, ZoneInfo(zone)).isoformat(timespec="seconds")
 
 
 def span(seconds: float) -> str:

@@ -24,7 +24,7 @@ INVENTORY = ROOT / "inventory"
 TEMPLATES = ROOT / "exporters" / "alertmanager"
 DEPLOYED = ROOT / "deploy" / "alertmanager.yml"
 DEPLOY_WEBHOOK = "http://127.0.0.1:5001/govnet"
-TEMPLATE_NAMES = ("govnet.email.subject", "govnet.email.text", "govnet.email.html")
+TEMPLATE_NAMES = ("govnet.email.subject", "govnet.email.text", "govnet.email.html", "govnet.wechat.message")
 
 
 def amtool() -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from govnet.report.window import utc
+from govnet.report.window import local
 from govnet.rollout import runs
 from govnet.state.db import connect
 from tests.helpers import DATA
@@ -81,14 +81,33 @@ def test_availability_figures_are_exact(govnet: Any, prometheus: HistoryPromethe
     assert data["worst"] == ["zl-wanjin", "sz-caizheng"]
 
 
+def cst(moment: float) -> str:
+    """A time as the reports show it for the shipped site (Asia/Shanghai, the zone named)."""
+    return local(moment, "Asia/Shanghai")
+
+
 def test_markdown_names_units_and_outages(govnet: Any, prometheus: HistoryPrometheus) -> None:
     text = report(govnet, prometheus).out
     assert "| party | 99.549 % | 50.0 % | 2 | 1 |" in text
     assert (
-        f"| 召陵区万金镇党委 (zl-wanjin) | party | {utc(END - 10 * DAY)} | {utc(END - 10 * DAY + 6 * 3600)} | 6h 0m |"
+        f"| 召陵区万金镇党委 (zl-wanjin) | party | {cst(END - 10 * DAY)} | {cst(END - 10 * DAY + 6 * 3600)} | 6h 0m |"
         in text
     )
-    assert f"| 测试市财政局 (sz-caizheng) | intranet | {utc(END - 3600)} | ongoing | 1h 0m |" in text
+    assert f"| 测试市财政局 (sz-caizheng) | intranet | {cst(END - 3600)} | 持续中 ongoing | 1h 0m |" in text
+    assert text.splitlines()[0].endswith(f"{cst(END - 30 * DAY)} – {cst(END)}") and " CST" in cst(END)
+
+
+def test_times_follow_the_inventory_s_timezone(
+    govnet: Any, prometheus: HistoryPrometheus, tmp_path: Path
+) -> None:
+    site = tmp_path / "inventory.yml"
+    site.write_text(
+        (DATA / "valid" / "minimal.yml")
+        .read_text()
+        .replace("  management:", "  timezone: Asia/Urumqi\n  management:", 1)
+    )
+    text = report(govnet, prometheus, "--inventory", str(site)).out
+    assert f"| {local(END - 3600, 'Asia/Urumqi')} | 持续中 ongoing |" in text and "+06" in text
 
 
 def test_segment_filter_and_csv(govnet: Any, prometheus: HistoryPrometheus) -> None:
@@ -96,6 +115,8 @@ def test_segment_filter_and_csv(govnet: Any, prometheus: HistoryPrometheus) -> N
         csv.DictReader(io.StringIO(report(govnet, prometheus, "--segment", "party", "--format", "csv").out))
     )
     assert {r["segment"] for r in rows} == {"party"}
+    first = next(r for r in rows if r["record"] == "outage")
+    assert first["start"].endswith("+08:00"), "CSV times carry the site's offset"
     outages = [r for r in rows if r["record"] == "outage"]
     assert [(r["unit"], r["down_seconds"]) for r in outages] == [
         ("zl-wanjin", "21600"),
@@ -277,6 +298,7 @@ def test_construction_counts(govnet: Any, prometheus: HistoryPrometheus, tmp_pat
     }
     text = govnet(*base).out
     assert "| party | 3 | 2 (66.7 %) | 2 (66.7 %) |" in text
+    assert text.startswith(f"# 建设进度 Construction progress, {cst(END)}")  # minimal.yml: default zone
     html = govnet(*base, "--format", "html").out
     assert html.count("<svg") == 8 and "<script" not in html
 

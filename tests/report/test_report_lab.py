@@ -48,7 +48,9 @@ def up_in_prometheus(prom: Prometheus, unit: str) -> set[float]:
 
 
 def report(lab: Lab, prom: Prometheus, *args: str) -> subprocess.CompletedProcess[str]:
-    return govnet(lab.state, "report", *args, "--prometheus", prom.base)
+    """``govnet report ARGS`` against the test's Prometheus (and the lab's inventory: its timezone)."""
+    site = ("--inventory", str(lab.inventory)) if args[0] == "availability" else ()
+    return govnet(lab.state, "report", *args, *site, "--prometheus", prom.base)
 
 
 def test_an_induced_outage_appears_with_start_and_end(stack: Any, tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Delivering alerts where Alertmanager cannot: DingTalk robots and SMS gateways (the alert bridge)."""
