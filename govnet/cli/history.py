@@ -74,7 +74,16 @@ def target(conn: sqlite3.Connection, inventory_path: Path, ident: str) -> Target
     raise GovnetError(f"unknown unit '{ident}' (not in the inventory {inventory_path}, no backup stored)")
 
 
-def describe(conn: sqlite3.Connection, backup: Backup, found: list[Backup]) -> str:
+def same_config(platform: str | None, old: str, new: str) -> bool:
+    """Whether two texts of a device are the same config (its volatile lines aside)."""
+    if old == new or platform is None:
+        return old == new
+    from govnet.devices.normalise import stable_text  # noqa: PLC0415 - device records, on use
+
+    return stable_text(platform, old) == stable_text(platform, new)
+
+
+def describe(conn: sqlite3.Connection, backup: Backup, found: list[Backup], platform: str | None) -> str:
     """``backup 12 (3f2a…) of DEV taken …, post-change in run R; changed by alice (run R, verified)``:
     who made the change the backup shows, from the audit trail (else: outside govnet)."""
     text = (
@@ -82,7 +91,7 @@ def describe(conn: sqlite3.Connection, backup: Backup, found: list[Backup]) -> s
         f"{backup.reason}" + (f" in run {backup.run_id}" if backup.run_id else "")
     )
     earlier = [b for b in found if b.device == backup.device and b.taken < backup.taken]
-    if earlier and earlier[-1].hash == backup.hash:
+    if earlier and same_config(platform, get_blob(conn, earlier[-1].hash), get_blob(conn, backup.hash)):
         return text + "; unchanged since the backup before"
     change = history.changed_by(
         conn, backup.unit, backup.device, earlier[-1].taken if earlier else 0.0, backup.taken
@@ -114,7 +123,10 @@ def show_cmd(unit: str, selector: str | None, inventory_path: Path, state_dir: P
         chosen = target(conn, inventory_path, unit)
         found = history.unit_backups(conn, chosen.unit)
         picked = history.pick(found, selector, chosen.unit)
-        shown = [(b, mask_text(get_blob(conn, b.hash)), describe(conn, b, found)) for b in picked.values()]
+        shown = [
+            (b, mask_text(get_blob(conn, b.hash)), describe(conn, b, found, chosen.platforms.get(b.device)))
+            for b in picked.values()
+        ]
     if as_json:
         emit_json(
             [
