@@ -107,8 +107,7 @@ def make_store(state: Path) -> Store:
         audit.append(conn, state, "verified", detail, run_id=run_id, unit="sz-fagaiwei")
     backup("post", "2026-12-02T08:05:00", "sz-fagaiwei", "FGW-AS01", POST, "post-change", run_id)
     with clock("2026-12-02T08:06:00"), connect(state) as conn:
-        detail = {"stopped": False, "results": {"changed": 1}}
-        audit.append(conn, state, "run-end", detail, run_id=run_id)
+        audit.append(conn, state, "run-end", {"stopped": False, "results": {"changed": 1}}, run_id=run_id)
     backup(
         "cz", "2026-12-02T09:00:00", "sz-caizheng", "CZ-AS01", "sysname CZ-AS01\nreturn\n", "on-demand", None
     )
