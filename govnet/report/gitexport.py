@@ -112,7 +112,7 @@ class Git:
 
     def import_stream(self, stream: bytes, old: str, last: int) -> None:
         """Add the commits, move the work tree from ``old`` to the new head, record ``last``."""
-        self.run("fast-import", "--quiet", f"--export-marks={os.devnull}", stdin=stream)
+        self.run("fast-import", "--quiet", stdin=stream)
         if old:
             self.run("read-tree", "-m", "-u", old, BRANCH)
         else:
