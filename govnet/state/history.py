@@ -37,9 +37,8 @@ TIME_HINT = "a time like 2026-12-06, 2026-12-06T08:30 or 2026-12-06T08:30:00+08:
 def stamp(at: float) -> str:
     """A moment as ``config history`` prints it (local time).
 
-    >>> import os; os.environ["TZ"] = "UTC"; time.tzset()
-    >>> stamp(1796553000.5)
-    '2026-12-06 08:30:00'
+    >>> len(stamp(1796553000.5)), moment(stamp(1796553000.0), "--at") == 1796553000.0
+    (19, True)
     """
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(at))
 
@@ -48,11 +47,12 @@ def moment(text: str, option: str, end_of_day: bool = False, now: float | None =
     """Unix seconds of ``text``: ISO 8601 (local time without an offset), a date (its start, or
     its end with ``end_of_day``), or a duration back from now (``7d``, ``12h``).
 
-    >>> import os; os.environ["TZ"] = "UTC"; time.tzset()
-    >>> moment("2026-12-06T08:30", "--at"), moment("2026-12-06", "--at", end_of_day=True)
-    (1796545800.0, 1796601599.999999)
-    >>> moment("2h", "--since", now=7200.0), moment("2026-12-06T08:30Z", "--at")
-    (0.0, 1796545800.0)
+    >>> moment("2026-12-06T08:30Z", "--at"), moment("2026-12-06T16:30:00+08:00", "--at")
+    (1796545800.0, 1796545800.0)
+    >>> round(moment("2026-12-06", "--until", end_of_day=True) - moment("2026-12-06", "--since"), 3)
+    86400.0
+    >>> moment("2h", "--since", now=7200.0)
+    0.0
     """
     text = text.strip()
     ago = DURATION_RE.match(text)
