@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from govnet.cli import complete
-from govnet.cli.common import emit_json, inventory_option, json_option, state_option, table
+from govnet.cli.common import emit_json, inventory_option, json_option, state_option
 from govnet.errors import GovnetError, InventoryError, Problem, StateError, UsageError
 from govnet.inventory.loader import load
 from govnet.state import audit, history
@@ -70,11 +70,9 @@ def log_cmd(
     if not found:
         click.echo("no audit events" + (" match" if unit or since or until else ""), err=True)
         return
-    table(
-        None,
-        ["time", "user", "action", "run", "unit", "what"],
-        [[history.stamp(e.at), e.user, e.action, e.run_id or "", e.unit or "", e.summary] for e in found],
-    )
+    rows = [["time", "user", "action", "run", "unit", "what"]]
+    rows += [[history.stamp(e.at), e.user, e.action, e.run_id or "", e.unit or "", e.summary] for e in found]
+    click.echo("\n".join(columns(rows)))
     click.echo(f"{len(found)} event(s)", err=True)
 
 
@@ -91,3 +89,16 @@ def _unit(conn: sqlite3.Connection, ident: str, inventory_path: Path) -> str:
             f"unknown unit '{ident}' (not in the inventory {inventory_path}, nor in the audit trail)"
         )
     return element.id
+
+
+def columns(rows: list[list[str]]) -> list[str]:
+    """Rows as aligned columns (the last one unpadded): a trail of thousands of events prints
+    in milliseconds, where a rich table measured every cell first (~1 s per 1,000 rows).
+
+    >>> columns([["a", "bb", "c"], ["ccc", "d", "e"]])
+    ['a    bb  c', 'ccc  d   e']
+    """
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return [
+        "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths, strict=False)), row[-1]]) for row in rows
+    ]
