@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -38,18 +39,26 @@ def config(device: str, version: int) -> str:
 
 
 def make_store(state: Path, devices: int) -> None:
+    """One transaction per device (under the audit trail's turn, as a rollout's records are)."""
     start = time.time() - 30 * 86400
-    for n in range(devices):
-        unit, device = f"u{n:03d}", f"D{n:03d}"
-        for k in range(20):
-            when = start + k * 3600 + n
-            with mock.patch("time.time", return_value=when), connect(state) as conn:
-                if k % 2:
-                    for action in ("push", "verified", "run-end"):
-                        detail = {"device": device, "commands": ["x"], "backup": "0" * 64}
-                        audit.append(conn, state, action, detail, run_id=f"r{k}", unit=unit)
+    with connect(state) as conn:
+        for n in range(devices):
+            unit, device = f"u{n:03d}", f"D{n:03d}"
+            with audit.turn(state):
                 with transaction(conn):
-                    backups.save(conn, unit, device, config(device, k // 2), "on-demand")
+                    for k in range(20):
+                        with mock.patch("time.time", return_value=start + k * 3600 + n):
+                            _change(conn, unit, device, k)
+                    audit.prepare_head(conn, state)
+                audit.commit_head(state)
+
+
+def _change(conn: sqlite3.Connection, unit: str, device: str, k: int) -> None:
+    if k % 2:
+        for action in ("push", "verified", "run-end"):
+            detail = {"device": device, "commands": ["x"], "backup": "0" * 64}
+            audit.entry(conn, action, detail, run_id=f"r{k}", unit=unit)
+    backups.save(conn, unit, device, config(device, k // 2), "on-demand")
 
 
 def timed(args: list[str], repeat: int, env: dict[str, str] | None = None) -> tuple[float, float]:

@@ -10,6 +10,7 @@ a community, a password hash become ``****``); the backups in the store keep the
 from __future__ import annotations
 
 import difflib
+import inspect
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -255,7 +256,7 @@ def diff_with_history(original: click.Command) -> click.Command:
         "diff",
         params=[*original.params, *options],
         callback=run,
-        help=(original.help or "") + FROM_TO_HELP,
+        help=inspect.cleandoc(original.help or "") + FROM_TO_HELP,
         short_help=original.short_help,
     )
 
