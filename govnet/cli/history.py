@@ -3,8 +3,9 @@ backups as a history an engineer can read, compare and browse with git.
 
 Secrets are masked in everything printed here as the plan review masks them (``mask_line``:
 a community, a password hash become ``****``); the backups in the store keep the full text
-(a restore must be byte-faithful). The ``config`` group itself lives in ``govnet.cli.rollout``;
-``config_with_history`` adds these commands to it and gives ``diff`` its ``--from``/``--to``.
+(a restore must be byte-faithful). ``config backup``, ``history``, ``diff`` and ``drift`` live
+with the rollout commands; ``ConfigGroup`` joins them to these (and gives ``diff`` its
+``--from``/``--to``) without importing the rollout commands until one of them runs.
 """
 
 from __future__ import annotations
@@ -286,14 +287,34 @@ def export_git_cmd(folder: Path, inventory_path: Path, state_dir: Path, as_json:
         click.echo(done.describe(folder))
 
 
-def config_with_history() -> click.Group:
-    """The ``config`` group with ``drift``, ``show``, ``export-git`` and ``diff --from/--to``."""
-    from govnet.cli.drift import config_with_drift  # noqa: PLC0415 - imports the rollout commands
+class ConfigGroup(click.Group):
+    """``govnet config``: ``show`` and ``export-git`` are here; ``backup``, ``history``, ``diff``
+    and ``drift`` live with the rollout commands (``govnet.cli.rollout``, ``govnet.cli.drift``),
+    which import netmiko and the rollout engine (~1 s): imported only when one of them is run or
+    listed, so that ``config show`` and its completion stay quick."""
 
-    group = config_with_drift()
-    if "show" not in group.commands:
-        original = group.commands["diff"]
-        group.add_command(diff_with_history(original))
-        group.add_command(show_cmd)
-        group.add_command(export_git_cmd)
-    return group
+    def _others(self) -> click.Group:
+        from govnet.cli.drift import config_with_drift  # noqa: PLC0415 - the rollout commands, on use
+
+        return config_with_drift()
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self._others().commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        found = self._others().get_command(ctx, cmd_name)
+        if found is not None and cmd_name == "diff":
+            found = self.commands["diff"] = diff_with_history(found)
+        complete.attach(found)
+        return found
+
+
+@click.group("config", cls=ConfigGroup)
+def config_group() -> None:
+    """Device configurations: backups, their history, and the difference from the intent."""
+
+
+config_group.add_command(show_cmd)
+config_group.add_command(export_git_cmd)

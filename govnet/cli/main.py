@@ -22,7 +22,7 @@ COMMANDS = {
     "inventory": "govnet.cli.inventory:inventory_group",
     "lab": "govnet.cli.lab:lab_group",
     "rollout": "govnet.cli.rollout:rollout_group",
-    "config": "govnet.cli.history:config_with_history",
+    "config": "govnet.cli.history:config_group",
     "audit": "govnet.cli.audit:audit_group",
     "export": "govnet.cli.export:export_group",
     "probe": "govnet.cli.monitor:probe_cmd",
@@ -64,7 +64,6 @@ class LazyGroup(click.Group):
             return None
         module, _, attr = where.partition(":")
         command: Any = getattr(importlib.import_module(module), attr)
-        command = command() if attr == "config_with_history" else command
         from govnet.cli.complete import attach  # noqa: PLC0415 - not needed by --help
 
         attach(command)  # unit ids, run ids and plan files complete on Tab

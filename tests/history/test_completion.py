@@ -112,18 +112,31 @@ def test_plan_files_complete(tmp_path: Path) -> None:
     assert complete(f"govnet rollout show {tmp_path}/plans/") == [f"file,{tmp_path}/plans/"]
 
 
-def test_completing_a_command_name_imports_no_command() -> None:
+def imported_while_completing(words: str) -> tuple[list[str], list[str]]:
+    """What completing ``words`` offers, and which command modules and heavy libraries it imported."""
     probe = (
         "import os, sys\n"
-        "os.environ.update(_GOVNET_COMPLETE='bash_complete', COMP_WORDS='govnet ', COMP_CWORD='1')\n"
+        f"os.environ.update(_GOVNET_COMPLETE='bash_complete', COMP_WORDS={words!r}, COMP_CWORD='{len(words.split(' ')) - 1}')\n"
+        f"os.environ['GOVNET_INVENTORY'] = {str(INVENTORY)!r}\n"
         "from govnet.cli.main import run\n"
         "try:\n    run([])\nexcept SystemExit:\n    pass\n"
         "print(sorted(m for m in sys.modules if m.startswith(('govnet.cli.', 'netmiko', 'pydantic'))))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     *offered, imported = done.stdout.splitlines()
+    return offered, imported.strip("[]").replace("'", "").split(", ")
+
+
+def test_completing_a_command_name_imports_no_command() -> None:
+    offered, imported = imported_while_completing("govnet ")
     assert "plain,rollout" in offered and "plain,audit" in offered
-    assert imported == "['govnet.cli.main']"
+    assert imported == ["govnet.cli.main"]
+
+
+def test_completing_a_unit_of_config_show_does_not_import_the_rollout_commands() -> None:
+    offered, imported = imported_while_completing("govnet config show sz-c")
+    assert offered == ["plain,sz-caizheng"]
+    assert not [m for m in imported if m.startswith(("govnet.cli.rollout", "netmiko"))], imported
 
 
 @pytest.mark.lab
