@@ -145,7 +145,7 @@ def main() -> None:
         again = timed(["config", "export-git", str(repo), *where], 1)
         rows["config export-git (first: all backups)"] = first
         rows["config export-git (again: nothing new)"] = again
-        print(f"load average before: {os.getloadavg()[0]:.1f}")
+        print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
         print("| command | wall (best) | CPU (best) |\n|---|---|---|")
         for name, (wall, cpu) in rows.items():
             print(f"| {name} | {wall:.2f} s | {cpu:.2f} s |")
