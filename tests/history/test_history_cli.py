@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from govnet.state import backups
-from govnet.state.db import connect
+from govnet.state.db import connect, transaction
 from tests.helpers import DATA
 from tests.history.histkit import (
     COMMUNITY,
@@ -200,3 +200,25 @@ def test_a_missing_store_is_one_line(tmp_path: Path) -> None:
         done = cli(*args, "--state", str(tmp_path / "none"))
         assert done.returncode == 1 and len(done.stderr.splitlines()) == 1
         assert "no govnet state here" in done.stderr and not (tmp_path / "none").exists()
+
+
+def test_a_unit_no_longer_in_the_inventory_keeps_its_history(tmp_path: Path) -> None:
+    """Its backups stay readable by id, as while the inventory is broken (no platform: no
+    volatile lines left out, secrets still masked)."""
+    with connect(tmp_path) as conn, transaction(conn):
+        backups.save(
+            conn,
+            "old-unit",
+            "OLD-AS01",
+            f"sysname OLD\nsnmp-agent community read cipher {COMMUNITY}\n",
+            "on-demand",
+        )
+    broken = tmp_path / "broken.yml"
+    broken.write_text("units: [\n")
+    for inventory in (INVENTORY, broken):
+        shown = cli("config", "show", "old-unit", "--inventory", str(inventory), "--state", str(tmp_path))
+        assert (shown.returncode, shown.stdout) == (0, "sysname OLD\nsnmp-agent community ****\n"), (
+            shown.stderr
+        )
+    missing = cli("config", "show", "other", "--inventory", str(broken), "--state", str(tmp_path))
+    assert missing.returncode == 1 and missing.stderr.startswith(f"{broken}:")  # the inventory's own error
