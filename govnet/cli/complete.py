@@ -90,6 +90,40 @@ def runs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Co
         return []
 
 
+def backups(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Hash prefixes of the unit's backups (newest first, with when and why each was taken), and
+    ``live`` where the option takes it (``--from``/``--to``)."""
+    try:
+        from govnet.state.db import db_path  # noqa: PLC0415 - only when completing a backup
+        from govnet.state.history import stamp  # noqa: PLC0415
+
+        path = db_path(_option(ctx, "state_dir", lambda: settings().state))
+        # with the option's value still to come, click leaves the unit among the unparsed args
+        unit = ctx.params.get("unit") or next((a for a in ctx.args if not a.startswith("-")), None)
+        found: list[CompletionItem] = []
+        if unit and path.exists():
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1.0)
+            try:
+                rows = conn.execute(
+                    "SELECT hash, taken, reason, device FROM backups WHERE unit=? ORDER BY taken DESC, id DESC",
+                    (unit,),
+                ).fetchall()
+            finally:
+                conn.close()
+            seen = {
+                digest[:12]: f"{device} {stamp(taken)} {reason}"
+                for digest, taken, reason, device in reversed(rows)
+            }
+            found = [
+                CompletionItem(h, help=why) for h, why in reversed(seen.items()) if h.startswith(incomplete)
+            ]
+        if param.name in ("start", "end") and "live".startswith(incomplete):
+            found.append(CompletionItem("live", help="the running config, read now"))
+        return found
+    except Exception:  # noqa: BLE001 (no store, a locked or foreign file: no completion)
+        return []
+
+
 def plans(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Plan files (``*.plan``) and folders under what is typed; else the shell's own file completion."""
     try:

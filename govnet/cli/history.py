@@ -110,6 +110,7 @@ def describe(conn: sqlite3.Connection, backup: Backup, found: list[Backup], plat
     "--at",
     "selector",
     metavar="BACKUP|TIME",
+    shell_complete=complete.backups,
     help="A backup id or hash prefix, or a time (the backup in force then; a date: at its end). "
     "Default: the newest backup.",
 )
@@ -250,8 +251,18 @@ def diff_with_history(original: click.Command) -> click.Command:
         return None
 
     options = [
-        click.Option(["--from", "start"], metavar="BACKUP|TIME|live", help="The old side (with --to)."),
-        click.Option(["--to", "end"], metavar="BACKUP|TIME|live", help="The new side (with --from)."),
+        click.Option(
+            ["--from", "start"],
+            metavar="BACKUP|TIME|live",
+            help="The old side (with --to).",
+            shell_complete=complete.backups,
+        ),
+        click.Option(
+            ["--to", "end"],
+            metavar="BACKUP|TIME|live",
+            help="The new side (with --from).",
+            shell_complete=complete.backups,
+        ),
     ]
     return click.Command(
         "diff",

@@ -16,7 +16,7 @@ import pytest
 from govnet.rollout import runs
 from govnet.state.db import connect
 from tests.helpers import DATA, ROOT, need
-from tests.history.histkit import INVENTORY
+from tests.history.histkit import INVENTORY, make_store
 
 
 def complete(words: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> list[str]:
@@ -176,3 +176,16 @@ def test_bash_completes_with_the_script_govnet_prints(tmp_path: Path) -> None:
             check=True,
         )
         assert f"_GOVNET_COMPLETE={shell}_complete" in source.stdout
+
+
+def test_backups_complete_by_hash_newest_first(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    env = {"GOVNET_STATE": str(store.state)}
+    newest_first = [f"plain,{store.hashes[n][:12]}" for n in ("hand", "post", "pre", "first")]
+    assert complete("govnet config show sz-fagaiwei --at ", env=env) == newest_first
+    assert complete("govnet config diff sz-fagaiwei --from ", env=env) == [*newest_first, "plain,live"]
+    assert complete(f"govnet config diff sz-fagaiwei --from 1 --to {store.hashes['post'][:3]}", env=env) == [
+        f"plain,{store.hashes['post'][:12]}"
+    ]
+    assert complete("govnet config diff sz-fagaiwei --from 1 --to l", env=env) == ["plain,live"]
+    assert complete("govnet config show nope --at ", env=env) == []
