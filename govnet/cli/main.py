@@ -5,9 +5,12 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
 
 from govnet import __version__
 from govnet.errors import GovnetError
@@ -19,7 +22,7 @@ COMMANDS = {
     "inventory": "govnet.cli.inventory:inventory_group",
     "lab": "govnet.cli.lab:lab_group",
     "rollout": "govnet.cli.rollout:rollout_group",
-    "config": "govnet.cli.drift:config_with_drift",
+    "config": "govnet.cli.history:config_group",
     "audit": "govnet.cli.audit:audit_group",
     "export": "govnet.cli.export:export_group",
     "alert-bridge": "govnet.cli.bridge:alert_bridge_cmd",
@@ -63,7 +66,19 @@ class LazyGroup(click.Group):
             return None
         module, _, attr = where.partition(":")
         command: Any = getattr(importlib.import_module(module), attr)
-        return command() if attr == "config_with_drift" else command  # type: ignore[no-any-return]
+        from govnet.cli.complete import attach  # noqa: PLC0415 - not needed by --help
+
+        attach(command)  # unit ids, run ids and plan files complete on Tab
+        return command  # type: ignore[no-any-return]
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """The commands' names and summaries without importing them (Tab must be quick)."""
+        from click.shell_completion import CompletionItem  # noqa: PLC0415 - only on Tab
+
+        names = [n for n in self.list_commands(ctx) if n.startswith(incomplete)]
+        return [CompletionItem(n, help=SUMMARIES[n]) for n in names] + click.Command.shell_complete(
+            self, ctx, incomplete
+        )
 
 
 @click.group(
