@@ -1,0 +1,161 @@
+"""The health probe's pure parts: the GETBULK walker, settings, the plan cache, the collector."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Sequence
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from govnet.errors import ConfigError
+from govnet.probes.base import REGISTRY
+from govnet.probes.health import HealthSettings
+from govnet.probes.health.cache import PlanCache
+from govnet.probes.health.collector import HealthCollector, HealthState
+from govnet.probes.health.defs import VENDORS, Scale, convert
+from govnet.probes.health.model import DeviceHealth, Entity, InterfaceHealth, Optics
+from govnet.probes.health.walk import walk
+from govnet.probes.snmp_ber import Missing, Oid, Response, Value
+from govnet.probes.snmp_fast import SnmpError
+from tests.exporters import promkit
+
+A = (1, 3, 6, 1, 9, 1)
+B = (1, 3, 6, 1, 9, 2)
+
+
+class Agent:
+    """A GETBULK answerer over a sorted dict, with endOfMibView past the last OID."""
+
+    def __init__(self, rows: dict[Oid, Value], repetitions: int) -> None:
+        self.rows = dict(sorted(rows.items()))
+        self.repetitions = repetitions
+        self.requests: list[list[Oid]] = []
+
+    def _next(self, oid: Oid) -> tuple[Oid, Value]:
+        return next(((k, v) for k, v in self.rows.items() if k > oid), (oid, Missing.END_OF_MIB_VIEW))
+
+    async def bulk(self, oids: Sequence[Oid]) -> Response:
+        self.requests.append(list(oids))
+        cursors = list(oids)
+        varbinds: list[tuple[Oid, Value]] = []
+        for _ in range(self.repetitions):
+            for i, cursor in enumerate(cursors):
+                oid, value = self._next(cursor)
+                varbinds.append((oid, value))
+                cursors[i] = oid
+        return Response(1, 0, 0, varbinds)
+
+
+def test_walk_takes_several_columns_per_request_and_stops_at_each_end() -> None:
+    rows: dict[Oid, Value] = {(*A, i): i for i in range(1, 8)} | {(*B, 5): b"x", (*B, 6): b"y"}
+    agent = Agent(rows, repetitions=3)
+    table = asyncio.run(walk(agent.bulk, [A, B, (1, 3, 6, 1, 9, 3)]))
+    assert table[A] == {(i,): i for i in range(1, 8)}
+    assert table[B] == {(5,): b"x", (6,): b"y"}
+    assert table[(1, 3, 6, 1, 9, 3)] == {}  # a table the agent lacks: empty, no error
+    assert agent.requests[0] == [A, B, (1, 3, 6, 1, 9, 3)]
+    assert agent.requests[1:] == [[(*A, 3)], [(*A, 6)]]  # the ended columns left the request
+
+
+def test_walk_refuses_an_agent_that_goes_backwards() -> None:
+    async def looping(oids: Sequence[Oid]) -> Response:
+        return Response(1, 0, 0, [((*A, 2), 1), ((*A, 1), 1)])
+
+    with pytest.raises(SnmpError, match="out of order"):
+        asyncio.run(walk(looping, [A]))
+
+
+def test_walk_is_bounded_in_requests() -> None:
+    count = 0
+
+    async def endless(oids: Sequence[Oid]) -> Response:
+        nonlocal count
+        count += 1
+        return Response(1, 0, 0, [((*A, count), count)])
+
+    with pytest.raises(SnmpError, match="did not end"):
+        asyncio.run(walk(endless, [A]))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"timeout": 0}, "health probe: timeout: Input should be greater than 0"),
+        (
+            {"max_repetitions": 1000},
+            "health probe: max_repetitions: Input should be less than or equal to 200",
+        ),
+        ({"acess_ports": True}, "health probe: acess_ports: Extra inputs are not permitted"),
+        (
+            {"access_ports": "sometimes"},
+            "health probe: access_ports: Input should be a valid boolean, unable to interpret input",
+        ),
+    ],
+)
+def test_bad_settings_are_one_clear_line(settings: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        HealthSettings.parse(settings)
+    assert str(caught.value).splitlines() == [message]
+
+
+def test_the_probe_is_registered() -> None:
+    probe = REGISTRY["health"]({"access_ports": True})
+    assert getattr(probe, "settings").access_ports is True  # noqa: B009
+
+
+def test_every_vendor_column_is_unique_and_scaled() -> None:
+    for vendor in VENDORS:
+        oids = [c.oid for c in vendor.columns]
+        assert len(oids) == len(set(oids)), vendor.name
+        assert all(c.index in ("entity", "port", "ifindex", "own") for c in vendor.columns)
+    assert convert(Scale.UW_OR_DBM_X100, 2147483647) is None
+    assert convert(Scale.STATE_OK, 5) is None  # notPresent: an empty bay, not a failure
+
+
+def test_plan_cache_rediscovers_after_a_trap_only_once() -> None:
+    cache: PlanCache[str] = PlanCache(interval=0)
+    cache.store("a", "p1", 0.0, 100)
+    assert cache.reason("a", 10_000.0, 200) is None  # interval 0: never on a schedule
+    cache.flag("a", "trap coldStart")
+    assert cache.reason("a", 1.0, 200) == "trap coldStart"
+    cache.store("a", "p2", 2.0, 200)
+    assert cache.reason("a", 3.0, 300) is None
+    cache.forget(set())
+    assert len(cache) == 0
+
+
+def sample() -> DeviceHealth:
+    return DeviceHealth(
+        "sw-1",
+        "huawei",
+        cpu={"MPU": 0.5},
+        memory={"MPU": 0.25},
+        temperature={"MPU": 40.0},
+        fans={"0.0": 1.0},
+        psus={"PSU 1": 0.0},
+        optics=(Optics("XGE0/0/1", -7.5, -2.0, -20.0, 0.5, -8.0, 1.0),),
+        interfaces=(InterfaceHealth("XGE0/0/1", {"in_errors": 3, "out_errors": 0, "high_speed": 10000}),),
+        entities=(Entity(1, "chassis", "S5720", 3, "S5720-56C", "SN1", "VER.B", "V200"),),
+        expected={"model": "S5720-56C", "serial": "SN2"},
+    )
+
+
+@pytest.mark.lab
+def test_exposition_passes_promtool_check_metrics() -> None:
+    state = HealthState()
+    state.update([("sw-1", sample())])
+    registry = CollectorRegistry()
+    registry.register(HealthCollector(state))
+    text = generate_latest(registry)
+    promtool = subprocess.run(
+        [promkit.promtool(), "check", "metrics"], input=text, capture_output=True, check=False
+    )
+    assert promtool.returncode == 0, promtool.stdout + promtool.stderr
+    exposition = text.decode()
+    assert 'govnet_device_inventory_mismatch{field="serial",unit="sw-1"} 1.0' in exposition
+    assert 'govnet_device_inventory_mismatch{field="model",unit="sw-1"} 0.0' in exposition
+    assert 'govnet_interface_speed_bytes_per_second{ifname="XGE0/0/1",unit="sw-1"} 1.25e+09' in exposition
+    state.update([("sw-1", None)])
+    assert "sw-1" not in generate_latest(registry).decode()  # a silent unit keeps no stale values
