@@ -19,13 +19,14 @@ from tests.binkit import Server, binary
 from tests.helpers import ROOT, need
 
 COLLECTOR = ROOT / "govnet" / "metrics" / "collector.py"
+HEALTH_COLLECTOR = ROOT / "govnet" / "probes" / "health" / "collector.py"
 RULES = ROOT / "exporters" / "prometheus" / "govnet.rules.yml"
 DEPLOY_PROMETHEUS = ROOT / "deploy" / "prometheus.yml"
 
 
 def collector_metrics() -> set[str]:
     """Metric names as exposed by the daemon's collector: counters get ``_total``, info ``_info``."""
-    source = COLLECTOR.read_text()
+    source = COLLECTOR.read_text() + HEALTH_COLLECTOR.read_text()
     out = set()
     for kind, name in re.findall(r"(Gauge|Counter|Info)MetricFamily\(\s*\"([a-z_]+)\"", source):
         out.add(name + {"Gauge": "", "Counter": "_total", "Info": "_info"}[kind])

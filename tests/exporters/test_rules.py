@@ -38,6 +38,14 @@ ALERTS = {
     "GovnetConfigDriftCritical",
     "GovnetConfigDrift",
     "GovnetConfigUnknown",
+    "GovnetUplinkErrorsRising",
+    "GovnetUplinkSaturated",
+    "GovnetOpticsOutOfRange",
+    "GovnetDeviceCpuHigh",
+    "GovnetDeviceTemperatureHigh",
+    "GovnetDeviceFanFailed",
+    "GovnetDevicePowerSupplyFailed",
+    "GovnetDeviceNotInInventory",
 }
 
 

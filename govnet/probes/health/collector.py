@@ -10,7 +10,7 @@ series are one per CPU, pool, sensor, fan or supply. Families are built when scr
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
@@ -51,134 +51,138 @@ class HealthCollector(Collector):
 
     def collect(self) -> Iterator[Family]:
         devices = self.state.snapshot()
-        builders: list[Callable[[Mapping[str, DeviceHealth]], Family]] = [
-            _per_name("govnet_device_cpu_ratio", "CPU utilisation (0-1) per processor", "cpu", "entity"),
-            _per_name(
-                "govnet_device_memory_ratio", "Memory utilisation (0-1) per board or pool", "memory", "entity"
-            ),
-            _per_name("govnet_device_temperature_celsius", "Temperature per sensor", "temperature", "sensor"),
-            _per_name("govnet_device_fan_ok", "1 when the fan reports normal, 0 when failed", "fans", "fan"),
-            _per_name(
-                "govnet_device_psu_ok", "1 when the power supply reports normal, 0 when failed", "psus", "psu"
-            ),
-            *_optics_families(),
-            *_interface_families(),
-            _device_info,
-            _entity_info,
-            _mismatch,
-        ]
-        for build in builders:
-            yield build(devices)
+        for build in (_device_families, _optics_families, _interface_families):
+            yield from build(devices)
+        yield _device_info(devices)
+        yield _entity_info(devices)
+        yield _mismatch(devices)
 
 
-def _per_name(
-    name: str, doc: str, attribute: str, label: str
-) -> Callable[[Mapping[str, DeviceHealth]], Family]:
-    def build(devices: Mapping[str, DeviceHealth]) -> Family:
-        family = GaugeMetricFamily(name, doc, labels=["unit", label])
+def _device_families(devices: Mapping[str, DeviceHealth]) -> Iterator[Family]:
+    """One series per unit and CPU, board or pool, sensor, fan, supply (every name literal)."""
+    families = (
+        (
+            GaugeMetricFamily("govnet_device_cpu_ratio", "CPU utilisation (0-1)", labels=["unit", "entity"]),
+            "cpu",
+        ),
+        (
+            GaugeMetricFamily(
+                "govnet_device_memory_ratio",
+                "Memory utilisation (0-1) per board or pool",
+                labels=["unit", "entity"],
+            ),
+            "memory",
+        ),
+        (
+            GaugeMetricFamily(
+                "govnet_device_temperature_celsius", "Temperature per sensor", labels=["unit", "sensor"]
+            ),
+            "temperature",
+        ),
+        (GaugeMetricFamily("govnet_device_fan_ok", "1 normal, 0 failed", labels=["unit", "fan"]), "fans"),
+        (
+            GaugeMetricFamily(
+                "govnet_device_psu_ok", "1 normal, 0 failed (power supply)", labels=["unit", "psu"]
+            ),
+            "psus",
+        ),
+    )
+    for family, attribute in families:
         for unit, health in sorted(devices.items()):
             values: Mapping[str, float] = getattr(health, attribute)
             for key, value in sorted(values.items()):
                 family.add_metric([unit, key], value)
-        return family
-
-    return build
+        yield family
 
 
-OPTICS = (
-    ("govnet_optics_rx_power_dbm", "Received optical power", "rx_dbm"),
-    ("govnet_optics_tx_power_dbm", "Transmitted optical power", "tx_dbm"),
-    ("govnet_optics_rx_power_low_dbm", "The transceiver's low receive-power alarm threshold", "rx_low_dbm"),
-    (
-        "govnet_optics_rx_power_high_dbm",
-        "The transceiver's high receive-power alarm threshold",
-        "rx_high_dbm",
-    ),
-    ("govnet_optics_tx_power_low_dbm", "The transceiver's low transmit-power alarm threshold", "tx_low_dbm"),
-    (
-        "govnet_optics_tx_power_high_dbm",
-        "The transceiver's high transmit-power alarm threshold",
-        "tx_high_dbm",
-    ),
-)
-
-
-def _optics_families() -> list[Callable[[Mapping[str, DeviceHealth]], Family]]:
-    def family_of(name: str, doc: str, attribute: str) -> Callable[[Mapping[str, DeviceHealth]], Family]:
-        def build(devices: Mapping[str, DeviceHealth]) -> Family:
-            family = GaugeMetricFamily(
-                name, f"{doc} (dBm) of a polled interface's transceiver", labels=IF_LABELS
-            )
-            for unit, health in sorted(devices.items()):
-                for optic in health.optics:
-                    value: float | None = getattr(optic, attribute)
-                    if value is not None:
-                        family.add_metric([unit, optic.ifname], value)
-            return family
-
-        return build
-
-    assert all(hasattr(Optics, attribute) for _, _, attribute in OPTICS)
-    return [family_of(*spec) for spec in OPTICS]
-
-
-def _interface_families() -> list[Callable[[Mapping[str, DeviceHealth]], Family]]:
-    def counter(
-        name: str, doc: str, columns: dict[str, str]
-    ) -> Callable[[Mapping[str, DeviceHealth]], Family]:
-        def build(devices: Mapping[str, DeviceHealth]) -> Family:
-            family = CounterMetricFamily(name, doc, labels=[*IF_LABELS, "direction"])
-            for unit, health in sorted(devices.items()):
-                for iface in health.interfaces:
-                    for direction, column in columns.items():
-                        if column in iface.values:
-                            family.add_metric([unit, iface.ifname, direction], iface.values[column])
-            return family
-
-        return build
-
-    def gauge(
-        name: str, doc: str, column: str, factor: float
-    ) -> Callable[[Mapping[str, DeviceHealth]], Family]:
-        def build(devices: Mapping[str, DeviceHealth]) -> Family:
-            family = GaugeMetricFamily(name, doc, labels=IF_LABELS)
-            for unit, health in sorted(devices.items()):
-                for iface in health.interfaces:
-                    if column in iface.values:
-                        family.add_metric([unit, iface.ifname], iface.values[column] * factor)
-            return family
-
-        return build
-
-    return [
-        counter(
-            "govnet_interface_errors",
-            "IF-MIB ifInErrors / ifOutErrors",
-            {"in": "in_errors", "out": "out_errors"},
+def _optics_families(devices: Mapping[str, DeviceHealth]) -> Iterator[Family]:
+    """Per polled interface with a transceiver reading: power and the transceiver's thresholds."""
+    doc = "(dBm) of a polled interface's transceiver"
+    families = (
+        (GaugeMetricFamily("govnet_optics_rx_power_dbm", f"Receive power {doc}", labels=IF_LABELS), "rx_dbm"),
+        (
+            GaugeMetricFamily("govnet_optics_tx_power_dbm", f"Transmit power {doc}", labels=IF_LABELS),
+            "tx_dbm",
         ),
-        counter(
-            "govnet_interface_discards",
-            "IF-MIB ifInDiscards / ifOutDiscards",
-            {"in": "in_discards", "out": "out_discards"},
+        (
+            GaugeMetricFamily("govnet_optics_rx_power_low_dbm", f"Low rx alarm {doc}", labels=IF_LABELS),
+            "rx_low_dbm",
         ),
-        counter(
-            "govnet_interface_octets",
-            "IF-MIB ifHCInOctets / ifHCOutOctets of a polled interface (for utilisation)",
-            {"in": "in_octets", "out": "out_octets"},
+        (
+            GaugeMetricFamily("govnet_optics_rx_power_high_dbm", f"High rx alarm {doc}", labels=IF_LABELS),
+            "rx_high_dbm",
         ),
-        gauge(
-            "govnet_interface_speed_bytes_per_second",
-            "IF-MIB ifHighSpeed, in bytes/s (promtool: base unit)",
+        (
+            GaugeMetricFamily("govnet_optics_tx_power_low_dbm", f"Low tx alarm {doc}", labels=IF_LABELS),
+            "tx_low_dbm",
+        ),
+        (
+            GaugeMetricFamily("govnet_optics_tx_power_high_dbm", f"High tx alarm {doc}", labels=IF_LABELS),
+            "tx_high_dbm",
+        ),
+    )
+    for family, attribute in families:
+        assert hasattr(Optics, attribute)
+        for unit, health in sorted(devices.items()):
+            for optic in health.optics:
+                value: float | None = getattr(optic, attribute)
+                if value is not None:
+                    family.add_metric([unit, optic.ifname], value)
+        yield family
+
+
+def _interface_families(devices: Mapping[str, DeviceHealth]) -> Iterator[Family]:
+    """Counters per direction, speed and last change per polled interface."""
+    directed = [*IF_LABELS, "direction"]
+    counters = (
+        (
+            CounterMetricFamily("govnet_interface_errors", "ifInErrors / ifOutErrors", labels=directed),
+            "errors",
+        ),
+        (
+            CounterMetricFamily("govnet_interface_discards", "ifInDiscards / ifOutDiscards", labels=directed),
+            "discards",
+        ),
+        (
+            CounterMetricFamily(
+                "govnet_interface_octets", "ifHCInOctets / ifHCOutOctets (for utilisation)", labels=directed
+            ),
+            "octets",
+        ),
+    )
+    for family, what in counters:
+        for unit, health in sorted(devices.items()):
+            for iface in health.interfaces:
+                for direction in ("in", "out"):
+                    if (value := iface.values.get(f"{direction}_{what}")) is not None:
+                        family.add_metric([unit, iface.ifname, direction], value)
+        yield family
+    gauges = (
+        (
+            GaugeMetricFamily(
+                "govnet_interface_speed_bytes_per_second",
+                "ifHighSpeed in bytes/s (base unit)",
+                labels=IF_LABELS,
+            ),
             "high_speed",
             125000.0,
         ),
-        gauge(
-            "govnet_interface_last_change_uptime_seconds",
-            "IF-MIB ifLastChange: the device's uptime at the interface's last state change",
+        (
+            GaugeMetricFamily(
+                "govnet_interface_last_change_uptime_seconds",
+                "ifLastChange: the device's uptime at the interface's last state change",
+                labels=IF_LABELS,
+            ),
             "last_change",
             0.01,
         ),
-    ]
+    )
+    for gauge, column, factor in gauges:
+        for unit, health in sorted(devices.items()):
+            for iface in health.interfaces:
+                if column in iface.values:
+                    gauge.add_metric([unit, iface.ifname], iface.values[column] * factor)
+        yield gauge
 
 
 def _device_info(devices: Mapping[str, DeviceHealth]) -> Family:
