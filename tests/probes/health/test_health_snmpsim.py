@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from govnet.probes.health.collector import HealthCollector, HealthState
 from govnet.probes.health.model import DeviceHealth, Optics
 from tests.helpers import need, stop
 from tests.probes.health import healthkit
-from tests.probes.test_snmp import SNMPREC, SNMPSIM, free_udp_port, wait_answering
+from tests.probes.test_snmp import SNMPREC, SNMPSIM, V3, Snmpd, free_udp_port, wait_answering
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +170,34 @@ def test_the_recordings_are_sorted_and_unique(tmp_path: Path) -> None:
     for path in tmp_path.glob("*.snmprec"):
         oids = [tuple(map(int, line.split("|")[0].split("."))) for line in path.read_text().splitlines()]
         assert oids == sorted(set(oids)), path.name
+
+
+@pytest.fixture
+def snmpd(tmp_path: Path) -> Iterator[Snmpd]:
+    need(shutil.which("snmpd") is not None, "net-snmp snmpd not installed (apt-get install snmpd)")
+    agent = Snmpd(tmp_path)
+    agent.start()
+    try:
+        yield agent
+    finally:
+        agent.stop()
+
+
+def test_snmpv3_walks_and_gets_through_the_engine(snmpd: Snmpd) -> None:
+    """net-snmp over v3 authPriv: ENTITY-MIB (net-snmp has none of the vendor tables) and lo."""
+    target = Target("v3", "intranet", "127.0.0.1", snmpd.port, params={**V3, "uplinks": ["lo"]})
+
+    async def once() -> tuple[bool, str, DeviceHealth | None]:
+        probe = HealthProbe(HealthSettings(timeout=2.0))
+        try:
+            [item] = await probe.poll([target], 30.0)
+        finally:
+            await probe.close()
+        return item.result.success, item.result.detail, item.health
+
+    success, detail, health = asyncio.run(once())
+    assert success, detail
+    assert health is not None and health.vendor == ""
+    [lo] = health.interfaces
+    assert lo.ifname == "lo" and lo.values["in_errors"] == 0 and lo.values["in_octets"] > 0
+    assert "authpass" not in detail and (health.cpu, health.optics) == ({}, ())
