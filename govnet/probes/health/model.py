@@ -134,12 +134,15 @@ class Plan:
     """ifname -> transceiver thresholds (dBm)."""
     sensors: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     """ENTITY-SENSOR-MIB: entity index -> (type, scale, precision)."""
+    unsupported: set[Oid] = field(default_factory=set)
+    """Cells the agent answered noSuchObject/noSuchInstance to right after discovery (a device
+    without ifLastChange, say): never asked again, so they do not count as vanished."""
 
     def oids(self) -> list[Oid]:
         out = [cell.oid for cell in self.cells]
         for index in self.interfaces:
             out.extend((*column, index) for column in IF_COLUMNS.values())
-        return out
+        return [oid for oid in out if oid not in self.unsupported]
 
 
 def _int(value: Value) -> int | None:

@@ -131,6 +131,7 @@ class HealthProbe:
             plan = await self._discover(target, exchange)
             self.plans.store(key, plan, time.monotonic(), uptime)
             values = await get_cells(exchange.get, [SYS_UPTIME, *plan.oids()], self.settings.max_varbinds)
+            plan.unsupported.update(absent(values, plan.oids()))
         else:
             self.plans.seen(key, uptime)
         expected = {k: str(target.params[k]) for k in ("model", "serial") if target.params.get(k)}

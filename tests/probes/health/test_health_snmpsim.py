@@ -59,17 +59,20 @@ def poll(port: int, community: str, uplinks: list[str], **params: Any) -> Device
         params={"community": community, "uplinks": uplinks, **params},
     )
 
-    async def once() -> DeviceHealth:
+    async def twice() -> DeviceHealth:
+        """Discovery, then the steady state: one GET, no rediscovery (absent cells are dropped)."""
         probe = HealthProbe(HealthSettings(timeout=2.0, max_repetitions=10))
         try:
+            [first] = await probe.poll([target], 30.0)
             [item] = await probe.poll([target], 30.0)
         finally:
             await probe.close()
-        assert item.result.success, item.result.detail
-        assert item.health is not None
+        assert first.result.success and item.result.success, (first.result.detail, item.result.detail)
+        assert (item.result.sent, item.result.detail) == (1, "")
+        assert item.health is not None and item.health == first.health
         return item.health
 
-    return asyncio.run(once())
+    return asyncio.run(twice())
 
 
 def test_huawei_vrp_health_exactly(snmpsim: int) -> None:
