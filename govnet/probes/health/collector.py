@@ -18,6 +18,7 @@ from prometheus_client.registry import Collector
 
 from govnet.probes.health.defs import ENT_CLASS_CHASSIS
 from govnet.probes.health.model import DeviceHealth, Optics
+from govnet.probes.health.probe import HealthResult
 
 Family = GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily
 IF_LABELS = ["unit", "ifname"]
@@ -37,6 +38,10 @@ class HealthState:
                     self.devices.pop(unit, None)
                 else:
                     self.devices[unit] = health
+
+    def record(self, results: Sequence[HealthResult]) -> None:
+        """The daemon's state update after a cycle: one call with the probe's results."""
+        self.update([(item.result.target.unit, item.health) for item in results])
 
     def snapshot(self) -> Mapping[str, DeviceHealth]:
         with self._lock:

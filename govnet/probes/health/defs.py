@@ -152,6 +152,8 @@ CISCO = Vendor(
 )
 
 VENDORS = (HUAWEI, H3C, CISCO)
+PLATFORM_VENDOR = {"huawei_vrp": "huawei", "h3c_comware": "h3c", "cisco_ios": "cisco"}
+"""The inventory's ``platform`` -> the ``vendor`` target param (sysObjectID decides without it)."""
 
 SENSOR_DBM = 14
 SENSOR_CELSIUS = 8

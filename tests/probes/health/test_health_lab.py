@@ -28,6 +28,7 @@ from govnet.probes.health.model import DeviceHealth
 from tests.export.amkit import Alertmanager, webhook_receiver
 from tests.exporters.exportlab import free_port, until
 from tests.exporters.promkit import Prometheus, prometheus_config
+from tests.exporters.test_dashboards import expressions, substitute
 from tests.helpers import ROOT
 from tests.labkit import Lab
 from tests.probes.probekit import module_lab
@@ -107,6 +108,23 @@ def lab_speed(directory: Path) -> Path:
     path = directory / "govnet-health.rules.yml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
     return path
+
+
+def dashboard_has_data(prom: Prometheus, unit: str) -> None:
+    """Every expression of the "Device health" dashboard returns data for the lab unit."""
+    values = {"unit": unit, "__rate_interval": "10s", "__interval": "2s", "__range": "300s"}
+    items = [e for e in expressions() if e.board == "govnet-health"]
+    assert items
+    until(
+        lambda: prom.query(f'unit_ifname:govnet_interface_utilisation:ratio_rate5m{{unit="{unit}"}}'),
+        60,
+        "utilisation recorded",
+        prom.log,
+    )
+    for item in items:
+        expr = substitute(item.expr, values)
+        result = prom.query(expr) if item.instant else prom.query_range(expr, prom.started, time.time())
+        assert result, f"{item}: no data for {expr}"
 
 
 def am_config(directory: Path, url: str) -> Path:
