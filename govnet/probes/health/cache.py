@@ -21,6 +21,7 @@ class _Entry(Generic[P]):
     at: float
     uptime: int | None
     flagged: str = ""
+    seen: float = 0.0
 
 
 @dataclass(slots=True)
@@ -43,9 +44,13 @@ class PlanCache(Generic[P]):
     """Seconds between scheduled rediscoveries (0: only on a reboot, a vanished cell or a trap)."""
     _entries: dict[str, _Entry[P]] = field(default_factory=dict)
 
-    def get(self, key: str) -> P | None:
+    def get(self, key: str, now: float | None = None) -> P | None:
         entry = self._entries.get(key)
-        return entry.plan if entry is not None else None
+        if entry is None:
+            return None
+        if now is not None:
+            entry.seen = now
+        return entry.plan
 
     def reason(self, key: str, now: float, uptime: int | None) -> str | None:
         """Why ``key`` must be rediscovered now, or None when its plan is still good."""
@@ -61,7 +66,7 @@ class PlanCache(Generic[P]):
         return None
 
     def store(self, key: str, plan: P, now: float, uptime: int | None) -> None:
-        self._entries[key] = _Entry(plan, now, uptime)
+        self._entries[key] = _Entry(plan, now, uptime, seen=now)
 
     def seen(self, key: str, uptime: int | None) -> None:
         """Remember this cycle's sysUpTime (a later smaller one is a reboot)."""
@@ -77,6 +82,11 @@ class PlanCache(Generic[P]):
 
     def forget(self, keep: set[str]) -> None:
         for key in [k for k in self._entries if k not in keep]:
+            del self._entries[key]
+
+    def prune(self, now: float, max_age: float) -> None:
+        """Forget units not asked about (``get`` with ``now``) for ``max_age`` seconds."""
+        for key in [k for k, e in self._entries.items() if now - e.seen > max_age]:
             del self._entries[key]
 
     def __len__(self) -> int:

@@ -9,6 +9,7 @@ fields empty: the metric is absent, never an error.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ from govnet.probes.health.defs import (
     Vendor,
 )
 from govnet.probes.health.walk import Table
-from govnet.probes.snmp_ber import Oid, Value
+from govnet.probes.snmp_ber import Oid, RequestTemplate, Value
 from govnet.probes.snmp_plan import decode_text
 
 POLLED = frozenset(
@@ -134,6 +135,8 @@ class Plan:
     """ifname -> transceiver thresholds (dBm)."""
     sensors: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     """ENTITY-SENSOR-MIB: entity index -> (type, scale, precision)."""
+    templates: dict[tuple[Oid, ...], RequestTemplate] = field(default_factory=dict)
+    """Encoded GETs of this plan (v2c), reused every cycle."""
     unsupported: set[Oid] = field(default_factory=set)
     """Cells the agent answered noSuchObject/noSuchInstance to right after discovery (a device
     without ifLastChange, say): never asked again, so they do not count as vanished."""
@@ -150,7 +153,8 @@ def _int(value: Value) -> int | None:
 
 
 def _text(value: Value) -> str:
-    return decode_text(value) if isinstance(value, bytes) else ""
+    """Interned: 10,000 units of one model repeat the same few names, models and revisions."""
+    return sys.intern(decode_text(value)) if isinstance(value, bytes) else ""
 
 
 def entities(table: Table) -> dict[int, Entity]:

@@ -9,9 +9,11 @@ of 0 or a "no reading" marker is no sensor; optics are kept only on the polled i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 
 from govnet.probes.health.defs import (
     ENT_ALIAS,
+    ENT_CLASS_CHASSIS,
     ENT_PHYSICAL,
     IF_COLUMNS,
     SENSOR_CELSIUS,
@@ -38,6 +40,10 @@ from govnet.probes.health.model import (
 from govnet.probes.health.walk import Table
 from govnet.probes.snmp_ber import Missing, Oid, Value
 
+EMPTY: Mapping[str, float] = MappingProxyType({})
+EMPTY_TEXT: Mapping[str, str] = MappingProxyType({})
+"""One shared empty mapping for the groups a device has none of (most have no PSU table)."""
+
 
 def discovery_columns(vendor: Vendor | None) -> list[Oid]:
     """Every column discovery walks: ENTITY-MIB, the alias mapping and the vendor's tables."""
@@ -51,7 +57,8 @@ def discover(vendor: Vendor | None, table: Table, polled: Mapping[int, str]) -> 
     """The plan for a unit whose tables were walked; ``polled`` is ifIndex -> ifName to watch."""
     ents = entities(table)
     to_if = port_ifindex(table)
-    plan = Plan(vendor, dict(polled), [], tuple(ents.values()), {})
+    kept = tuple(e for e in ents.values() if e.serial or e.cls == ENT_CLASS_CHASSIS)  # the asset list
+    plan = Plan(vendor, dict(polled), [], kept, {})
     if vendor is None:
         return plan
     names = _own_names(vendor, table)
@@ -185,15 +192,15 @@ def read(plan: Plan, unit: str, values: Mapping[Oid, Value], expected: Mapping[s
     return DeviceHealth(
         unit,
         plan.vendor.name if plan.vendor else "",
-        cpu=groups[Field.CPU],
-        memory=groups[Field.MEMORY],
-        temperature=groups[Field.TEMPERATURE],
-        fans=groups[Field.FAN],
-        psus=groups[Field.PSU],
+        cpu=groups[Field.CPU] or EMPTY,
+        memory=groups[Field.MEMORY] or EMPTY,
+        temperature=groups[Field.TEMPERATURE] or EMPTY,
+        fans=groups[Field.FAN] or EMPTY,
+        psus=groups[Field.PSU] or EMPTY,
         optics=_optics(plan, optics),
         interfaces=_interfaces(plan, values),
         entities=plan.entities,
-        expected=dict(expected),
+        expected=dict(expected) if expected else EMPTY_TEXT,
     )
 
 

@@ -16,7 +16,16 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from govnet.probes.snmp_ber import GET, GETBULK, Missing, Oid, Response, Value, request_template
+from govnet.probes.snmp_ber import (
+    GET,
+    GETBULK,
+    Missing,
+    Oid,
+    RequestTemplate,
+    Response,
+    Value,
+    request_template,
+)
 from govnet.probes.snmp_engine import EngineClient, UsmCredentials
 from govnet.probes.snmp_fast import Address, SnmpError, V2cClient
 
@@ -40,6 +49,8 @@ class Exchange:
     v3: EngineClient | None = None
     credentials: UsmCredentials | None = None
     source: str | None = None
+    templates: dict[tuple[Oid, ...], RequestTemplate] | None = None
+    """The unit's encoded steady-state GETs (v2c), kept on its plan: encoded once, not per cycle."""
     sent: int = 0
     answered: int = 0
 
@@ -52,7 +63,7 @@ class Exchange:
     async def _send(self, pdu_type: int, oids: Sequence[Oid]) -> Response:
         self.sent += 1
         if self.v2c is not None and self.community is not None:
-            template = request_template(self.community, pdu_type, oids, 0, self.max_repetitions)
+            template = self._template(pdu_type, oids, self.community)
             response, _ = await self.v2c.request(
                 self.address, template, self.timeout, self.retries, self.source
             )
@@ -67,6 +78,17 @@ class Exchange:
         if response.error_status:
             raise SnmpError(f"agent error-status {response.error_status} at varbind {response.error_index}")
         return response
+
+    def _template(self, pdu_type: int, oids: Sequence[Oid], community: bytes) -> RequestTemplate:
+        if pdu_type != GET or self.templates is None:
+            return request_template(community, pdu_type, oids, 0, self.max_repetitions)
+        key = tuple(oids)
+        template = self.templates.get(key)
+        if template is None:
+            if len(self.templates) > 8:  # a plan asks the same one or two GETs every cycle
+                self.templates.clear()
+            template = self.templates[key] = request_template(community, GET, oids)
+        return template
 
 
 Bulk = Callable[[Sequence[Oid]], Awaitable[Response]]
