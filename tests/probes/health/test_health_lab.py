@@ -13,6 +13,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -123,8 +124,11 @@ def dashboard_has_data(prom: Prometheus, unit: str) -> None:
     )
     for item in items:
         expr = substitute(item.expr, values)
-        result = prom.query(expr) if item.instant else prom.query_range(expr, prom.started, time.time())
-        assert result, f"{item}: no data for {expr}"
+
+        def data(expr: str = expr, instant: bool = item.instant) -> list[dict[str, object]]:
+            return prom.query(expr) if instant else prom.query_range(expr, prom.started, time.time())
+
+        until(data, 30, f"{item}: data for {expr}", prom.log)
 
 
 def am_config(directory: Path, url: str) -> Path:
@@ -140,8 +144,10 @@ def am_config(directory: Path, url: str) -> Path:
     return path
 
 
-def test_optics_low_is_notified_through_prometheus_and_alertmanager(lab: Lab, tmp_path: Path) -> None:
-    target = lab_target(lab, 1)
+@contextmanager
+def serving(target: Target) -> Iterator[int]:
+    """The health probe polling ``target`` every half second into a ``HealthState``, its Collector
+    served on a loopback port (yielded) by prometheus-client's HTTP server."""
     state = HealthState()
     registry = CollectorRegistry()
     registry.register(HealthCollector(state))
@@ -149,24 +155,31 @@ def test_optics_low_is_notified_through_prometheus_and_alertmanager(lab: Lab, tm
     server, thread = start_http_server(port, "127.0.0.1", registry)
     stop = threading.Event()
 
-    def poller() -> None:
-        async def loop() -> None:
-            probe = HealthProbe(HealthSettings(timeout=2.0))
-            try:
-                while not stop.is_set():
-                    for item in await probe.poll([target], 10.0):
-                        state.update([(target.unit, item.health)])
-                    await asyncio.sleep(0.5)
-            finally:
-                await probe.close()
+    async def loop() -> None:
+        probe = HealthProbe(HealthSettings(timeout=2.0))
+        try:
+            while not stop.is_set():
+                state.record(await probe.poll([target], 10.0))
+                await asyncio.sleep(0.5)
+        finally:
+            await probe.close()
 
-        asyncio.run(loop())
-
-    polling = threading.Thread(target=poller, daemon=True)
+    polling = threading.Thread(target=lambda: asyncio.run(loop()), daemon=True)
     polling.start()
+    try:
+        yield port
+    finally:
+        stop.set()
+        polling.join(timeout=30)
+        server.shutdown()
+        thread.join(timeout=5)
+
+
+def test_optics_low_is_notified_through_prometheus_and_alertmanager(lab: Lab, tmp_path: Path) -> None:
+    target = lab_target(lab, 1)
     started: list[Alertmanager | Prometheus] = []
     try:
-        with webhook_receiver() as hook:
+        with serving(target) as port, webhook_receiver() as hook:
             am = Alertmanager(am_config(tmp_path, hook.url), tmp_path)
             started.append(am)
             prom = Prometheus(
@@ -180,6 +193,7 @@ def test_optics_low_is_notified_through_prometheus_and_alertmanager(lab: Lab, tm
                 prom.log,
             )
             assert not prom.alerts("GovnetOpticsOutOfRange")
+            dashboard_has_data(prom, target.unit)
             start = time.monotonic()
             lab.cli("fault", target.unit, "optics-low")
             note = until(
@@ -197,10 +211,6 @@ def test_optics_low_is_notified_through_prometheus_and_alertmanager(lab: Lab, tm
                 "webhook: resolved",
             )
     finally:
-        stop.set()
-        polling.join(timeout=30)
         for process in reversed(started):
             process.stop()
-        server.shutdown()
-        thread.join(timeout=5)
         lab.heal_all()
