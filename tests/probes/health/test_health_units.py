@@ -16,6 +16,7 @@ from govnet.lab import healthsim, kfaults, snmpd
 from govnet.lab.topology import build_tree
 from govnet.probes.base import REGISTRY
 from govnet.probes.health import HealthSettings
+from govnet.probes.health import page as health_page
 from govnet.probes.health.cache import PlanCache
 from govnet.probes.health.collector import HealthCollector, HealthState
 from govnet.probes.health.defs import VENDORS, Scale, convert
@@ -201,3 +202,13 @@ def test_health_fault_kinds_are_lab_fault_kinds() -> None:
     assert kfaults.parse_kind("optics-low") == ("optics-low", None)
     with pytest.raises(LabError, match="cpu-high takes no value"):
         kfaults.parse_kind("cpu-high=3")
+
+
+def test_status_page_section_lists_devices_with_a_problem_escaped() -> None:
+    bad = sample()  # PSU failed, serial differs
+    good = DeviceHealth("sw-2", "h3c", cpu={"Board 1": 0.1})
+    text = health_page.section({"sw-<1>": bad, "sw-2": good})
+    assert "2 devices polled, 1 with a problem." in text
+    assert "<td>sw-&lt;1&gt;</td>" in text and "sw-2" not in text.split("</p>", 1)[1]
+    assert "power supply PSU 1 failed; installed serial differs from the inventory" in text
+    assert "with a problem." in health_page.section({}) and "<table>" not in health_page.section({})
