@@ -12,7 +12,7 @@
   ``model`` / ``serial`` (the device's inventory fields). A trap (linkUp/Down, coldStart) about a
   unit: ``probe.flag(unit, address, why)``.
 - ``defs`` holds the vendor tables as data, ``walk`` the GETBULK walker, ``plan`` / ``model``
-  the pure discovery and reading, ``cache`` when to walk again.
+  the pure discovery and reading, ``cache`` when to walk again, ``page`` the status page section.
 """
 
 from govnet.probes.health.collector import HealthCollector, HealthState
