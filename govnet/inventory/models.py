@@ -51,6 +51,7 @@ DeviceRole = Literal["access", "cpe", "core", "aggregation", "firewall", "router
 ID_RE = r"^[a-z][a-z0-9-]{0,46}[a-z0-9]$"
 SLUG_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 HOSTNAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+SERIAL_RE = r"^[A-Za-z0-9][A-Za-z0-9_./-]{0,63}$"
 VRF_RE = r"^[A-Za-z][A-Za-z0-9_-]{0,30}$"
 SECRET_REF_RE = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:\S+)$")
 
@@ -217,6 +218,9 @@ class Device(Strict):
     host: Address
     port: Port = 22
     model: Text | None = None
+    """The model installed (compared with ENTITY-MIB by the health probe when set)."""
+    serial: Annotated[str, Field(pattern=SERIAL_RE)] | None = None
+    """The chassis serial number installed (the health probe alerts when the device reports another)."""
     segments: list[SegmentName] | None = None
     """Segments this device carries; None means all of its owner's segments."""
     credentials: Credentials

@@ -23,6 +23,7 @@ PATTERN_HELP = {
     models.SLUG_RE: "must be lowercase ASCII words joined by '-'",
     models.HOSTNAME_RE: "must be an ASCII host name (letters, digits, '.', '-', '_')",
     models.VRF_RE: "must be an ASCII VRF name starting with a letter",
+    models.SERIAL_RE: "must be a serial number (ASCII letters, digits, '.', '-', '_', '/'; 1-64 characters)",
 }
 
 

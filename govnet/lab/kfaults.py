@@ -11,6 +11,9 @@ fault on an agg hits every unit behind it simply because their traffic crosses i
   packet MS ms, so every round trip through the uplink takes at least MS longer.
 - ``isolation-leak`` (units with a party VRF): a veth between the unit's party and global
   namespaces, plus the leaked /32s up both trees, so party and intranet reach each other.
+- ``optics-low``, ``cpu-high``, ``errors`` (units): what the unit's snmpd serves as device
+  health changes (`healthsim`): receive power under the transceiver's threshold, CPU 97%,
+  uplink input errors rising. The agent keeps running (sysUpTime is not reset).
 
 iptables here is ``iptables-legacy``: the kernel has no ``nft_queue``.
 """
@@ -28,12 +31,12 @@ from typing import Any, Protocol
 
 import govnet
 from govnet.errors import LabError
-from govnet.lab import netns, procs, snmpd, state
+from govnet.lab import healthsim, netns, procs, snmpd, state
 from govnet.lab.routing import held_down
 from govnet.lab.system import ip_batch, netns_exec, require_binary, run, write_sysctl
 from govnet.lab.topology import UPLINK_IFNAME, Topology, Vrf, leak_addresses
 
-KINDS = ("link-down", "device-down", "loss", "latency", "isolation-leak")
+KINDS = ("link-down", "device-down", "loss", "latency", "isolation-leak", *healthsim.KINDS)
 QUEUE_NUM = 42
 LOSS_CHAIN = "GVL-LOSS"
 LEAK_IFNAME = "leak"
@@ -263,6 +266,8 @@ def apply(
     target = topology.node(node)
     if target.role in ("core", "prober"):
         raise LabError(f"{node} is the {target.role}; fault an agg, a unit or the uplink")
+    if name in healthsim.KINDS and target.role != "unit":
+        raise LabError(f"{name} is a device-health fault: give a unit, not {node}")
     sdir = state.state_dir(topology.lab, state_root)
     if any(f["node"] == node and _kind_name(f["kind"]) == name for f in state.read_faults(sdir)):
         _clear(topology, node, name, sdir, hooks)
@@ -280,6 +285,15 @@ def apply(
         _latency_on(topology, node, value, sdir)
     elif name == "isolation-leak":
         _leak_on(topology, node)
+    elif name in healthsim.KINDS:
+        _health(topology, node, name, sdir, on=True)
+
+
+def _health(topology: Topology, node: str, name: str, sdir: Path, *, on: bool) -> None:
+    del topology  # the agent folder is per unit name
+    folder = snmpd.agent_dir(sdir, node)
+    folder.mkdir(parents=True, exist_ok=True)
+    healthsim.set_fault(folder, name, on)
 
 
 def _clear(topology: Topology, node: str, name: str, sdir: Path, hooks: Sequence[DeviceHook]) -> None:
@@ -304,6 +318,8 @@ def _clear(topology: Topology, node: str, name: str, sdir: Path, hooks: Sequence
         _latency_off(topology, node, sdir)
     elif name == "isolation-leak":
         _leak_off(topology, node)
+    elif name in healthsim.KINDS:
+        _health(topology, node, name, sdir, on=False)
 
 
 def heal(

@@ -14,6 +14,7 @@ driven by an internal noAuth user (``iquerySecName``) that may only read the ifT
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from ipaddress import IPv4Address
 from pathlib import Path
 
 from govnet.errors import LabError
-from govnet.lab import procs, state
+from govnet.lab import healthsim, procs, state
 from govnet.lab.system import require_binary
 from govnet.lab.topology import Topology, check_lab_address, lab_prefix
 
@@ -77,8 +78,11 @@ def agent_dir(sdir: Path, unit: str) -> Path:
     return sdir / "snmpd" / unit
 
 
-def render_config(topology: Topology, unit: str, settings: AgentSettings) -> str:
-    """The agent's snmpd.conf (numeric OIDs only: Debian ships no MIB files)."""
+def render_config(
+    topology: Topology, unit: str, settings: AgentSettings, health_folder: Path | None = None
+) -> str:
+    """The agent's snmpd.conf (numeric OIDs only: Debian ships no MIB files); with
+    ``health_folder``, the device-health tables of ``healthsim`` through ``pass_persist``."""
     node = topology.node(unit)
     if node.role != "unit":
         raise LabError(f"{unit} is not a unit; only units run an SNMP agent")
@@ -118,6 +122,13 @@ def render_config(topology: Topology, unit: str, settings: AgentSettings) -> str
         f'monitor -r {poll} -S -e govnetLinkUp "linkUp" {IF_OPER_STATUS} != 2',
         f'monitor -r {poll} -S -e govnetLinkDown "linkDown" {IF_OPER_STATUS} == 2',
     ]
+    if health_folder is not None:
+        lines.append(
+            "# device health (HUAWEI-ENTITY-EXTENT-MIB, ENTITY-MIB, uplink ifInErrors): govnet.lab.healthagent"
+        )
+        for subtree in healthsim.SUBTREES:
+            helper = f"{sys.executable} -m govnet.lab.healthagent {health_folder} {unit} {subtree}"
+            lines.append(f"pass_persist .{subtree} {helper}")
     return "\n".join(lines) + "\n"
 
 
@@ -156,7 +167,7 @@ def start(
     conf = directory / "snmpd.conf"
     conf.touch(mode=0o600)
     conf.chmod(0o600)
-    conf.write_text(render_config(topology, unit, settings))
+    conf.write_text(render_config(topology, unit, settings, directory))
     pid = _launch(topology.lab, unit, sdir)
     if wait > 0:
         wait_ready([unit], sdir, wait)

@@ -45,7 +45,7 @@ from govnet.osutil.files import write_atomically
 TWIN_FILE = "twin.json"
 TRAP_PORT = 1162
 SECRET_NAMES = ("ssh-password", "enable-secret", "snmp-community", "snmp-auth", "snmp-priv")
-KERNEL_KINDS = ("link-down", "device-down", "loss", "latency", "isolation-leak")
+KERNEL_KINDS = kfaults.KINDS  # link, device, loss, latency, isolation leak, and device-health kinds
 DEVICE_KINDS = ("ssh-drop", "reject", "auth-fail", "slow", "ask")
 READY_TIMEOUT = 60.0
 DEVICES_PER_PROCESS = 100

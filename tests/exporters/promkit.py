@@ -39,7 +39,11 @@ def collector_metrics() -> set[str]:
 
 def recorded_names() -> set[str]:
     return {
-        r["record"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"] if "record" in r
+        r["record"]
+        for path in sorted(RULES.parent.glob("*.rules.yml"))
+        for g in yaml.safe_load(path.read_text())["groups"]
+        for r in g["rules"]
+        if "record" in r
     }
 
 

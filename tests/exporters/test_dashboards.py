@@ -271,7 +271,13 @@ def prepare(lab: Lab, daemon: DaemonProcess, prom: Prometheus) -> Stack:
     return Stack(lab, daemon, prom, values, unit, leak)
 
 
-@pytest.mark.parametrize("item", expressions(), ids=str)
+HEALTH_PROBE_BOARDS = {"govnet-health"}
+"""Boards of the health probe's series: the daemon here does not run that probe yet (its wiring is
+the probe registry's), so their expressions are evaluated against the probe's own Collector in
+tests/probes/health/test_health_lab.py instead."""
+
+
+@pytest.mark.parametrize("item", [e for e in expressions() if e.board not in HEALTH_PROBE_BOARDS], ids=str)
 def test_every_dashboard_expression_returns_data(stack: Stack, item: Expr) -> None:
     expr = substitute(item.expr, stack.values)
     if item.instant:
@@ -281,7 +287,12 @@ def test_every_dashboard_expression_returns_data(stack: Stack, item: Expr) -> No
     assert result, f"{item}: no data for {expr}"
 
 
-@pytest.mark.parametrize(("board", "name", "query"), variables(), ids=[f"{b}:{n}" for b, n, _ in variables()])
+DAEMON_VARIABLES = [v for v in variables() if v[0] not in HEALTH_PROBE_BOARDS]
+
+
+@pytest.mark.parametrize(
+    ("board", "name", "query"), DAEMON_VARIABLES, ids=[f"{b}:{n}" for b, n, _ in DAEMON_VARIABLES]
+)
 def test_every_variable_offers_the_value_used(stack: Stack, board: str, name: str, query: str) -> None:
     match = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", query)
     assert match, query

@@ -39,6 +39,14 @@ ALERTS = {
     "GovnetConfigDrift",
     "GovnetConfigUnknown",
     "GovnetAuditTrailRewritten",
+    "GovnetUplinkErrorsRising",
+    "GovnetUplinkSaturated",
+    "GovnetOpticsOutOfRange",
+    "GovnetDeviceCpuHigh",
+    "GovnetDeviceTemperatureHigh",
+    "GovnetDeviceFanFailed",
+    "GovnetDevicePowerSupplyFailed",
+    "GovnetDeviceNotInInventory",
 }
 
 

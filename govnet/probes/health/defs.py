@@ -1,0 +1,245 @@
+"""What to read for device health, per vendor, as data: OIDs, how each value scales, its unit.
+
+Why data and not code: a new vendor (or a vendor MIB revision) is a new table here, reviewed
+against the MIB, while the walker, the join to ENTITY-MIB and the metrics stay the same. Every
+OID below was checked against the vendor's MIB (column numbers of the table's SEQUENCE) and
+against LibreNMS' discovery definitions for the same objects; the scaling notes say where the
+vendors disagree with themselves.
+
+Index kinds: ``entity`` rows are keyed by entPhysicalIndex (named by entPhysicalName), ``port``
+rows by the entPhysicalIndex of a port (joined through entAliasMappingTable, or up the
+entPhysicalContainedIn chain, to an ifIndex), ``ifindex`` rows by ifIndex, ``own`` rows by the
+table's own index (a fan, a memory pool) and named by the ``NAME`` column of the same table.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+from govnet.probes.snmp.ber import Oid, parse_oid
+
+INVALID = frozenset((2147483647, 2147483646, -2147483648, 65535))
+"""Values vendors use for "no reading" (no module plugged, sensor absent)."""
+NOT_PRESENT = 5
+"""CISCO-ENVMON-MIB CiscoEnvMonState notPresent: an empty power-supply bay is not a failure."""
+
+
+class Field(enum.StrEnum):
+    """What a column measures; the snapshot has one place for each."""
+
+    CPU = "cpu"
+    MEMORY = "memory"
+    MEMORY_USED = "memory_used"
+    MEMORY_FREE = "memory_free"
+    TEMPERATURE = "temperature"
+    FAN = "fan"
+    PSU = "psu"
+    RX_POWER = "rx_power"
+    TX_POWER = "tx_power"
+    RX_LOW = "rx_low"
+    RX_HIGH = "rx_high"
+    TX_LOW = "tx_low"
+    TX_HIGH = "tx_high"
+    CPU_THRESHOLD = "cpu_threshold"
+    """Huawei: a board without a CPU has threshold 0 (used at discovery only)."""
+    NAME = "name"
+    SENSOR_TYPE = "sensor_type"
+    SENSOR_SCALE = "sensor_scale"
+    SENSOR_PRECISION = "sensor_precision"
+    SENSOR_VALUE = "sensor_value"
+
+
+class Scale(enum.StrEnum):
+    """How a raw integer becomes a value in the metric's base unit."""
+
+    PERCENT = "percent"  # 0-100 -> ratio 0-1
+    CELSIUS = "celsius"  # whole degrees
+    DBM_X100 = "dbm_x100"  # hundredths of dBm
+    UW_OR_DBM_X100 = "uw_or_dbm_x100"  # Huawei: > 0 is µW, <= 0 is hundredths of dBm
+    TENTH_UW = "tenth_uw"  # H3C thresholds: tenths of µW -> dBm
+    STATE_OK = "state_ok"  # CISCO-ENVMON / Huawei: 1 normal -> 1.0, 5 notPresent -> None, else 0.0
+    BYTES = "bytes"
+    RAW = "raw"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    field: Field
+    oid: Oid
+    scale: Scale
+    index: str  # "entity", "port", "ifindex" or "own"
+
+
+def _c(field: Field, oid: str, scale: Scale, index: str = "entity") -> Column:
+    return Column(field, parse_oid(oid), scale, index)
+
+
+@dataclass(frozen=True, slots=True)
+class Vendor:
+    name: str
+    enterprise: Oid
+    """sysObjectID prefix that selects this vendor."""
+    columns: tuple[Column, ...]
+
+    def of(self, *fields: Field) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.field in fields)
+
+
+HW_STATE = "1.3.6.1.4.1.2011.5.25.31.1.1.1.1"  # HUAWEI-ENTITY-EXTENT-MIB hwEntityStateEntry
+HW_OPTICAL = "1.3.6.1.4.1.2011.5.25.31.1.1.3.1"  # hwOpticalModuleInfoEntry (entPhysicalIndex of the port)
+HW_FAN = "1.3.6.1.4.1.2011.5.25.31.1.1.10.1"  # hwFanStatusEntry (slot.fan)
+HUAWEI = Vendor(
+    "huawei",
+    parse_oid("1.3.6.1.4.1.2011"),
+    (
+        _c(Field.CPU, f"{HW_STATE}.5", Scale.PERCENT),  # hwEntityCpuUsage
+        _c(Field.CPU_THRESHOLD, f"{HW_STATE}.6", Scale.RAW),  # hwEntityCpuUsageThreshold
+        _c(Field.MEMORY, f"{HW_STATE}.7", Scale.PERCENT),  # hwEntityMemUsage
+        _c(Field.TEMPERATURE, f"{HW_STATE}.11", Scale.CELSIUS),  # hwEntityTemperature
+        _c(Field.RX_POWER, f"{HW_OPTICAL}.8", Scale.UW_OR_DBM_X100, "port"),  # hwEntityOpticalRxPower
+        _c(Field.TX_POWER, f"{HW_OPTICAL}.9", Scale.UW_OR_DBM_X100, "port"),  # hwEntityOpticalTxPower
+        _c(Field.RX_LOW, f"{HW_OPTICAL}.13", Scale.DBM_X100, "port"),  # hwEntityOpticalRxLowThreshold
+        _c(Field.RX_HIGH, f"{HW_OPTICAL}.14", Scale.DBM_X100, "port"),  # hwEntityOpticalRxHighThreshold
+        _c(Field.TX_LOW, f"{HW_OPTICAL}.15", Scale.DBM_X100, "port"),  # hwEntityOpticalTxLowThreshold
+        _c(Field.TX_HIGH, f"{HW_OPTICAL}.16", Scale.DBM_X100, "port"),  # hwEntityOpticalTxHighThreshold
+        _c(Field.FAN, f"{HW_FAN}.7", Scale.STATE_OK, "own"),  # hwEntityFanState: 1 normal, 2 abnormal
+    ),
+)
+
+H3C_STATE = "1.3.6.1.4.1.25506.2.6.1.1.1.1"  # HH3C-ENTITY-EXT-MIB hh3cEntityExtStateEntry
+H3C_XCVR = "1.3.6.1.4.1.25506.2.70.1.1.1"  # HH3C-TRANSCEIVER-INFO-MIB hh3cTransceiverInfoEntry (ifIndex)
+H3C = Vendor(
+    "h3c",
+    parse_oid("1.3.6.1.4.1.25506"),
+    (
+        _c(Field.CPU, f"{H3C_STATE}.6", Scale.PERCENT),  # hh3cEntityExtCpuUsage
+        _c(Field.MEMORY, f"{H3C_STATE}.8", Scale.PERCENT),  # hh3cEntityExtMemUsage
+        _c(Field.TEMPERATURE, f"{H3C_STATE}.12", Scale.CELSIUS),  # hh3cEntityExtTemperature
+        _c(Field.TX_POWER, f"{H3C_XCVR}.9", Scale.DBM_X100, "ifindex"),  # hh3cTransceiverCurTXPower
+        _c(Field.RX_POWER, f"{H3C_XCVR}.12", Scale.DBM_X100, "ifindex"),  # hh3cTransceiverCurRXPower
+        _c(Field.TX_HIGH, f"{H3C_XCVR}.30", Scale.TENTH_UW, "ifindex"),  # hh3cTransceiverPwrOutHiAlarm
+        _c(Field.TX_LOW, f"{H3C_XCVR}.31", Scale.TENTH_UW, "ifindex"),  # hh3cTransceiverPwrOutLoAlarm
+        _c(Field.RX_HIGH, f"{H3C_XCVR}.34", Scale.TENTH_UW, "ifindex"),  # hh3cTransceiverRcvPwrHiAlarm
+        _c(Field.RX_LOW, f"{H3C_XCVR}.35", Scale.TENTH_UW, "ifindex"),  # hh3cTransceiverRcvPwrLoAlarm
+    ),
+)
+
+CISCO_CPU = "1.3.6.1.4.1.9.9.109.1.1.1.1"  # CISCO-PROCESS-MIB cpmCPUTotalEntry
+CISCO_POOL = "1.3.6.1.4.1.9.9.48.1.1.1"  # CISCO-MEMORY-POOL-MIB ciscoMemoryPoolEntry
+CISCO_ENV = "1.3.6.1.4.1.9.9.13.1"  # CISCO-ENVMON-MIB ciscoEnvMonObjects
+ENT_SENSOR = "1.3.6.1.2.1.99.1.1.1"  # ENTITY-SENSOR-MIB entPhySensorEntry (entPhysicalIndex)
+CISCO = Vendor(
+    "cisco",
+    parse_oid("1.3.6.1.4.1.9"),
+    (
+        _c(Field.CPU, f"{CISCO_CPU}.8", Scale.PERCENT, "own"),  # cpmCPUTotal5minRev
+        _c(Field.NAME, f"{CISCO_POOL}.2", Scale.RAW, "own"),  # ciscoMemoryPoolName
+        _c(Field.MEMORY_USED, f"{CISCO_POOL}.5", Scale.BYTES, "own"),  # ciscoMemoryPoolUsed
+        _c(Field.MEMORY_FREE, f"{CISCO_POOL}.6", Scale.BYTES, "own"),  # ciscoMemoryPoolFree
+        _c(Field.NAME, f"{CISCO_ENV}.3.1.2", Scale.RAW, "own"),  # ciscoEnvMonTemperatureStatusDescr
+        _c(Field.TEMPERATURE, f"{CISCO_ENV}.3.1.3", Scale.CELSIUS, "own"),  # ...TemperatureStatusValue
+        _c(Field.NAME, f"{CISCO_ENV}.4.1.2", Scale.RAW, "own"),  # ciscoEnvMonFanStatusDescr
+        _c(Field.FAN, f"{CISCO_ENV}.4.1.3", Scale.STATE_OK, "own"),  # ciscoEnvMonFanState: 1 normal
+        _c(Field.NAME, f"{CISCO_ENV}.5.1.2", Scale.RAW, "own"),  # ciscoEnvMonSupplyStatusDescr
+        _c(Field.PSU, f"{CISCO_ENV}.5.1.3", Scale.STATE_OK, "own"),  # ciscoEnvMonSupplyState: 1 normal
+        _c(Field.SENSOR_TYPE, f"{ENT_SENSOR}.1", Scale.RAW),  # entPhySensorType: 8 celsius, 14 dBm
+        _c(Field.SENSOR_SCALE, f"{ENT_SENSOR}.2", Scale.RAW),  # entPhySensorScale: 8 milli, 9 units
+        _c(Field.SENSOR_PRECISION, f"{ENT_SENSOR}.3", Scale.RAW),  # entPhySensorPrecision
+        _c(Field.SENSOR_VALUE, f"{ENT_SENSOR}.4", Scale.RAW),  # entPhySensorValue
+    ),
+)
+
+VENDORS = (HUAWEI, H3C, CISCO)
+PLATFORM_VENDOR = {"huawei_vrp": "huawei", "h3c_comware": "h3c", "cisco_ios": "cisco"}
+"""The inventory's ``platform`` -> the ``vendor`` target param (sysObjectID decides without it)."""
+
+SENSOR_DBM = 14
+SENSOR_CELSIUS = 8
+
+# IF-MIB (ifTable 1.3.6.1.2.1.2.2.1, ifXTable 1.3.6.1.2.1.31.1.1.1), per polled interface
+IF_COLUMNS: dict[str, Oid] = {
+    "last_change": parse_oid("1.3.6.1.2.1.2.2.1.9"),  # ifLastChange (TimeTicks of sysUpTime)
+    "in_discards": parse_oid("1.3.6.1.2.1.2.2.1.13"),
+    "in_errors": parse_oid("1.3.6.1.2.1.2.2.1.14"),
+    "out_discards": parse_oid("1.3.6.1.2.1.2.2.1.19"),
+    "out_errors": parse_oid("1.3.6.1.2.1.2.2.1.20"),
+    "in_octets": parse_oid("1.3.6.1.2.1.31.1.1.1.6"),  # ifHCInOctets
+    "out_octets": parse_oid("1.3.6.1.2.1.31.1.1.1.10"),  # ifHCOutOctets
+    "high_speed": parse_oid("1.3.6.1.2.1.31.1.1.1.15"),  # ifHighSpeed (Mbit/s)
+}
+IF_NAME = parse_oid("1.3.6.1.2.1.31.1.1.1.1")
+IF_ALIAS = parse_oid("1.3.6.1.2.1.31.1.1.1.18")
+SYS_OBJECT_ID = parse_oid("1.3.6.1.2.1.1.2.0")
+SYS_UPTIME = parse_oid("1.3.6.1.2.1.1.3.0")
+
+# ENTITY-MIB entPhysicalEntry 1.3.6.1.2.1.47.1.1.1.1 and entAliasMappingIdentifier
+ENT_PHYSICAL: dict[str, Oid] = {
+    "descr": parse_oid("1.3.6.1.2.1.47.1.1.1.1.2"),
+    "contained_in": parse_oid("1.3.6.1.2.1.47.1.1.1.1.4"),
+    "class": parse_oid("1.3.6.1.2.1.47.1.1.1.1.5"),
+    "name": parse_oid("1.3.6.1.2.1.47.1.1.1.1.7"),
+    "hw_rev": parse_oid("1.3.6.1.2.1.47.1.1.1.1.8"),
+    "sw_rev": parse_oid("1.3.6.1.2.1.47.1.1.1.1.10"),
+    "serial": parse_oid("1.3.6.1.2.1.47.1.1.1.1.11"),
+    "model": parse_oid("1.3.6.1.2.1.47.1.1.1.1.13"),
+}
+ENT_ALIAS = parse_oid("1.3.6.1.2.1.47.1.3.2.1.2")
+ENT_CLASS_CHASSIS = 3
+
+
+def vendor_for(sys_object_id: Oid | None) -> Vendor | None:
+    """The vendor whose enterprise prefix sysObjectID starts with (None: IF/ENTITY-MIB only).
+
+    >>> vendor_for(parse_oid("1.3.6.1.4.1.2011.2.23.291")).name
+    'huawei'
+    >>> vendor_for(parse_oid("1.3.6.1.4.1.8072.3.2.10")) is None
+    True
+    """
+    if sys_object_id is None:
+        return None
+    for vendor in VENDORS:
+        if sys_object_id[: len(vendor.enterprise)] == vendor.enterprise:
+            return vendor
+    return None
+
+
+def by_name(name: str) -> Vendor | None:
+    return next((v for v in VENDORS if v.name == name), None)
+
+
+def convert(scale: Scale, raw: int) -> float | None:
+    """A raw reading in the metric's base unit; None when it means "no reading".
+
+    >>> convert(Scale.PERCENT, 37), convert(Scale.DBM_X100, -734), convert(Scale.DBM_X100, 2147483647)
+    (0.37, -7.34, None)
+    >>> convert(Scale.UW_OR_DBM_X100, 1000), convert(Scale.UW_OR_DBM_X100, -250)
+    (0.0, -2.5)
+    >>> convert(Scale.TENTH_UW, 316), convert(Scale.STATE_OK, 1), convert(Scale.STATE_OK, 3)
+    (-15.0, 1.0, 0.0)
+    """
+    if raw in INVALID and scale is not Scale.BYTES:
+        return None
+    if scale in (Scale.PERCENT, Scale.DBM_X100):
+        return raw / 100
+    if scale is Scale.UW_OR_DBM_X100:
+        return _uw_to_dbm(raw) if raw > 0 else raw / 100
+    if scale is Scale.TENTH_UW:
+        return _uw_to_dbm(raw / 10) if raw > 0 else None
+    if scale is Scale.STATE_OK:
+        return None if raw == NOT_PRESENT else 1.0 if raw == 1 else 0.0
+    return float(raw)
+
+
+def _uw_to_dbm(microwatts: float) -> float:
+    return round(10 * math.log10(microwatts / 1000), 2)
+
+
+def sensor_value(raw: int, scale: int, precision: int) -> float:
+    """ENTITY-SENSOR-MIB: value × 10^(3·(scale − 9)) / 10^precision (scale 9 = units).
+
+    >>> sensor_value(-2345, 9, 3), sensor_value(41, 9, 0)
+    (-2.345, 41.0)
+    """
+    return raw * 10.0 ** (3 * (scale - 9)) / 10.0**precision

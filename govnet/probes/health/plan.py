@@ -1,0 +1,240 @@
+"""Discovery (walked tables -> ``Plan``) and reading (one cycle's GET answers -> ``DeviceHealth``).
+
+Which rows are kept at discovery follows what each vendor's table means: a Huawei board whose
+CPU threshold is 0 has no CPU; an H3C entity reporting CPU 0 is not a processor; a temperature
+of 0 or a "no reading" marker is no sensor; optics are kept only on the polled interfaces
+(uplinks, or every port with ``access_ports``), so cardinality follows the inventory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+
+from govnet.probes.health.defs import (
+    ENT_ALIAS,
+    ENT_CLASS_CHASSIS,
+    ENT_PHYSICAL,
+    IF_COLUMNS,
+    SENSOR_CELSIUS,
+    SENSOR_DBM,
+    Column,
+    Field,
+    Vendor,
+    convert,
+    sensor_value,
+)
+from govnet.probes.health.model import (
+    POLLED,
+    THRESHOLDS,
+    Cell,
+    DeviceHealth,
+    InterfaceHealth,
+    Optics,
+    Plan,
+    _int,
+    _text,
+    entities,
+    port_ifindex,
+)
+from govnet.probes.health.walk import Table
+from govnet.probes.snmp.ber import Missing, Oid, Value
+
+EMPTY: Mapping[str, float] = MappingProxyType({})
+EMPTY_TEXT: Mapping[str, str] = MappingProxyType({})
+"""One shared empty mapping for the groups a device has none of (most have no PSU table)."""
+
+
+def discovery_columns(vendor: Vendor | None) -> list[Oid]:
+    """Every column discovery walks: ENTITY-MIB, the alias mapping and the vendor's tables."""
+    columns = [*ENT_PHYSICAL.values(), ENT_ALIAS]
+    if vendor is not None:
+        columns += [c.oid for c in vendor.columns if c.oid not in columns]
+    return columns
+
+
+def discover(vendor: Vendor | None, table: Table, polled: Mapping[int, str]) -> Plan:
+    """The plan for a unit whose tables were walked; ``polled`` is ifIndex -> ifName to watch."""
+    ents = entities(table)
+    to_if = port_ifindex(table)
+    kept = tuple(e for e in ents.values() if e.serial or e.cls == ENT_CLASS_CHASSIS)  # the asset list
+    plan = Plan(vendor, dict(polled), [], kept, {})
+    if vendor is None:
+        return plan
+    names = _own_names(vendor, table)
+    for column in vendor.columns:
+        if column.field in POLLED and column.field is not Field.SENSOR_VALUE:
+            for index, value in sorted(table.get(column.oid, {}).items()):
+                label = _label(column, index, ents, to_if, polled, names)
+                if label is not None and _keep(vendor, column, index, value, table):
+                    plan.cells.append(Cell(column, index, label))
+        elif column.field in THRESHOLDS:
+            for index, value in table.get(column.oid, {}).items():
+                label = _label(column, index, ents, to_if, polled, names)
+                raw = _int(value)
+                if label is not None and raw is not None and (dbm := convert(column.scale, raw)) is not None:
+                    plan.thresholds.setdefault(label, {})[column.field] = dbm
+    _discover_sensors(vendor, table, plan, ents, to_if, polled)
+    return plan
+
+
+def _own_names(vendor: Vendor, table: Table) -> dict[Oid, dict[Oid, str]]:
+    """For ``own``-indexed tables: the table's entry OID -> row index -> its NAME column."""
+    out: dict[Oid, dict[Oid, str]] = {}
+    for column in vendor.of(Field.NAME):
+        out[column.oid[:-1]] = {index: _text(v) for index, v in table.get(column.oid, {}).items()}
+    return out
+
+
+def _label(
+    column: Column,
+    index: Oid,
+    ents: Mapping[int, object],
+    to_if: Mapping[int, int],
+    polled: Mapping[int, str],
+    names: Mapping[Oid, Mapping[Oid, str]],
+) -> str | None:
+    """The row's name, or None when the row is not watched (an optic on an unpolled port)."""
+    if column.index == "ifindex":
+        return polled.get(index[0]) if len(index) == 1 else None
+    if column.index == "port":
+        ifindex = to_if.get(index[0]) if len(index) == 1 else None
+        return polled.get(ifindex) if ifindex is not None else None
+    if column.index == "entity" and len(index) == 1:
+        entity = ents.get(index[0])
+        name = getattr(entity, "name", "") or getattr(entity, "descr", "")
+        return name or f"entity {index[0]}"
+    own = names.get(column.oid[:-1], {}).get(index, "")
+    return own or ".".join(map(str, index))
+
+
+def _keep(vendor: Vendor, column: Column, index: Oid, value: Value, table: Table) -> bool:
+    raw = _int(value)
+    if raw is None or convert(column.scale, raw) is None:
+        return False
+    if column.field in (Field.CPU, Field.MEMORY) and column.index == "entity":
+        gate = vendor.of(Field.CPU_THRESHOLD)
+        if gate:  # Huawei: only boards with a CPU threshold have a CPU
+            return (_int(table.get(gate[0].oid, {}).get(index)) or 0) > 0
+        return raw != 0  # H3C: non-processor entities report 0
+    if column.field is Field.TEMPERATURE:
+        return raw != 0
+    return True
+
+
+def _discover_sensors(
+    vendor: Vendor,
+    table: Table,
+    plan: Plan,
+    ents: Mapping[int, object],
+    to_if: Mapping[int, int],
+    polled: Mapping[int, str],
+) -> None:
+    """ENTITY-SENSOR-MIB rows that are temperatures (named by entity) or optical power on a
+    polled port (Cisco names them "... Receive Power Sensor" / "... Transmit Power Sensor")."""
+    value_columns = vendor.of(Field.SENSOR_VALUE)
+    if not value_columns:
+        return
+    meta = {f: vendor.of(f)[0].oid for f in (Field.SENSOR_TYPE, Field.SENSOR_SCALE, Field.SENSOR_PRECISION)}
+    for index, kind in table.get(meta[Field.SENSOR_TYPE], {}).items():
+        if len(index) != 1 or _int(kind) not in (SENSOR_CELSIUS, SENSOR_DBM):
+            continue
+        entity = index[0]
+        scale = _int(table.get(meta[Field.SENSOR_SCALE], {}).get(index)) or 9
+        precision = _int(table.get(meta[Field.SENSOR_PRECISION], {}).get(index)) or 0
+        name = getattr(ents.get(entity), "name", "") or f"entity {entity}"
+        ifindex = to_if.get(entity)
+        if ifindex is not None and ifindex not in polled:
+            continue  # a transceiver's sensor on a port nobody polls
+        if kind == SENSOR_DBM:
+            if ifindex is None:
+                continue
+            direction = "tx" if any(w in name.lower() for w in ("transmit", " tx")) else "rx"
+            label = f"{polled[ifindex]}|{direction}"
+        else:
+            label = name
+        plan.sensors[entity] = (int(kind), scale, precision)  # type: ignore[arg-type]
+        plan.cells.append(Cell(value_columns[0], index, label))
+
+
+def read(plan: Plan, unit: str, values: Mapping[Oid, Value], expected: Mapping[str, str]) -> DeviceHealth:
+    """One cycle's answers (OID -> value) as the device's health."""
+    groups: dict[Field, dict[str, float]] = {f: {} for f in POLLED}
+    optics: dict[str, dict[str, float]] = {}
+    pools: dict[str, dict[Field, float]] = {}
+    for cell in plan.cells:
+        raw = _int(values.get(cell.oid))
+        if raw is None:
+            continue
+        f = cell.column.field
+        if f is Field.SENSOR_VALUE:
+            kind, scale, precision = plan.sensors[cell.index[0]]
+            reading = round(sensor_value(raw, scale, precision), 3)
+            if kind == SENSOR_DBM:
+                ifname, _, direction = cell.label.rpartition("|")
+                optics.setdefault(ifname, {})[direction] = reading
+            else:
+                groups[Field.TEMPERATURE][cell.label] = reading
+            continue
+        converted = convert(cell.column.scale, raw)
+        if converted is None:
+            continue
+        if f in (Field.RX_POWER, Field.TX_POWER):
+            optics.setdefault(cell.label, {})["rx" if f is Field.RX_POWER else "tx"] = converted
+        elif f in (Field.MEMORY_USED, Field.MEMORY_FREE):
+            pools.setdefault(cell.label, {})[f] = converted
+        else:
+            groups[f][cell.label] = converted
+    for pool, parts in pools.items():
+        total = parts.get(Field.MEMORY_USED, 0.0) + parts.get(Field.MEMORY_FREE, 0.0)
+        if Field.MEMORY_USED in parts and total > 0:
+            groups[Field.MEMORY][pool] = round(parts[Field.MEMORY_USED] / total, 4)
+    return DeviceHealth(
+        unit,
+        plan.vendor.name if plan.vendor else "",
+        cpu=groups[Field.CPU] or EMPTY,
+        memory=groups[Field.MEMORY] or EMPTY,
+        temperature=groups[Field.TEMPERATURE] or EMPTY,
+        fans=groups[Field.FAN] or EMPTY,
+        psus=groups[Field.PSU] or EMPTY,
+        optics=_optics(plan, optics),
+        interfaces=_interfaces(plan, values),
+        entities=plan.entities,
+        expected=dict(expected) if expected else EMPTY_TEXT,
+    )
+
+
+def _optics(plan: Plan, readings: Mapping[str, Mapping[str, float]]) -> tuple[Optics, ...]:
+    out = []
+    for ifname in sorted(readings):
+        limits = plan.thresholds.get(ifname, {})
+        out.append(
+            Optics(
+                ifname,
+                readings[ifname].get("rx"),
+                readings[ifname].get("tx"),
+                limits.get(Field.RX_LOW),
+                limits.get(Field.RX_HIGH),
+                limits.get(Field.TX_LOW),
+                limits.get(Field.TX_HIGH),
+            )
+        )
+    return tuple(out)
+
+
+def _interfaces(plan: Plan, values: Mapping[Oid, Value]) -> tuple[InterfaceHealth, ...]:
+    out = []
+    for index, name in sorted(plan.interfaces.items()):
+        row = {}
+        for column, oid in IF_COLUMNS.items():
+            raw = _int(values.get((*oid, index)))
+            if raw is not None:
+                row[column] = raw
+        if row:
+            out.append(InterfaceHealth(name, row))
+    return tuple(out)
+
+
+def absent(values: Mapping[Oid, Value], oids: Sequence[Oid]) -> list[Oid]:
+    """The polled OIDs the agent no longer has (a module pulled, an interface gone)."""
+    return [oid for oid in oids if isinstance(values.get(oid), Missing)]

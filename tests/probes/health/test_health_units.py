@@ -1,0 +1,214 @@
+"""The health probe's pure parts: the GETBULK walker, settings, the plan cache, the collector."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from govnet.errors import ConfigError, LabError
+from govnet.lab import healthsim, kfaults, snmpd
+from govnet.lab.topology import build_tree
+from govnet.probes.health import HealthSettings
+from govnet.probes.health import page as health_page
+from govnet.probes.health.cache import PlanCache
+from govnet.probes.health.collector import HealthCollector, HealthState
+from govnet.probes.health.defs import VENDORS, Scale, convert
+from govnet.probes.health.model import DeviceHealth, Entity, InterfaceHealth, Optics
+from govnet.probes.health.probe import health_probe
+from govnet.probes.health.walk import walk
+from govnet.probes.snmp.ber import Missing, Oid, Response, Value
+from govnet.probes.snmp.fast import SnmpError
+from tests.exporters import promkit
+
+A = (1, 3, 6, 1, 9, 1)
+B = (1, 3, 6, 1, 9, 2)
+
+
+class Agent:
+    """A GETBULK answerer over a sorted dict, with endOfMibView past the last OID."""
+
+    def __init__(self, rows: dict[Oid, Value], repetitions: int) -> None:
+        self.rows = dict(sorted(rows.items()))
+        self.repetitions = repetitions
+        self.requests: list[list[Oid]] = []
+
+    def _next(self, oid: Oid) -> tuple[Oid, Value]:
+        return next(((k, v) for k, v in self.rows.items() if k > oid), (oid, Missing.END_OF_MIB_VIEW))
+
+    async def bulk(self, oids: Sequence[Oid]) -> Response:
+        self.requests.append(list(oids))
+        cursors = list(oids)
+        varbinds: list[tuple[Oid, Value]] = []
+        for _ in range(self.repetitions):
+            for i, cursor in enumerate(cursors):
+                oid, value = self._next(cursor)
+                varbinds.append((oid, value))
+                cursors[i] = oid
+        return Response(1, 0, 0, varbinds)
+
+
+def test_walk_takes_several_columns_per_request_and_stops_at_each_end() -> None:
+    rows: dict[Oid, Value] = {(*A, i): i for i in range(1, 8)} | {(*B, 5): b"x", (*B, 6): b"y"}
+    agent = Agent(rows, repetitions=3)
+    table = asyncio.run(walk(agent.bulk, [A, B, (1, 3, 6, 1, 9, 3)]))
+    assert table[A] == {(i,): i for i in range(1, 8)}
+    assert table[B] == {(5,): b"x", (6,): b"y"}
+    assert table[(1, 3, 6, 1, 9, 3)] == {}  # a table the agent lacks: empty, no error
+    assert agent.requests[0] == [A, B, (1, 3, 6, 1, 9, 3)]
+    assert agent.requests[1:] == [[(*A, 3)], [(*A, 6)]]  # the ended columns left the request
+
+
+def test_walk_refuses_an_agent_that_goes_backwards() -> None:
+    async def looping(oids: Sequence[Oid]) -> Response:
+        return Response(1, 0, 0, [((*A, 2), 1), ((*A, 1), 1)])
+
+    with pytest.raises(SnmpError, match="out of order"):
+        asyncio.run(walk(looping, [A]))
+
+
+def test_walk_is_bounded_in_requests() -> None:
+    count = 0
+
+    async def endless(oids: Sequence[Oid]) -> Response:
+        nonlocal count
+        count += 1
+        return Response(1, 0, 0, [((*A, count), count)])
+
+    with pytest.raises(SnmpError, match="did not end"):
+        asyncio.run(walk(endless, [A]))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"timeout": 0}, "health probe: timeout: Input should be greater than 0"),
+        (
+            {"max_repetitions": 1000},
+            "health probe: max_repetitions: Input should be less than or equal to 200",
+        ),
+        ({"acess_ports": True}, "health probe: acess_ports: Extra inputs are not permitted"),
+        (
+            {"access_ports": "sometimes"},
+            "health probe: access_ports: Input should be a valid boolean, unable to interpret input",
+        ),
+    ],
+)
+def test_bad_settings_are_one_clear_line(settings: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        HealthSettings.parse(settings)
+    assert str(caught.value).splitlines() == [message]
+
+
+def test_the_probe_is_built_from_its_settings() -> None:
+    probe = health_probe({"access_ports": True})
+    assert getattr(probe, "settings").access_ports is True  # noqa: B009
+
+
+def test_every_vendor_column_is_unique_and_scaled() -> None:
+    for vendor in VENDORS:
+        oids = [c.oid for c in vendor.columns]
+        assert len(oids) == len(set(oids)), vendor.name
+        assert all(c.index in ("entity", "port", "ifindex", "own") for c in vendor.columns)
+    assert convert(Scale.UW_OR_DBM_X100, 2147483647) is None
+    assert convert(Scale.STATE_OK, 5) is None  # notPresent: an empty bay, not a failure
+
+
+def test_plan_cache_rediscovers_after_a_trap_only_once() -> None:
+    cache: PlanCache[str] = PlanCache(interval=0)
+    cache.store("a", "p1", 0.0, 100)
+    assert cache.reason("a", 10_000.0, 200) is None  # interval 0: never on a schedule
+    cache.flag("a", "trap coldStart")
+    assert cache.reason("a", 1.0, 200) == "trap coldStart"
+    cache.store("a", "p2", 2.0, 200)
+    assert cache.reason("a", 3.0, 300) is None
+    cache.forget(set())
+    assert len(cache) == 0
+
+
+def sample() -> DeviceHealth:
+    return DeviceHealth(
+        "sw-1",
+        "huawei",
+        cpu={"MPU": 0.5},
+        memory={"MPU": 0.25},
+        temperature={"MPU": 40.0},
+        fans={"0.0": 1.0},
+        psus={"PSU 1": 0.0},
+        optics=(Optics("XGE0/0/1", -7.5, -2.0, -20.0, 0.5, -8.0, 1.0),),
+        interfaces=(InterfaceHealth("XGE0/0/1", {"in_errors": 3, "out_errors": 0, "high_speed": 10000}),),
+        entities=(Entity(1, "chassis", "S5720", 3, "S5720-56C", "SN1", "VER.B", "V200"),),
+        expected={"model": "S5720-56C", "serial": "SN2"},
+    )
+
+
+@pytest.mark.lab
+def test_exposition_passes_promtool_check_metrics() -> None:
+    state = HealthState()
+    state.update([("sw-1", sample())])
+    registry = CollectorRegistry()
+    registry.register(HealthCollector(state))
+    text = generate_latest(registry)
+    promtool = subprocess.run(
+        [promkit.promtool(), "check", "metrics"], input=text, capture_output=True, check=False
+    )
+    assert promtool.returncode == 0, promtool.stdout + promtool.stderr
+    exposition = text.decode()
+    assert 'govnet_device_inventory_mismatch{field="serial",unit="sw-1"} 1.0' in exposition
+    assert 'govnet_device_inventory_mismatch{field="model",unit="sw-1"} 0.0' in exposition
+    assert 'govnet_interface_speed_bytes_per_second{ifname="XGE0/0/1",unit="sw-1"} 1.25e+09' in exposition
+    state.update([("sw-1", None)])
+    assert "sw-1" not in generate_latest(registry).decode()  # a silent unit keeps no stale values
+
+
+def test_lab_health_tables_follow_the_faults() -> None:
+    cells = healthsim.table("u1", 5, 10, {}, now=1000.0)
+    cpu = f"{healthsim.HW}.1.1.5.{healthsim.BOARD}"
+    rx = f"{healthsim.HW}.3.1.8.{healthsim.PORT}"
+    errors = f"{healthsim.IF_IN_ERRORS}.5"
+    assert (cells[cpu], cells[rx], cells[errors]) == (
+        ("integer", "12"),
+        ("integer", "-520"),
+        ("counter", "10"),
+    )
+    assert cells[f"{healthsim.ALIAS}.{healthsim.PORT}.0"] == ("objectid", ".1.3.6.1.2.1.2.2.1.1.5")
+    faults = {"cpu-high": 990.0, "optics-low": 990.0, "errors": 998.0}
+    faulted = healthsim.table("u1", 5, 10, faults, now=1000.0)
+    assert (faulted[cpu][1], faulted[rx][1], faulted[errors][1]) == ("97", "-2800", str(10 + 2 * 50))
+
+
+def test_lab_agent_config_serves_health_through_pass_persist(tmp_path: Path) -> None:
+    topology = build_tree("x", [("u1", "a1", ["party"])])
+    secrets = snmpd.SnmpSecrets("labRO", "labv3", "authpass-1", "privpass-1")
+    conf = snmpd.render_config(topology, "u1", snmpd.AgentSettings(secrets), tmp_path)
+    for subtree in healthsim.SUBTREES:
+        assert (
+            f"pass_persist .{subtree} {sys.executable} -m govnet.lab.healthagent {tmp_path} u1 {subtree}\n"
+            in conf
+        )
+    assert "pass_persist" not in snmpd.render_config(topology, "u1", snmpd.AgentSettings(secrets))
+    healthsim.set_fault(tmp_path, "errors", True)
+    assert set(healthsim.faults_of(tmp_path)) == {"errors"}
+    healthsim.set_fault(tmp_path, "errors", False)
+    assert healthsim.faults_of(tmp_path) == {}
+
+
+def test_health_fault_kinds_are_lab_fault_kinds() -> None:
+    assert kfaults.parse_kind("optics-low") == ("optics-low", None)
+    with pytest.raises(LabError, match="cpu-high takes no value"):
+        kfaults.parse_kind("cpu-high=3")
+
+
+def test_status_page_section_lists_devices_with_a_problem_escaped() -> None:
+    bad = sample()  # PSU failed, serial differs
+    good = DeviceHealth("sw-2", "h3c", cpu={"Board 1": 0.1})
+    text = health_page.section({"sw-<1>": bad, "sw-2": good})
+    assert "2 devices polled, 1 with a problem." in text
+    assert "<td>sw-&lt;1&gt;</td>" in text and "sw-2" not in text.split("</p>", 1)[1]
+    assert "power supply PSU 1 failed; installed serial differs from the inventory" in text
+    assert "with a problem." in health_page.section({}) and "<table>" not in health_page.section({})
