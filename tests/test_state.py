@@ -24,7 +24,7 @@ def fill(state: Path, count: int = 5) -> None:
             audit.append(conn, state, "push", {"commands": [f"line {i}"]}, run_id="r1", unit=f"u{i}")
 
 
-def tampered(state: Path, sql: str) -> audit.Verdict:
+def tampered(state: Path, sql: str) -> audit.ChainVerdict:
     """The audit chain's verdict on a filled store after ``sql`` changed it behind govnet's back."""
     fill(state)
     with connect(state) as conn:

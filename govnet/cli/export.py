@@ -83,7 +83,7 @@ def alertmanager_cmd(
     """
     alertmanager.check_url(receiver_url)
     inventory: Inventory = load_inventory(inventory_path).inventory
-    options = alertmanager.Options(
+    options = alertmanager.ExportOptions(
         webhook_url=receiver_url,
         emails=emails,
         smtp_smarthost=smtp_smarthost,

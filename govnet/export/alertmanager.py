@@ -47,7 +47,7 @@ IMMEDIATE_TIMING = {"group_wait": "0s", "group_interval": "1m", "repeat_interval
 
 
 @dataclass(frozen=True)
-class Options:
+class ExportOptions:
     """Where notifications go. Every on-call receiver posts to the webhook; e-mail is optional.
     The inventory's contacts get their own receivers (``govnet/export/contacts.py``)."""
 
@@ -260,7 +260,7 @@ def unresolved(reference: str) -> str:
 
 
 def receivers(
-    inventory: Inventory, options: Options, resolve: contacts.Resolve = unresolved
+    inventory: Inventory, options: ExportOptions, resolve: contacts.Resolve = unresolved
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [{"name": NULL}]
     for name in receiver_names(inventory):
@@ -282,7 +282,9 @@ def receivers(
     return out + contacts.contact_receivers(inventory, options.bridge_url, resolve, options.bridge_token_file)
 
 
-def config(inventory: Inventory, options: Options, resolve: contacts.Resolve = unresolved) -> dict[str, Any]:
+def config(
+    inventory: Inventory, options: ExportOptions, resolve: contacts.Resolve = unresolved
+) -> dict[str, Any]:
     """The whole configuration as data (inhibit rules without their comments). ``resolve``
     turns a contact's WeChat Work secret reference into its value."""
     body: dict[str, Any] = {"global": {"resolve_timeout": "5m"}}
@@ -304,7 +306,7 @@ def config(inventory: Inventory, options: Options, resolve: contacts.Resolve = u
 
 
 def render(
-    inventory: Inventory, options: Options, source: str, resolve: contacts.Resolve = unresolved
+    inventory: Inventory, options: ExportOptions, source: str, resolve: contacts.Resolve = unresolved
 ) -> str:
     """alertmanager.yml as text: the configuration, each inhibit rule under its reason."""
     check_url(options.webhook_url)

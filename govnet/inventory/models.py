@@ -17,9 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     field_validator,
     model_validator,
@@ -27,6 +25,7 @@ from pydantic import (
 
 from govnet import sshalgs
 from govnet.platforms import NAMES
+from govnet.strict import Strict
 
 SEGMENTS: tuple[str, ...] = ("intranet", "party", "extranet")
 PLATFORMS: tuple[str, ...] = NAMES
@@ -107,12 +106,6 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 Wave = Annotated[int, Field(ge=1, le=99)]
 ContactIds = Annotated[list[Annotated[str, Field(pattern=ID_RE)]], Field(min_length=1)]
 """The contacts (ids of the top-level ``contacts:`` section) who hear about a site, segment or element."""
-
-
-class Strict(BaseModel):
-    """Base of every inventory model: unknown keys are errors, values never coerce silently."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, hide_input_in_errors=True)
 
 
 class VlanRange(Strict):

@@ -34,7 +34,7 @@ from govnet.errors import LabError
 from govnet.lab import healthsim, netns, procs, snmpd, state
 from govnet.lab.routing import held_down
 from govnet.lab.system import ip_batch, netns_exec, require_binary, run, write_sysctl
-from govnet.lab.topology import UPLINK_IFNAME, Topology, Vrf, leak_addresses
+from govnet.lab.topology import UPLINK_IFNAME, LabTopology, Vrf, leak_addresses
 
 KINDS = ("link-down", "device-down", "loss", "latency", "isolation-leak", *healthsim.KINDS)
 QUEUE_NUM = 42
@@ -87,7 +87,7 @@ def _iptables(ns: str, *args: str, tolerate: Sequence[str] = ()) -> None:
     run(netns_exec(ns, ["iptables-legacy", "-w", *args]), tolerate=tolerate)
 
 
-def _uplink_namespaces(topology: Topology, node: str) -> list[str]:
+def _uplink_namespaces(topology: LabTopology, node: str) -> list[str]:
     links = topology.uplinks(node)
     if not links:
         raise LabError(f"{node} has no uplink to fault")
@@ -111,7 +111,7 @@ def _loss_rules(probability: float) -> list[tuple[str, ...]]:
     ]
 
 
-def _loss_on(topology: Topology, node: str, pct: int) -> None:
+def _loss_on(topology: LabTopology, node: str, pct: int) -> None:
     require_binary("iptables-legacy")
     probability = 1.0 - math.sqrt(1.0 - pct / 100.0)
     for ns in _uplink_namespaces(topology, node):
@@ -120,7 +120,7 @@ def _loss_on(topology: Topology, node: str, pct: int) -> None:
             _iptables(ns, "-A", *rule)
 
 
-def _loss_off(topology: Topology, node: str) -> None:
+def _loss_off(topology: LabTopology, node: str) -> None:
     for ns in _uplink_namespaces(topology, node):
         for rule in _loss_rules(0.0)[:-1]:
             _iptables(ns, "-D", *rule, tolerate=NO_SUCH)
@@ -143,7 +143,7 @@ def _delay_rule() -> tuple[str, ...]:
     )
 
 
-def _latency_on(topology: Topology, node: str, ms: int, sdir: Path) -> None:
+def _latency_on(topology: LabTopology, node: str, ms: int, sdir: Path) -> None:
     require_binary("iptables-legacy")
     if importlib.util.find_spec("netfilterqueue") is None:
         raise LabError("latency faults need the Python package netfilterqueue (pip install)")
@@ -166,14 +166,14 @@ def _latency_on(topology: Topology, node: str, ms: int, sdir: Path) -> None:
         _iptables(ns, "-t", "mangle", "-A", rule[0], *rule[3:])
 
 
-def _latency_off(topology: Topology, node: str, sdir: Path) -> None:
+def _latency_off(topology: LabTopology, node: str, sdir: Path) -> None:
     for ns in _uplink_namespaces(topology, node):
         rule = _delay_rule()
         _iptables(ns, "-t", "mangle", "-D", rule[0], *rule[3:], tolerate=NO_SUCH)
         procs.stop_process(f"delay-{ns.removeprefix(topology.prefix)}", sdir)
 
 
-def _leak_routes(topology: Topology, unit: str) -> list[tuple[str, str]]:
+def _leak_routes(topology: LabTopology, unit: str) -> list[tuple[str, str]]:
     """(namespace, route args) of the leaked /32s up the intranet and party trees."""
     node = topology.node(unit)
     out = []
@@ -192,13 +192,13 @@ def _leak_routes(topology: Topology, unit: str) -> list[tuple[str, str]]:
     return out
 
 
-def _leak_check(topology: Topology, unit: str) -> None:
+def _leak_check(topology: LabTopology, unit: str) -> None:
     node = topology.node(unit)
     if node.role != "unit" or "party" not in node.vrfs:
         raise LabError(f"isolation-leak needs a unit on the party segment, not {unit}")
 
 
-def _leak_on(topology: Topology, unit: str) -> None:
+def _leak_on(topology: LabTopology, unit: str) -> None:
     _leak_check(topology, unit)
     node = topology.node(unit)
     g_ns, p_ns = topology.netns(unit), topology.netns(unit, "party")
@@ -227,7 +227,7 @@ def _leak_on(topology: Topology, unit: str) -> None:
         ip_batch([f"route replace {route}"], ns)
 
 
-def _leak_off(topology: Topology, unit: str) -> None:
+def _leak_off(topology: LabTopology, unit: str) -> None:
     _leak_check(topology, unit)
     for ns, route in _leak_routes(topology, unit):
         ip_batch([f"route del {route}"], ns, tolerate=NO_SUCH)
@@ -254,7 +254,7 @@ def active(lab: str, state_root: Path | None = None) -> list[dict[str, Any]]:
 
 
 def apply(
-    topology: Topology,
+    topology: LabTopology,
     node: str,
     kind: str,
     state_root: Path | None = None,
@@ -289,14 +289,14 @@ def apply(
         _health(topology, node, name, sdir, on=True)
 
 
-def _health(topology: Topology, node: str, name: str, sdir: Path, *, on: bool) -> None:
+def _health(topology: LabTopology, node: str, name: str, sdir: Path, *, on: bool) -> None:
     del topology  # the agent folder is per unit name
     folder = snmpd.agent_dir(sdir, node)
     folder.mkdir(parents=True, exist_ok=True)
     healthsim.set_fault(folder, name, on)
 
 
-def _clear(topology: Topology, node: str, name: str, sdir: Path, hooks: Sequence[DeviceHook]) -> None:
+def _clear(topology: LabTopology, node: str, name: str, sdir: Path, hooks: Sequence[DeviceHook]) -> None:
     _record(sdir, node, name, add=False)
     if name in ("link-down", "device-down"):
         # the kernel dropped the routes via the downed links: reconfigure those namespaces
@@ -323,7 +323,7 @@ def _clear(topology: Topology, node: str, name: str, sdir: Path, hooks: Sequence
 
 
 def heal(
-    topology: Topology, node: str, state_root: Path | None = None, *, hooks: Sequence[DeviceHook] = ()
+    topology: LabTopology, node: str, state_root: Path | None = None, *, hooks: Sequence[DeviceHook] = ()
 ) -> list[str]:
     """Remove every fault of ``node``; return the kinds that were active."""
     sdir = state.state_dir(topology.lab, state_root)

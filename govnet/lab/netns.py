@@ -37,7 +37,7 @@ from govnet.lab.system import (
     run,
     write_sysctl,
 )
-from govnet.lab.topology import LAB_SPACE, Topology, lab_prefix
+from govnet.lab.topology import LAB_SPACE, LabTopology, lab_prefix
 from govnet.osutil.netns import netns_path
 
 Stage = Literal["guard", "namespaces", "links", "addresses"]
@@ -96,7 +96,7 @@ def _route_net(route: dict[str, Any]) -> IPv4Network | None:
         return None
 
 
-def _check_conflicts(topology: Topology, sdir: Path) -> None:
+def _check_conflicts(topology: LabTopology, sdir: Path) -> None:
     """Refuse to share address space with another lab or with a real route of the caller."""
     net = topology.network
     for other in state.other_labs(sdir):
@@ -115,7 +115,9 @@ def _check_conflicts(topology: Topology, sdir: Path) -> None:
         )
 
 
-def up(topology: Topology, state_root: Path | None = None, *, stop_after: Stage | None = None) -> LabStatus:
+def up(
+    topology: LabTopology, state_root: Path | None = None, *, stop_after: Stage | None = None
+) -> LabStatus:
     """Build the lab, or repair it if it is (partly) up; links of faulted nodes stay down.
 
     ``stop_after`` stops after one stage, leaving a half-built lab (tests of `down`/safety).
@@ -174,7 +176,7 @@ def _uses(line: str, ifname: str) -> bool:
 
 
 def configure(
-    topology: Topology, namespaces: list[str] | None = None, state_root: Path | None = None
+    topology: LabTopology, namespaces: list[str] | None = None, state_root: Path | None = None
 ) -> None:
     """(Re)apply addresses, links and routes of ``namespaces`` (default all), idempotently.
 

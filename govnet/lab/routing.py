@@ -1,4 +1,4 @@
-"""The kernel state a `Topology` asks for, as `ip -batch` lines per namespace (pure, no I/O).
+"""The kernel state a `LabTopology` asks for, as `ip -batch` lines per namespace (pure, no I/O).
 
 Static routes only, no routing daemon: a unit routes the lab network via its parent, an agg has
 a /32 per unit plus "the rest via the core", the core one route per agg block.  No namespace gets
@@ -25,9 +25,9 @@ from govnet.lab.topology import (
     LAN_IFNAME,
     VRFS,
     HostLink,
+    LabTopology,
     Link,
     Route,
-    Topology,
     agg_block,
 )
 
@@ -36,7 +36,7 @@ HOST_ROUTE_METRIC = 100
 PROBER_TABLE_BASE = 100
 
 
-def veth_lines(topology: Topology) -> list[str]:
+def veth_lines(topology: LabTopology) -> list[str]:
     """`ip -batch` lines (run in the caller) creating every link directly in its namespaces."""
     lines = []
     for link in topology.links:
@@ -71,7 +71,7 @@ def _host_neighbour(host: HostLink) -> str:
     return neighbour(host.prober_addr, host.ifname)
 
 
-def host_lines(topology: Topology) -> list[str]:
+def host_lines(topology: LabTopology) -> list[str]:
     """Caller-side address and the one route into the lab, via the lab's own veth."""
     host = topology.host_link
     return [
@@ -83,7 +83,7 @@ def host_lines(topology: Topology) -> list[str]:
     ]
 
 
-def routes(topology: Topology) -> list[Route]:
+def routes(topology: LabTopology) -> list[Route]:
     """Every static route of the lab, in every namespace."""
     out: list[Route] = []
     net = topology.network
@@ -111,7 +111,7 @@ def routes(topology: Topology) -> list[Route]:
     return out
 
 
-def _addr_lines(topology: Topology) -> dict[str, list[str]]:
+def _addr_lines(topology: LabTopology) -> dict[str, list[str]]:
     lines: dict[str, list[str]] = {ns: ["link set lo up"] for ns in topology.namespaces()}
     for node in topology.nodes:
         for vrf, addr in node.addresses:
@@ -146,14 +146,14 @@ def _addr_lines(topology: Topology) -> dict[str, list[str]]:
     return lines
 
 
-def _ends(topology: Topology, link: Link) -> list[tuple[str, str, IPv4Interface]]:
+def _ends(topology: LabTopology, link: Link) -> list[tuple[str, str, IPv4Interface]]:
     return [
         (topology.netns(link.a, link.vrf), link.a_ifname, link.a_addr),
         (topology.netns(link.b, link.vrf), link.b_ifname, link.b_addr),
     ]
 
 
-def netns_lines(topology: Topology) -> dict[str, list[str]]:
+def netns_lines(topology: LabTopology) -> dict[str, list[str]]:
     """Per namespace: loopback, addresses, links up, routes, rules.
 
     Everything is idempotent (``replace``) except ``link add`` / ``rule add``, whose only
@@ -165,7 +165,7 @@ def netns_lines(topology: Topology) -> dict[str, list[str]]:
     return lines
 
 
-def forwarding_namespaces(topology: Topology) -> list[str]:
+def forwarding_namespaces(topology: LabTopology) -> list[str]:
     """Namespaces that route for others (core, aggs, prober) and need ``ip_forward=1``."""
     names = [topology.netns(topology.prober)]
     for node in topology.nodes:
@@ -174,7 +174,7 @@ def forwarding_namespaces(topology: Topology) -> list[str]:
     return names
 
 
-def held_down(topology: Topology, faults: Iterable[Mapping[str, object]]) -> set[tuple[str, str]]:
+def held_down(topology: LabTopology, faults: Iterable[Mapping[str, object]]) -> set[tuple[str, str]]:
     """(namespace, ifname) of every link end that ``link-down``/``device-down`` faults keep down."""
     ends: set[tuple[str, str]] = set()
     for fault in faults:

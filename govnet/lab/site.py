@@ -19,7 +19,7 @@ from typing import Any
 from govnet.errors import LabError
 from govnet.inventory.models import Device, Inventory, SegmentName, Unit
 from govnet.lab.devsim.quirks import QUIRKS
-from govnet.lab.topology import LAN_IFNAME, UPLINK_IFNAME, VRFS, Topology
+from govnet.lab.topology import LAN_IFNAME, UPLINK_IFNAME, VRFS, LabTopology
 
 MAX_UNITS = 1000
 DEFAULT_UNITS = 24
@@ -195,7 +195,7 @@ def _device(device: Device, name: str, host: IPv4Address, interfaces: list[str])
 
 
 def lab_inventory(
-    inv: Inventory, units: Sequence[LabUnit], topology: Topology, secrets_dir: Path
+    inv: Inventory, units: Sequence[LabUnit], topology: LabTopology, secrets_dir: Path
 ) -> dict[str, Any]:
     """The lab's own inventory: the site's units, with lab addresses and the lab's secrets."""
     used = [v for v in VRFS if v in topology.node("core").vrfs]

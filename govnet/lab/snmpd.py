@@ -24,7 +24,7 @@ from pathlib import Path
 from govnet.errors import LabError
 from govnet.lab import healthsim, procs, state
 from govnet.lab.system import require_binary
-from govnet.lab.topology import Topology, check_lab_address, lab_prefix
+from govnet.lab.topology import LabTopology, check_lab_address, lab_prefix
 
 IF_INDEX = ".1.3.6.1.2.1.2.2.1.1"
 IF_ADMIN_STATUS = ".1.3.6.1.2.1.2.2.1.7"
@@ -79,7 +79,7 @@ def agent_dir(sdir: Path, unit: str) -> Path:
 
 
 def render_config(
-    topology: Topology, unit: str, settings: AgentSettings, health_folder: Path | None = None
+    topology: LabTopology, unit: str, settings: AgentSettings, health_folder: Path | None = None
 ) -> str:
     """The agent's snmpd.conf (numeric OIDs only: Debian ships no MIB files); with
     ``health_folder``, the device-health tables of ``healthsim`` through ``pass_persist``."""
@@ -151,7 +151,7 @@ def _launch(lab: str, unit: str, sdir: Path) -> int:
 
 
 def start(
-    topology: Topology,
+    topology: LabTopology,
     unit: str,
     settings: AgentSettings,
     state_root: Path | None = None,
@@ -175,7 +175,7 @@ def start(
 
 
 def start_all(
-    topology: Topology,
+    topology: LabTopology,
     settings: AgentSettings,
     state_root: Path | None = None,
     units: list[str] | None = None,

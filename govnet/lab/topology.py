@@ -1,6 +1,6 @@
 """What a lab twin looks like, as plain data: nodes, links, addresses and static routes.
 
-Nothing here touches the kernel; `netns` turns a `Topology` into namespaces and `kfaults`
+Nothing here touches the kernel; `netns` turns a `LabTopology` into namespaces and `kfaults`
 breaks it. Keeping the plan pure means the address plan is unit-tested and the same tree always
 gets the same addresses (so inventories, daemon configs and dashboards built from it are stable).
 
@@ -48,7 +48,7 @@ _LAB_NAME = re.compile(r"^[a-z0-9]{1,8}$")
 
 
 @dataclass(frozen=True)
-class Node:
+class LabNode:
     """One simulated device; ``vrfs`` are the namespaces it owns (``intranet`` = global table)."""
 
     name: str
@@ -122,14 +122,14 @@ class Route:
 
 
 @dataclass(frozen=True)
-class Topology:
+class LabTopology:
     lab: str
     network: IPv4Network
-    nodes: tuple[Node, ...]
+    nodes: tuple[LabNode, ...]
     links: tuple[Link, ...]
     prober: str
     host_link: HostLink
-    _by_name: dict[str, Node] = field(init=False, repr=False, compare=False, hash=False)
+    _by_name: dict[str, LabNode] = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
         by_name = {n.name: n for n in self.nodes}
@@ -151,7 +151,7 @@ class Topology:
         """Name prefix of everything this lab creates (namespaces, the caller's veth)."""
         return lab_prefix(self.lab)
 
-    def node(self, name: str) -> Node:
+    def node(self, name: str) -> LabNode:
         try:
             return self._by_name[name]
         except KeyError:
@@ -173,13 +173,13 @@ class Topology:
                 names += [self.netns(node.name, v) for v in node.vrfs]
         return names
 
-    def units(self) -> list[Node]:
+    def units(self) -> list[LabNode]:
         return [n for n in self.nodes if n.role == "unit"]
 
-    def children(self, name: str) -> list[Node]:
+    def children(self, name: str) -> list[LabNode]:
         return [n for n in self.nodes if n.parent == name]
 
-    def units_behind(self, name: str) -> list[Node]:
+    def units_behind(self, name: str) -> list[LabNode]:
         """Units whose path to the core crosses ``name`` (a unit is behind itself)."""
         node = self.node(name)
         if node.role == "unit":
@@ -247,7 +247,7 @@ def build_tree(
     core: str = "core",
     uplink: str = "prov",
     prober: str = "probe",
-) -> Topology:
+) -> LabTopology:
     """Build a core → aggs → units tree from ``(unit, agg, segments)`` rows, deterministically.
 
     Aggs are numbered by first appearance, units by order within their agg.
@@ -295,7 +295,7 @@ def build_tree(
     if len(aggs) > quarters[0].num_addresses // BLOCK - 1:
         raise LabError(f"{len(aggs)} aggregation nodes do not fit in {net}")
 
-    nodes: list[Node] = []
+    nodes: list[LabNode] = []
     links: list[Link] = []
     core_vrfs = tuple(
         v for v in VRFS if v == "intranet" or any(v in segs for rows in per_agg.values() for _, segs in rows)
@@ -309,13 +309,13 @@ def build_tree(
         pa, pb = _p2p(blk, offset)
         links.append(Link(a, b, vrf, pa, pb, a_if, b_if))
 
-    nodes.append(Node(core, "core", core_vrfs, tuple((v, _at(block(v, 0), 1)) for v in core_vrfs)))
-    nodes.append(Node(prober, "prober", core_vrfs, (), parent=core))
+    nodes.append(LabNode(core, "core", core_vrfs, tuple((v, _at(block(v, 0), 1)) for v in core_vrfs)))
+    nodes.append(LabNode(prober, "prober", core_vrfs, (), parent=core))
     for v in core_vrfs:
         link(core, prober, v, block(v, 0), 512, prober, f"core{VRF_SUFFIX[v] or '-i'}")
     if "party" in core_vrfs:
         nodes.append(
-            Node(
+            LabNode(
                 uplink,
                 "uplink",
                 ("party",),
@@ -331,14 +331,14 @@ def build_tree(
             raise LabError(f"agg {agg}: {len(rows)} units, at most {MAX_UNITS_PER_AGG}")
         agg_vrfs = tuple(v for v in VRFS if v == "intranet" or any(v in s for _, s in rows))
         nodes.append(
-            Node(agg, "agg", agg_vrfs, tuple((v, _at(block(v, k + 1), 1)) for v in agg_vrfs), parent=core)
+            LabNode(agg, "agg", agg_vrfs, tuple((v, _at(block(v, k + 1), 1)) for v in agg_vrfs), parent=core)
         )
         for v in agg_vrfs:
             link(core, agg, v, block(v, 0), 516 + 2 * k, f"dn-{agg}", UPLINK_IFNAME)
         for i, (unit, segments) in enumerate(rows):
             unit_vrfs = tuple(v for v in VRFS if v == "intranet" or v in segments)
             nodes.append(
-                Node(
+                LabNode(
                     unit,
                     "unit",
                     unit_vrfs,
@@ -351,10 +351,10 @@ def build_tree(
                 link(agg, unit, v, block(v, k + 1), 512 + 2 * i, f"dn-{unit}", UPLINK_IFNAME)
     host_end, prober_end = _p2p(infra, 0)
     host = HostLink(f"{prefix}h", host_end, prober_end)
-    return Topology(lab, net, tuple(nodes), tuple(links), prober, host)
+    return LabTopology(lab, net, tuple(nodes), tuple(links), prober, host)
 
 
-def leak_addresses(topology: Topology, unit: str) -> tuple[IPv4Interface, IPv4Interface]:
+def leak_addresses(topology: LabTopology, unit: str) -> tuple[IPv4Interface, IPv4Interface]:
     """The /31 of ``unit``'s isolation-leak veth: (global end, party end), from the infra quarter.
 
     >>> t = build_tree("demo", [("u1", "a1", ["party"])])
@@ -365,7 +365,7 @@ def leak_addresses(topology: Topology, unit: str) -> tuple[IPv4Interface, IPv4In
     return _p2p(topology.quarter(3), BLOCK + 2 * index)
 
 
-def agg_block(topology: Topology, agg: str, vrf: Vrf) -> IPv4Network:
+def agg_block(topology: LabTopology, agg: str, vrf: Vrf) -> IPv4Network:
     """The 1024-address block of ``agg`` in ``vrf`` (its units' loopbacks and links)."""
     loop = topology.node(agg).address(vrf)
     return IPv4Network(f"{loop}/{32 - (BLOCK - 1).bit_length()}", strict=False)

@@ -39,7 +39,7 @@ from govnet.lab.site import (
     quirk_units,
 )
 from govnet.lab.system import require_privileges
-from govnet.lab.topology import Topology, build_tree
+from govnet.lab.topology import LabTopology, build_tree
 from govnet.osutil.files import write_atomically
 
 TWIN_FILE = "twin.json"
@@ -58,7 +58,7 @@ class Twin:
     name: str
     sdir: Path
     record: dict[str, Any]
-    topology: Topology
+    topology: LabTopology
 
     def node_of(self, ident: str) -> tuple[str, str]:
         """(lab node, device name) of a unit or node id of the lab inventory."""
@@ -155,7 +155,7 @@ def _record(
     inventory_path: Path,
     inv: Inventory,
     chosen: list[LabUnit],
-    topology: Topology,
+    topology: LabTopology,
     inventory: dict[str, Any],
 ) -> dict[str, Any]:
     """What later commands need to find their way in the lab (twin.json)."""
@@ -197,7 +197,7 @@ def _record(
 def _build(
     name: str,
     sdir: Path,
-    topology: Topology,
+    topology: LabTopology,
     inventory: dict[str, Any],
     record: dict[str, Any],
     state_root: Path | None,
@@ -226,7 +226,7 @@ def _faulted(sdir: Path, node: str, kind: str) -> bool:
 
 
 def _start_devices(
-    name: str, sdir: Path, topology: Topology, record: dict[str, Any], values: dict[str, str]
+    name: str, sdir: Path, topology: LabTopology, record: dict[str, Any], values: dict[str, str]
 ) -> None:
     devices = sdir / "devices"
     devices.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -280,7 +280,7 @@ def _start_devices(
 
 
 def _start_services(
-    name: str, sdir: Path, topology: Topology, inventory: dict[str, Any], record: dict[str, Any]
+    name: str, sdir: Path, topology: LabTopology, inventory: dict[str, Any], record: dict[str, Any]
 ) -> None:
     nodes = {u["id"]: u["node"] for u in record["units"]}
     listeners = []
@@ -323,7 +323,7 @@ def _wait_for(path: Path, what: str, sdir: Path) -> None:
         time.sleep(0.05)
 
 
-def _write_daemon_config(sdir: Path, topology: Topology, record: dict[str, Any]) -> None:
+def _write_daemon_config(sdir: Path, topology: LabTopology, record: dict[str, Any]) -> None:
     """A daemon config that watches this lab at lab speed (intervals of seconds, not minutes)."""
     probes: dict[str, Any] = {
         "icmp": {"interval": 5, "timeout": 2.0, "count": 3},

@@ -57,7 +57,7 @@ REASONS = {
 
 
 @dataclass(frozen=True)
-class Rendered:
+class Exposition:
     """One exposition of one view version, gzipped."""
 
     version: int
@@ -85,7 +85,7 @@ class Rendered:
             yield rest
 
 
-def render(snapshot: Snapshot, more: Sequence[Collector] = ()) -> Rendered:
+def render(snapshot: Snapshot, more: Sequence[Collector] = ()) -> Exposition:
     """The text exposition of a snapshot (prometheus-client's own), gzipped as it is written.
 
     Family by family: the whole text (20 MB at 10,000 units) never exists at once, only the
@@ -101,7 +101,7 @@ def render(snapshot: Snapshot, more: Sequence[Collector] = ()) -> Rendered:
             registry.register(_One(family))
             parts.append(gzipper.compress(generate_latest(registry)))
     parts.append(gzipper.flush())
-    return Rendered(snapshot.version, b"".join(parts), time.perf_counter() - started)
+    return Exposition(snapshot.version, b"".join(parts), time.perf_counter() - started)
 
 
 class _One(Collector):
@@ -129,17 +129,17 @@ class Exporter:
         self.web = WebConfig()
         self.auth = BasicAuth({})
         self.watch = WebWatch(self.web)
-        self.rendered = Rendered(-1, b"", 0.0)
+        self.rendered = Exposition(-1, b"", 0.0)
         self.renders = 0
         self._changed = asyncio.Event()
         self._renderer: asyncio.Task[None] | None = None
         view.listeners.append(self._changed.set)
 
-    def render_now(self) -> Rendered:
+    def render_now(self) -> Exposition:
         """Render in this process, on the calling thread (at start: the view is still empty)."""
         return self._keep(render(self.view.snapshot(), self.more))
 
-    async def refresh(self) -> Rendered:
+    async def refresh(self) -> Exposition:
         """Render the current view in a forked child if it changed since the last render."""
         view = self.view
         if self.rendered.version == view.version:
@@ -152,9 +152,9 @@ class Exporter:
         except OSError as exc:  # no fork (process limit): render here, in a thread
             log.warning("rendering /metrics in-process: cannot fork (%s)", exc)
             return self._keep(await asyncio.to_thread(render, view.snapshot(), more))
-        return self._keep(Rendered(version, gzipped, time.perf_counter() - started))
+        return self._keep(Exposition(version, gzipped, time.perf_counter() - started))
 
-    def _keep(self, rendered: Rendered) -> Rendered:
+    def _keep(self, rendered: Exposition) -> Exposition:
         self.rendered, self.view.render_seconds = rendered, rendered.seconds
         self.renders += 1
         return rendered
@@ -170,7 +170,7 @@ class Exporter:
                 done = self.rendered
             await asyncio.sleep(max(self.min_gap, 4 * done.seconds))
 
-    def current(self) -> Rendered:
+    def current(self) -> Exposition:
         return self.render_now() if self.rendered.version < 0 else self.rendered
 
     def exposition(self, want_gzip: bool) -> bytes:
@@ -245,7 +245,7 @@ class Exporter:
         if tls is not None and tls is not connection.context:
             connection.context = tls
 
-    def _route(self, head: str) -> tuple[int, dict[str, str], bytes | Rendered]:
+    def _route(self, head: str) -> tuple[int, dict[str, str], bytes | Exposition]:
         request, *header_lines = head.split("\r\n")
         parts = request.split(" ")
         if len(parts) != 3 or not parts[2].startswith("HTTP/"):

@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import AfterValidator, ValidationError, field_validator
 
 from govnet.errors import ConfigError, GovnetError, Problem
 from govnet.inventory.problems import from_pydantic
 from govnet.inventory.yamlsrc import MDict, load_yaml, locate, read_text
+from govnet.strict import Strict
 
 log = logging.getLogger(__name__)
 CLIENT_AUTH = {
@@ -70,11 +71,7 @@ UNSUPPORTED = {
 """Exporter-toolkit keys govnet refuses by name, with what to do instead."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
-
-
-class TlsServer(_Strict):
+class TlsServer(Strict):
     cert_file: Path
     key_file: Path
     client_auth_type: str = "NoClientCert"
@@ -101,7 +98,7 @@ class TlsServer(_Strict):
         return value
 
 
-class HttpServer(_Strict):
+class HttpServer(Strict):
     http2: bool = True
     """Accepted as the toolkit spells it; the daemon speaks HTTP/1.1 (all Prometheus needs)."""
     headers: dict[str, str] = {}
@@ -118,7 +115,7 @@ def _bcrypt(hashed: str) -> str:
     return hashed
 
 
-class WebFile(_Strict):
+class WebFile(Strict):
     """The file as written (before its paths and certificates are read)."""
 
     tls_server_config: TlsServer | None = None

@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -32,12 +30,9 @@ from govnet.inventory.yamlsrc import MDict, load_yaml, locate, read_text
 from govnet.probes.common import ProbeSettings
 from govnet.probes.kind import Registry
 from govnet.probes.path.probe import PathSettings
+from govnet.strict import Strict
 
 SEGMENT_NAMES = ("intranet", "party", "extranet")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 def _host_port(value: str) -> str:

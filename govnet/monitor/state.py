@@ -48,19 +48,19 @@ class Transition:
     at: float
 
 
-class Topology(Protocol):
+class Hierarchy(Protocol):
     """What the tracker needs of an inventory: the inventory itself, or the daemon's `Site`."""
 
     @property
-    def nodes(self) -> Sequence[Member]: ...
+    def nodes(self) -> Sequence[HierarchyMember]: ...
 
     @property
-    def units(self) -> Sequence[Member]: ...
+    def units(self) -> Sequence[HierarchyMember]: ...
 
     def parent_chain(self, ident: str) -> Sequence[object]: ...
 
 
-class Member(Protocol):
+class HierarchyMember(Protocol):
     @property
     def id(self) -> str: ...
 
@@ -74,7 +74,7 @@ class Member(Protocol):
 class Tracker:
     """Consecutive-failure counting and parent-aware resolution for every (element, segment)."""
 
-    def __init__(self, inventory: Topology, down_after: int, elements: Iterable[str] | None = None) -> None:
+    def __init__(self, inventory: Hierarchy, down_after: int, elements: Iterable[str] | None = None) -> None:
         self.down_after = down_after
         self.entries: dict[tuple[str, str], Entry] = {}
         wanted = set(elements) if elements is not None else None

@@ -14,19 +14,19 @@ from collections.abc import Iterable, Mapping
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic import AfterValidator, BeforeValidator, ValidationError, model_validator
 
 from govnet.errors import ConfigError, Problem
+from govnet.strict import Strict
 
 DEFAULT_ALLOWED = (IPv4Network("127.0.0.0/8"),)
 NOT_ALLOWED = "address not allowed"
 SEGMENTS = ("intranet", "party", "extranet")
 
 
-class ProbeSettings(BaseModel):
-    """A probe kind's settings: frozen, and an unknown key is an error (a typo must not be ignored)."""
+class ProbeSettings(Strict):
+    """A probe kind's settings (``Strict``: frozen, and an unknown key is an error)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
     kind: ClassVar[str] = "probe"
     """The kind's name, for messages without a file (``unknown icmp setting(s): rtae``)."""
 

@@ -55,7 +55,7 @@ class UnitStates(Protocol):
     def resolve(self) -> Sequence[Any]: ...
 
 
-class Entry(Protocol):
+class EntryView(Protocol):
     """One element's state on one segment as a collector reads it (`govnet.metrics.view.EntryState`)."""
 
     @property
@@ -74,11 +74,11 @@ class Entry(Protocol):
     def loss(self) -> float | None: ...
 
 
-class Scope(Protocol):
+class SnapshotView(Protocol):
     """What a kind's collector may read besides its own part (`govnet.metrics.view.Snapshot`)."""
 
     @property
-    def entries(self) -> Sequence[Entry]: ...
+    def entries(self) -> Sequence[EntryView]: ...
 
     def segments_of(self, element: str) -> Sequence[str]: ...
 
@@ -100,7 +100,7 @@ def _same(part: Any, *_: Any) -> Any:
     return part
 
 
-def _no_success(part: Any, scope: Scope) -> SuccessSamples:
+def _no_success(part: Any, scope: SnapshotView) -> SuccessSamples:
     return iter(())
 
 
@@ -117,8 +117,8 @@ class Kind(Generic[S, P]):
     empty: P
     """Its part before the first cycle."""
     record: Callable[[P, str, Sequence[ProbeResult], UnitStates], Recorded[P]]
-    collector: Callable[[P, Scope], Collector]
-    success: Callable[[P, Scope], SuccessSamples] = _no_success
+    collector: Callable[[P, SnapshotView], Collector]
+    success: Callable[[P, SnapshotView], SuccessSamples] = _no_success
     prepare: Callable[[P, Sequence[Target]], P] = field(default=_same)
     """The part once a job's targets are known (at start and after a reload), e.g. a reboot
     counter at 0 for every polled device."""

@@ -16,20 +16,17 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from govnet.errors import GovnetError, InventoryError, Problem, UsageError
 from govnet.inventory.merge import inventory_files
 from govnet.inventory.problems import from_pydantic
 from govnet.inventory.yamlsrc import load_yaml, read_text
 from govnet.osutil.files import write_atomically
+from govnet.strict import Strict
 
 FORMAT = "govnet-plan/1"
 Status = Literal["change", "nochange", "refused"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class PlanUnit(Strict):

@@ -143,13 +143,13 @@ def _prepare_head(state_dir: Path, seq: int, digest: str) -> None:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class ChainVerdict:
     ok: bool
     entries: int
     problems: list[str]
 
 
-def verify(conn: sqlite3.Connection, state_dir: Path) -> Verdict:
+def verify(conn: sqlite3.Connection, state_dir: Path) -> ChainVerdict:
     """Recompute the chain; report every broken link, edited entry and missing tail."""
     problems: list[str] = []
     prev, expected_seq, count = GENESIS, 1, 0
@@ -183,4 +183,4 @@ def verify(conn: sqlite3.Connection, state_dir: Path) -> Verdict:
                 )
     elif count:
         problems.append(f"{head} is missing")
-    return Verdict(not problems, count, problems)
+    return ChainVerdict(not problems, count, problems)

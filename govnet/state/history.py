@@ -145,7 +145,7 @@ def changed_by(conn: sqlite3.Connection, unit: str, device: str, after: float, u
 
 
 @dataclass(frozen=True)
-class Entry:
+class HistoryEntry:
     """One audit event as ``audit log`` shows it."""
 
     seq: int
@@ -176,12 +176,14 @@ class Entry:
 
 def entries(
     conn: sqlite3.Connection, unit: str | None = None, since: float | None = None, until: float | None = None
-) -> list[Entry]:
+) -> list[HistoryEntry]:
     """Audit entries, oldest first, of one unit and within [``since``, ``until``] when given."""
     where, args = _where(unit, since, until)
     rows = conn.execute(f"SELECT * FROM audit{where} ORDER BY seq", args).fetchall()  # noqa: S608 - placeholders
     return [
-        Entry(r["seq"], r["at"], r["user"], r["action"], r["run_id"], r["unit"], json.loads(r["detail"]))
+        HistoryEntry(
+            r["seq"], r["at"], r["user"], r["action"], r["run_id"], r["unit"], json.loads(r["detail"])
+        )
         for r in rows
     ]
 

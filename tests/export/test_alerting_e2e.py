@@ -68,7 +68,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             config.write_text(
                 lab_speed(
                     alertmanager.render(
-                        inventory, alertmanager.Options(webhook_url=hook.url), str(lab.inventory)
+                        inventory, alertmanager.ExportOptions(webhook_url=hook.url), str(lab.inventory)
                     )
                 )
             )

@@ -140,7 +140,7 @@ def test_email_templates_render(name: str) -> None:
 
 
 def test_null_receiver_is_quoted_and_non_govnet_alerts_go_there() -> None:
-    text = alertmanager.render(load(INVENTORY).inventory, alertmanager.Options(), "inventory")
+    text = alertmanager.render(load(INVENTORY).inventory, alertmanager.ExportOptions(), "inventory")
     assert "receiver: 'null'" in text and "- name: 'null'" in text
     config = yaml.safe_load(text)
     assert config["route"]["receiver"] == "null"
@@ -151,7 +151,7 @@ def test_null_receiver_is_quoted_and_non_govnet_alerts_go_there() -> None:
 
 
 def test_routes_isolation_first_and_immediate_then_segments() -> None:
-    config = alertmanager.config(load(INVENTORY).inventory, alertmanager.Options())
+    config = alertmanager.config(load(INVENTORY).inventory, alertmanager.ExportOptions())
     routes = config["route"]["routes"]
     first = routes[0]
     assert first["matchers"] == ['alertname="GovnetPartyIsolationBreach"']
@@ -171,7 +171,7 @@ def test_routes_isolation_first_and_immediate_then_segments() -> None:
 
 def test_inhibition_follows_the_topology() -> None:
     inv = load(INVENTORY).inventory
-    rules = alertmanager.config(inv, alertmanager.Options())["inhibit_rules"]
+    rules = alertmanager.config(inv, alertmanager.ExportOptions())["inhibit_rules"]
     by_source = {
         _value(r["source_matchers"], "unit"): r for r in rules if _value(r["source_matchers"], "unit")
     }
@@ -185,13 +185,13 @@ def test_inhibition_follows_the_topology() -> None:
     assert core_targets == aggregation | {"core-city"}
     for unit in inv.units:
         assert unit.parent in by_source, unit.id
-    text = alertmanager.render(inv, alertmanager.Options(), "inventory")
+    text = alertmanager.render(inv, alertmanager.ExportOptions(), "inventory")
     assert "# 市直汇聚节点A (agg-shizhi-a, aggregation) down: 48 unit(s)" in text
 
 
 def test_deployed_config_is_the_generated_one() -> None:
     expected = alertmanager.render(
-        load(INVENTORY).inventory, alertmanager.Options(webhook_url=DEPLOY_WEBHOOK), "inventory"
+        load(INVENTORY).inventory, alertmanager.ExportOptions(webhook_url=DEPLOY_WEBHOOK), "inventory"
     )
     assert DEPLOYED.read_text() == expected, (
         "regenerate: govnet export alertmanager --out deploy/alertmanager.yml"

@@ -41,7 +41,7 @@ def am(webhook: Webhook, tmp_path_factory: pytest.TempPathFactory) -> Iterator[A
     config = tmp / "alertmanager.yml"
     config.write_text(
         alertmanager.render(
-            load(INVENTORY).inventory, alertmanager.Options(webhook_url=webhook.url), "inventory"
+            load(INVENTORY).inventory, alertmanager.ExportOptions(webhook_url=webhook.url), "inventory"
         )
     )
     server = Alertmanager(config, tmp)

@@ -32,7 +32,7 @@ def secrets_for(tmp: Path) -> Path:
 
 def generated(tmp: Path) -> dict[str, Any]:
     inv = load(secrets_for(tmp)).inventory
-    text = alertmanager.render(inv, alertmanager.Options(), "inventory.yml", lambda ref: f"<{ref}>")
+    text = alertmanager.render(inv, alertmanager.ExportOptions(), "inventory.yml", lambda ref: f"<{ref}>")
     return dict(yaml.safe_load(text))
 
 
@@ -73,7 +73,7 @@ def test_each_contact_s_receiver_holds_its_channels(tmp_path: Path) -> None:
 
 def test_the_bridge_token_is_read_by_alertmanager_from_its_file(tmp_path: Path) -> None:
     inv = load(secrets_for(tmp_path)).inventory
-    options = alertmanager.Options(bridge_token_file="/etc/govnet/bridge-token")
+    options = alertmanager.ExportOptions(bridge_token_file="/etc/govnet/bridge-token")
     config = alertmanager.config(inv, options, lambda ref: "x")
     hooks = [
         h

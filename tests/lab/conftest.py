@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from govnet.lab import kfaults, netns, snmpd
-from govnet.lab.topology import Topology, build_tree
+from govnet.lab.topology import LabTopology, build_tree
 from govnet.osutil.netns import in_netns
 from tests.helpers import need
 from tests.lab.netkit import LAB_NETWORK, ROWS, SPARE_NETWORK
@@ -106,7 +106,7 @@ def ifindex(ns: str, ifname: str) -> int:
 
 @dataclass
 class Lab:
-    topology: Topology
+    topology: LabTopology
     root: Path
     trap_socket: socket.socket
 

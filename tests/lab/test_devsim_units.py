@@ -17,7 +17,7 @@ from govnet.lab.devsim import DeviceSpec, check_address, ensure_host_key, get_pl
 from govnet.lab.devsim.commands import match_exec
 from govnet.lab.devsim.config import ConfigNode, block_delimiter, parse_config, render_config
 from govnet.lab.devsim.defaults import default_config
-from govnet.lab.devsim.editor import ConfigEditor, Verdict
+from govnet.lab.devsim.editor import ConfigEditor, LineVerdict
 from govnet.lab.devsim.faults import (
     DeviceFaults,
     FaultBook,
@@ -246,11 +246,11 @@ def test_lines_typed_again_land_where_the_device_keeps_them() -> None:
 
 def test_unknown_and_incomplete_lines_say_where() -> None:
     ed = _editor("huawei_vrp")
-    assert ed.apply("sysnmae X").verdict is Verdict.UNKNOWN
+    assert ed.apply("sysnmae X").verdict is LineVerdict.UNKNOWN
     outcome = ed.apply("undo bogus thing")
-    assert (outcome.verdict, outcome.error_column) == (Verdict.UNKNOWN, 5)
-    assert ed.apply("interface").verdict is Verdict.INCOMPLETE
-    assert ed.apply("aaa").verdict is Verdict.OK
+    assert (outcome.verdict, outcome.error_column) == (LineVerdict.UNKNOWN, 5)
+    assert ed.apply("interface").verdict is LineVerdict.INCOMPLETE
+    assert ed.apply("aaa").verdict is LineVerdict.OK
 
 
 def test_banners_open_blocks_only_when_unterminated() -> None:
@@ -285,7 +285,7 @@ def test_exec_errors_point_at_the_bad_word() -> None:
     assert match_exec(cisco, "show running-config", privileged=False).column == 5
     assert match_exec(cisco, "e", privileged=True).ambiguous
     incomplete = match_exec(cisco, "configure", privileged=True)
-    assert incomplete.verdict is Verdict.INCOMPLETE
+    assert incomplete.verdict is LineVerdict.INCOMPLETE
 
 
 # ------------------------------------------------------------------ faults

@@ -19,7 +19,7 @@ import pytest
 from govnet.errors import LabError
 from govnet.lab import kfaults, netns, procs, routing, topology
 from govnet.lab.system import list_netns
-from govnet.lab.topology import Node, build_tree
+from govnet.lab.topology import LabNode, build_tree
 from govnet.osutil.netns import in_netns
 from tests.lab.netkit import LAB_NETWORK, ROWS, SPARE_NETWORK
 
@@ -85,9 +85,9 @@ def test_bad_trees_are_refused(rows: list[tuple[str, str, list[str]]], network: 
 
 def test_addresses_outside_the_lab_are_refused() -> None:
     t = build_tree("x", ROWS)
-    rogue = Node("evil", "unit", ("intranet",), (("intranet", IPv4Address("8.8.8.8")),))
+    rogue = LabNode("evil", "unit", ("intranet",), (("intranet", IPv4Address("8.8.8.8")),))
     with pytest.raises(LabError, match="outside the lab network"):
-        topology.Topology(t.lab, t.network, (*t.nodes, rogue), t.links, t.prober, t.host_link)
+        topology.LabTopology(t.lab, t.network, (*t.nodes, rogue), t.links, t.prober, t.host_link)
     with pytest.raises(LabError, match="lab name"):
         build_tree("Bad_Lab", ROWS)
 

@@ -29,7 +29,7 @@ from govnet.monitor.daemon import Daemon
 from govnet.probes.base import Probe, ProbeResult, Target
 from govnet.probes.common import ProbeSettings, bounded
 from govnet.probes.icmp.settings import IcmpSettings
-from govnet.probes.kind import Kind, Recorded, Scope, SuccessSamples, UnitStates
+from govnet.probes.kind import Kind, Recorded, SnapshotView, SuccessSamples, UnitStates
 from govnet.probes.registry import default_kinds
 from tests.helpers import DATA
 from tests.monitor.daemonkit import Metrics, free_port
@@ -69,7 +69,7 @@ def record(
     return Recorded(NotePart(MappingProxyType(seen)), ({"kind": "noted", "segment": segment},))
 
 
-def success(part: NotePart, scope: Scope) -> SuccessSamples:
+def success(part: NotePart, scope: SnapshotView) -> SuccessSamples:
     for (unit, segment), ok in part.seen.items():
         yield segment, unit, ok
 

@@ -3,7 +3,7 @@
 The lab (6 units in 198.18.128.0/17) is built with the CLI for this module and always removed.
 From the test's own namespace the path to a unit is: prober (host link) → core → aggregation
 node → unit. A real ``link-down`` on the aggregation node must end the path at the core, one on
-the unit at its aggregation node, checked against the lab's `Topology`.
+the unit at its aggregation node, checked against the lab's `LabTopology`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from govnet.errors import ConfigError
-from govnet.lab.topology import Topology
+from govnet.lab.topology import LabTopology
 from govnet.lab.twin import load_twin
 from govnet.probes.base import Target
 from govnet.probes.path.probe import Hop, PathProbe, PathResult, PathSettings, _conclude
@@ -108,11 +108,11 @@ def test_loopback_is_reached_in_one_hop() -> None:
 
 @dataclass
 class Lab(labkit.Lab):
-    topology: Topology
+    topology: LabTopology
     record: dict[str, Any]
 
     def link_address(self, parent: str, child: str, vrf: str = "intranet") -> str:
-        """``parent``'s address on its ``vrf`` link toward ``child`` (from `Topology.links`)."""
+        """``parent``'s address on its ``vrf`` link toward ``child`` (from `LabTopology.links`)."""
         link = next(k for k in self.topology.links if (k.a, k.b, k.vrf) == (parent, child, vrf))
         return str(link.a_addr.ip)
 

@@ -26,7 +26,7 @@ import pytest
 
 from govnet.probes.base import ProbeResult, Target
 from govnet.probes.snmp.ber import GET, BerError, decode_response, request_template
-from govnet.probes.snmp.plan import SYS_UPTIME, Plan
+from govnet.probes.snmp.plan import SYS_UPTIME, RequestPlan
 from govnet.probes.snmp.probe import SnmpProbe, SnmpSettings
 from tests.helpers import ROOT, need, stop
 
@@ -227,7 +227,7 @@ def test_a_vanished_oid_rebuilds_the_plan(snmpsim: int) -> None:
             assert unit.plan is not None
             # as if the interface had been re-indexed since discovery
             cells = [(pos, name, (*oid[:-1], 9999)) for pos, name, oid in unit.plan.cells]
-            unit.plan = Plan([(9999, "GigabitEthernet0/0/1")], cells, [], time.monotonic(), 40)
+            unit.plan = RequestPlan([(9999, "GigabitEthernet0/0/1")], cells, [], time.monotonic(), 40)
             return first + await probe.run([target], 10) + await probe.run([target], 10)
         finally:
             await probe.close()

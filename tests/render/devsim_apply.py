@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from govnet.lab.devsim.cipher import conceal_tree
 from govnet.lab.devsim.config import parse_config, render_config
-from govnet.lab.devsim.editor import ConfigEditor, Verdict
+from govnet.lab.devsim.editor import ConfigEditor, LineVerdict
 from govnet.lab.devsim.platforms import get_platform
 from govnet.render.secrets import substitute
 
@@ -40,5 +40,5 @@ def apply(platform: str, running: str, commands: Iterable[str]) -> str:
             editor.exit_one()
             continue
         outcome = editor.apply(text)
-        assert outcome.verdict is Verdict.OK, f"{platform} rejected {command!r}: {outcome.verdict}"
+        assert outcome.verdict is LineVerdict.OK, f"{platform} rejected {command!r}: {outcome.verdict}"
     return render_config(root, personality)

@@ -6,7 +6,7 @@ faults injected at runtime through ``<state>/faults.json``. See ``python -m govn
 for the process the lab spawns per network namespace.
 """
 
-from govnet.lab.devsim.device import Device, DeviceSpec, check_address
+from govnet.lab.devsim.device import DeviceSpec, SimDevice, check_address
 from govnet.lab.devsim.faults import Fault, clear_faults, parse_fault, read_faults, set_fault
 from govnet.lab.devsim.platforms import PLATFORMS, get_platform
 from govnet.lab.devsim.server import (
@@ -21,10 +21,10 @@ from govnet.lab.devsim.thread import BackgroundDevsim
 __all__ = [
     "PLATFORMS",
     "BackgroundDevsim",
-    "Device",
     "DeviceSpec",
     "DevsimHandle",
     "Fault",
+    "SimDevice",
     "check_address",
     "clear_faults",
     "ensure_host_key",

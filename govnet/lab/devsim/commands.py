@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from govnet.lab.devsim.editor import Verdict
+from govnet.lab.devsim.editor import LineVerdict
 from govnet.lab.devsim.personality import ExecCommand
 
 _FILTERS = ("include", "exclude", "begin")
@@ -44,7 +44,7 @@ class ExecMatch:
 
     command: ExecCommand | None
     args: tuple[str, ...] = ()
-    verdict: Verdict = Verdict.OK
+    verdict: LineVerdict = LineVerdict.OK
     column: int = 0
     ambiguous: bool = field(default=False)
 
@@ -70,7 +70,7 @@ def match_exec(commands: Sequence[ExecCommand], line: str, privileged: bool, off
     """
     tokens = tokenize(line)
     if not tokens:
-        return ExecMatch(None, verdict=Verdict.INCOMPLETE, column=offset)
+        return ExecMatch(None, verdict=LineVerdict.INCOMPLETE, column=offset)
     viable: list[ExecCommand] = []
     best = 0
     incomplete = False
@@ -90,12 +90,12 @@ def match_exec(commands: Sequence[ExecCommand], line: str, privileged: bool, off
                 return _with_args(command, tokens, offset)
         if len({c.words for c in viable}) > 1:
             column = tokens[0].column + offset
-            return ExecMatch(None, verdict=Verdict.UNKNOWN, column=column, ambiguous=True)
+            return ExecMatch(None, verdict=LineVerdict.UNKNOWN, column=column, ambiguous=True)
         return _with_args(viable[0], tokens, offset)
     if incomplete:
         end = tokens[-1].column + len(tokens[-1].text) + 1
-        return ExecMatch(None, verdict=Verdict.INCOMPLETE, column=end + offset)
-    return ExecMatch(None, verdict=Verdict.UNKNOWN, column=tokens[best].column + offset)
+        return ExecMatch(None, verdict=LineVerdict.INCOMPLETE, column=end + offset)
+    return ExecMatch(None, verdict=LineVerdict.UNKNOWN, column=tokens[best].column + offset)
 
 
 def _with_args(command: ExecCommand, tokens: Sequence[Token], offset: int) -> ExecMatch:

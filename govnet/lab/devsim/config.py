@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from govnet.lab.devsim.personality import Platform
+from govnet.lab.devsim.personality import Personality
 
 
 @dataclass
@@ -101,7 +101,7 @@ class ConfigNode:
         return ConfigNode(self.text, [c.copy() for c in self.children], list(self.seen))
 
 
-def block_delimiter(platform: Platform, line: str) -> str | None:
+def block_delimiter(platform: Personality, line: str) -> str | None:
     """The delimiter of a multi-line block (banner) that ``line`` opens but does not close.
 
     ``banner motd ^`` opens a block that ends at the next line containing ``^``; ``banner motd
@@ -124,7 +124,7 @@ def block_delimiter(platform: Platform, line: str) -> str | None:
     return None if delim in rest else delim
 
 
-def parse_config(text: str, platform: Platform) -> ConfigNode:
+def parse_config(text: str, platform: Personality) -> ConfigNode:
     """Read displayed configuration text (``display current-configuration`` form) into a tree.
 
     Indentation gives the hierarchy; an unindented separator (``#`` / ``!``) closes every open
@@ -169,7 +169,7 @@ def parse_config(text: str, platform: Platform) -> ConfigNode:
     return root
 
 
-def _is_preamble(stripped: str, platform: Platform) -> bool:
+def _is_preamble(stripped: str, platform: Personality) -> bool:
     for line in platform.running_preamble:
         if "{size}" in line:
             prefix = line.split("{size}", 1)[0]
@@ -180,7 +180,7 @@ def _is_preamble(stripped: str, platform: Platform) -> bool:
     return False
 
 
-def render_config(root: ConfigNode, platform: Platform) -> str:
+def render_config(root: ConfigNode, platform: Personality) -> str:
     """The configuration as the device displays (and stores) it, without the preamble.
 
     Top-level sections (a header with a body, or a header that opens a view even when empty,
@@ -216,7 +216,7 @@ def section_text(node: ConfigNode) -> str:
     return "\n".join(out)
 
 
-def hostname_of(root: ConfigNode, platform: Platform, default: str) -> str:
+def hostname_of(root: ConfigNode, platform: Personality, default: str) -> str:
     """The name the prompt shows: the ``sysname``/``hostname`` line, else ``default``.
 
     >>> from govnet.lab.devsim.platforms import get_platform

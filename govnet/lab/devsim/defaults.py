@@ -8,7 +8,7 @@ that paging is visible when it is not disabled.
 
 from __future__ import annotations
 
-from govnet.lab.devsim.personality import Platform
+from govnet.lab.devsim.personality import Personality
 
 _HUAWEI = """\
 #
@@ -139,7 +139,7 @@ _PORTS = {
 }
 
 
-def default_config(name: str, platform: Platform, ports: int = 4) -> str:
+def default_config(name: str, platform: Personality, ports: int = 4) -> str:
     """A starting configuration for a device called ``name`` (display form, parseable)."""
     template = _TEMPLATES[platform.name]
     port_name, separator = _PORTS[platform.name]

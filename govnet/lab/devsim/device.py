@@ -1,4 +1,4 @@
-"""One simulated device: what it is (``DeviceSpec``) and what it holds (``Device``).
+"""One simulated device: what it is (``DeviceSpec``) and what it holds (``SimDevice``).
 
 A device keeps its running configuration in memory, shared by all its SSH sessions; it is also
 written to ``<state>/<name>.running.cfg`` for inspection (before an exec-mode prompt, at the
@@ -26,7 +26,7 @@ from govnet.lab.devsim.cipher import conceal_tree
 from govnet.lab.devsim.config import ConfigNode, hostname_of, parse_config, render_config
 from govnet.lab.devsim.defaults import default_config
 from govnet.lab.devsim.faults import DeviceFaults, FaultBook
-from govnet.lab.devsim.personality import Platform
+from govnet.lab.devsim.personality import Personality
 from govnet.lab.devsim.platforms import get_platform
 from govnet.lab.devsim.volatile import volatile_text
 from govnet.osutil.files import write_atomically
@@ -122,7 +122,7 @@ class DeviceSpec:
         return data
 
 
-def _with_quirks(platform: Platform, quirks: tuple[str, ...]) -> Platform:
+def _with_quirks(platform: Personality, quirks: tuple[str, ...]) -> Personality:
     """The device's copy of its platform record, changed by the quirks that change it."""
     if "hides-defaults" in quirks:
         platform = replace(platform, hides_defaults=True)
@@ -148,7 +148,7 @@ def check_address(address: str) -> None:
         raise SafetyError(f"device address {address} is outside the lab ranges ({allowed})")
 
 
-class Device:
+class SimDevice:
     """Runtime state of one device: running config, persistence, faults, uptime."""
 
     def __init__(self, spec: DeviceSpec, faults: FaultBook | None = None, *, resume: bool = False) -> None:
@@ -157,7 +157,7 @@ class Device:
         check_name(spec.name)
         check_address(spec.address)
         self.spec = spec
-        self.platform: Platform = _with_quirks(get_platform(spec.platform), spec.quirks)
+        self.platform: Personality = _with_quirks(get_platform(spec.platform), spec.quirks)
         self.changed_at = time.time()
         """When the running config last changed (IOS's ``! Last configuration change``)."""
         self.saved_at: float | None = None
@@ -221,7 +221,7 @@ class Device:
         if self._timer is None and not self._closed:
             try:
                 loop = asyncio.get_running_loop()
-            except RuntimeError:  # outside the simulator's loop (a test driving a Device)
+            except RuntimeError:  # outside the simulator's loop (a test driving a SimDevice)
                 self.flush()
                 return
             self._timer = loop.call_later(FLUSH_DELAY, self.flush)

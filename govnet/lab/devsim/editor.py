@@ -16,12 +16,12 @@ from enum import Enum
 
 from govnet.lab.devsim.cipher import conceal
 from govnet.lab.devsim.config import ConfigNode
-from govnet.lab.devsim.personality import Platform, SectionRule
+from govnet.lab.devsim.personality import Personality, SectionRule
 
 _INTERFACE = re.compile(r"^interface (?P<kind>[A-Za-z][A-Za-z-]*?)\s?(?P<number>\d[\d/.:]*)$")
 
 
-class Verdict(Enum):
+class LineVerdict(Enum):
     """How a configuration line was received."""
 
     OK = "ok"
@@ -30,10 +30,10 @@ class Verdict(Enum):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class EditOutcome:
     """Result of one line: accepted or not, whether the tree changed, where the error is."""
 
-    verdict: Verdict
+    verdict: LineVerdict
     changed: bool = False
     error_column: int = 0
 
@@ -50,7 +50,7 @@ class Frame:
 class ConfigEditor:
     """Cursor plus edit operations over one device's running configuration tree."""
 
-    def __init__(self, root: ConfigNode, platform: Platform) -> None:
+    def __init__(self, root: ConfigNode, platform: Personality) -> None:
         self.root = root
         self.platform = platform
         self.frames: list[Frame] = []
@@ -74,11 +74,11 @@ class ConfigEditor:
     def reset(self) -> None:
         self.frames.clear()
 
-    def apply(self, line: str) -> Outcome:
+    def apply(self, line: str) -> EditOutcome:
         """Apply one configuration line (leading/trailing blanks ignored) at the cursor."""
         text = " ".join(line.split())
         if not text:
-            return Outcome(Verdict.OK)
+            return EditOutcome(LineVerdict.OK)
         syntax = self.platform.syntax
         first, _, rest = text.partition(" ")
         if first == syntax.negation:
@@ -98,13 +98,13 @@ class ConfigEditor:
             parent_label = self.label or ""
             label = rule.label.format(match.group(0), *groups, parent=parent_label)
             self.frames.append(Frame(node, rule.kind, label))
-            return Outcome(Verdict.OK, changed=created)
+            return EditOutcome(LineVerdict.OK, changed=created)
         if text.startswith(syntax.global_prefixes):
             self.frames.clear()
         shown = conceal(self.platform.name, text)  # devices never show a secret (cipher.py)
         if shown is None:
-            return Outcome(Verdict.OK)
-        return Outcome(Verdict.OK, changed=self._add(self.section, shown))
+            return EditOutcome(LineVerdict.OK)
+        return EditOutcome(LineVerdict.OK, changed=self._add(self.section, shown))
 
     def canonical(self, text: str) -> str:
         """Expand an abbreviated interface name as the CLI does (``interface Gi0/1``).
@@ -125,14 +125,14 @@ class ConfigEditor:
             return text
         return f"interface {names[0]}{match.group('number')}"
 
-    def _check_words(self, text: str, column: int) -> Outcome | None:
+    def _check_words(self, text: str, column: int) -> EditOutcome | None:
         syntax = self.platform.syntax
         first = text.split(" ", 1)[0]
         known = first in syntax.keywords or (bool(self.frames) and first.isdigit())
         if not known:
-            return Outcome(Verdict.UNKNOWN, error_column=column)
+            return EditOutcome(LineVerdict.UNKNOWN, error_column=column)
         if " " not in text and first not in syntax.bare_keywords:
-            return Outcome(Verdict.INCOMPLETE, error_column=column + len(text))
+            return EditOutcome(LineVerdict.INCOMPLETE, error_column=column + len(text))
         return None
 
     def _match_section(self, text: str) -> tuple[int, SectionRule, re.Match[str]] | None:
@@ -147,11 +147,11 @@ class ConfigEditor:
                     return depth, rule, match
         return None
 
-    def _negate(self, target: str, column: int) -> Outcome:
+    def _negate(self, target: str, column: int) -> EditOutcome:
         if not target:
-            return Outcome(Verdict.INCOMPLETE, error_column=column)
+            return EditOutcome(LineVerdict.INCOMPLETE, error_column=column)
         verdict = self._check_words(target, column)
-        if verdict is not None and verdict.verdict is Verdict.UNKNOWN:
+        if verdict is not None and verdict.verdict is LineVerdict.UNKNOWN:
             return verdict
         entered = self._match_section(target)
         if entered is not None:
@@ -161,13 +161,13 @@ class ConfigEditor:
         section = self.section
         removed = _remove(section, target)
         if removed:
-            return Outcome(Verdict.OK, changed=True)
+            return EditOutcome(LineVerdict.OK, changed=True)
         negated = f"{self.platform.syntax.negation} {target}"
         if self.platform.hides_defaults and negated in self.platform.hidden_defaults:
-            return Outcome(Verdict.OK)  # back to the default: nothing is shown for it
+            return EditOutcome(LineVerdict.OK)  # back to the default: nothing is shown for it
         if any(p.match(negated) for p in self.platform.syntax.kept_negations):
-            return Outcome(Verdict.OK, changed=self._add(section, negated))
-        return Outcome(Verdict.OK)
+            return EditOutcome(LineVerdict.OK, changed=self._add(section, negated))
+        return EditOutcome(LineVerdict.OK)
 
     def _add(self, section: ConfigNode, text: str) -> bool:
         """Add a line to a section: no duplicate, undo its stored negation, replace a value.

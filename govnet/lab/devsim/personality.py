@@ -138,7 +138,7 @@ class Saving:
 
 
 @dataclass(frozen=True)
-class Platform:
+class Personality:
     """One vendor personality; see the module docstring."""
 
     name: str

@@ -23,7 +23,7 @@ from pathlib import Path
 import asyncssh
 
 from govnet.errors import LabError
-from govnet.lab.devsim.device import Device, DeviceSpec, check_address
+from govnet.lab.devsim.device import DeviceSpec, SimDevice, check_address
 from govnet.lab.devsim.faults import FaultBook
 from govnet.lab.devsim.platforms import get_platform
 from govnet.lab.devsim.quirks import check_quirks
@@ -138,7 +138,7 @@ class _Terminal:
         self.process.channel.get_connection().abort()
 
 
-async def _session(device: Device, process: asyncssh.SSHServerProcess[str]) -> None:
+async def _session(device: SimDevice, process: asyncssh.SSHServerProcess[str]) -> None:
     terminal = _Terminal(process)
     shell = Shell(device, terminal)
     try:
@@ -156,7 +156,7 @@ async def _session(device: Device, process: asyncssh.SSHServerProcess[str]) -> N
 class _DeviceServer(asyncssh.SSHServer):
     """Authentication for one device, and bookkeeping of its open connections."""
 
-    def __init__(self, device: Device, connections: set[asyncssh.SSHServerConnection]) -> None:
+    def __init__(self, device: SimDevice, connections: set[asyncssh.SSHServerConnection]) -> None:
         self.device = device
         self.connections = connections
         self.conn: asyncssh.SSHServerConnection | None = None
@@ -189,7 +189,7 @@ class _DeviceServer(asyncssh.SSHServer):
 
 @dataclass
 class _Running:
-    device: Device
+    device: SimDevice
     acceptor: asyncssh.SSHAcceptor
     spec: DeviceSpec
     connections: set[asyncssh.SSHServerConnection] = field(default_factory=set)
@@ -211,7 +211,7 @@ class DevsimHandle:
         return [r.spec for r in self._running.values()]
 
     @property
-    def devices(self) -> dict[str, Device]:
+    def devices(self) -> dict[str, SimDevice]:
         return {name: r.device for name, r in self._running.items()}
 
     async def start_device(self, spec: DeviceSpec) -> DeviceSpec:
@@ -219,7 +219,7 @@ class DevsimHandle:
         if spec.name in self._running:
             raise LabError(f"device {spec.name} is already running")
         book = self._books.setdefault(Path(spec.state_dir).resolve(), FaultBook(spec.state_dir))
-        device = Device(spec, book)
+        device = SimDevice(spec, book)
         connections: set[asyncssh.SSHServerConnection] = set()
         try:
             sock = None

@@ -20,8 +20,8 @@ from typing import Protocol
 
 from govnet.lab.devsim.commands import ExecMatch, apply_filter, match_exec, split_filter
 from govnet.lab.devsim.config import block_delimiter, section_text
-from govnet.lab.devsim.device import Device
-from govnet.lab.devsim.editor import ConfigEditor, Verdict
+from govnet.lab.devsim.device import SimDevice
+from govnet.lab.devsim.editor import ConfigEditor, LineVerdict
 from govnet.lab.devsim.faults import NO_FAULTS
 from govnet.lab.devsim.field import SMALL_INPUT_BUFFER, Question, accepts, field_of
 from govnet.lab.devsim.personality import Action, DialogStep
@@ -51,7 +51,7 @@ class Hangup(Exception):
 class Shell:
     """One CLI session on one device."""
 
-    def __init__(self, device: Device, terminal: Terminal) -> None:
+    def __init__(self, device: SimDevice, terminal: Terminal) -> None:
         self.device = device
         self.platform = device.platform
         self.term = terminal
@@ -266,11 +266,11 @@ class Shell:
             await self._say(lines[shown : shown + step])
             shown += step
 
-    async def _error(self, verdict: Verdict, column: int, line: str, ambiguous: bool) -> None:
+    async def _error(self, verdict: LineVerdict, column: int, line: str, ambiguous: bool) -> None:
         errors = self.platform.errors
         if ambiguous:
             message = errors.ambiguous
-        elif verdict is Verdict.INCOMPLETE:
+        elif verdict is LineVerdict.INCOMPLETE:
             message = errors.incomplete
         else:
             message = errors.unknown
@@ -305,7 +305,7 @@ class Shell:
             filtered = apply_filter(lines, filt)
             if filtered is None:
                 column = offset + len(command_text) + 3
-                await self._error(Verdict.UNKNOWN, column, line, False)
+                await self._error(LineVerdict.UNKNOWN, column, line, False)
                 return True
             lines = filtered
         await self._emit(lines)
@@ -358,10 +358,10 @@ class Shell:
     async def _terminal_setting(self, found: ExecMatch) -> list[str] | None:
         assert found.command is not None
         if not found.args:
-            await self._error(Verdict.INCOMPLETE, found.column, "", False)
+            await self._error(LineVerdict.INCOMPLETE, found.column, "", False)
             return None
         if not found.args[0].isdigit():
-            await self._error(Verdict.UNKNOWN, found.column, "", False)
+            await self._error(LineVerdict.UNKNOWN, found.column, "", False)
             return None
         if found.command.action is Action.PAGING_SET:
             length = int(found.args[0])
@@ -431,7 +431,7 @@ class Shell:
         if first in syntax.exec_words:
             return await self._exec(line, 0)
         if self.faults.rejects(text):
-            await self._error(Verdict.UNKNOWN, column, line, False)
+            await self._error(LineVerdict.UNKNOWN, column, line, False)
             return True
         if not await self._field_line(text):
             return True
@@ -440,7 +440,7 @@ class Shell:
             changed = self.editor.add_block(await self._read_block(text, delim))
         else:
             outcome = self.editor.apply(text)
-            if outcome.verdict is not Verdict.OK:
+            if outcome.verdict is not LineVerdict.OK:
                 await self._error(outcome.verdict, column + outcome.error_column, line, False)
                 return True
             changed = outcome.changed

@@ -8,7 +8,7 @@ what it reads, like a vty, and nothing is translated (no CR/LF mapping, no signa
 
 Every login is a process of its own, so the device's state lives in its spec's ``state_dir``
 as it does for the asyncssh simulator: the session boots from the last running configuration
-(``Device(resume=True)``; a real device keeps it across logins), which the device writes back
+(``SimDevice(resume=True)``; a real device keeps it across logins), which the device writes back
 before each exec prompt and at the end; ``save`` writes the startup file; faults come from
 ``faults.json``. Sessions of one device take turns (an exclusive ``flock`` on
 ``<state>/<name>.lock``, held for the whole session): two processes holding a configuration
@@ -39,7 +39,7 @@ from pathlib import Path
 
 from govnet.errors import GovnetError, LabError
 from govnet.lab.devsim.__main__ import load_specs
-from govnet.lab.devsim.device import Device, DeviceSpec, check_name
+from govnet.lab.devsim.device import DeviceSpec, SimDevice, check_name
 from govnet.lab.devsim.shell import Hangup, Shell
 
 log = logging.getLogger("govnet.lab.devsim.stdio")
@@ -184,7 +184,7 @@ def device_turn(spec: DeviceSpec, wait: float = TURN_WAIT) -> Iterator[None]:
 
 async def run_session(spec: DeviceSpec, terminal: StdioTerminal, command: str | None = None) -> None:
     """Boot the device from its last state, run one session on ``terminal``, write the state."""
-    device = Device(spec, resume=True)
+    device = SimDevice(spec, resume=True)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, terminal.hang_up)

@@ -15,7 +15,7 @@ from prometheus_client.registry import Collector
 from govnet.probes.base import Probe, ProbeResult
 from govnet.probes.icmp.probe import IcmpProbe
 from govnet.probes.icmp.settings import IcmpSettings
-from govnet.probes.kind import Kind, Recorded, Scope, SuccessSamples, UnitStates
+from govnet.probes.kind import Kind, Recorded, SnapshotView, SuccessSamples, UnitStates
 
 UNIT_SEGMENT = ["segment", "unit"]
 
@@ -41,7 +41,7 @@ def record(part: None, segment: str, results: Sequence[ProbeResult], units: Unit
     return Recorded(None, transitions=units.resolve())
 
 
-def success(part: None, scope: Scope) -> SuccessSamples:
+def success(part: None, scope: SnapshotView) -> SuccessSamples:
     for entry in scope.entries:
         if entry.answered is not None:  # probed
             yield entry.segment, entry.element, entry.answered
@@ -50,7 +50,7 @@ def success(part: None, scope: Scope) -> SuccessSamples:
 class IcmpCollector(Collector):
     """``govnet_icmp_rtt_seconds`` and ``govnet_icmp_packet_loss_ratio`` from the snapshot's entries."""
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: SnapshotView) -> None:
         self.scope = scope
 
     def collect(self) -> Iterator[GaugeMetricFamily]:

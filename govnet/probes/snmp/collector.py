@@ -12,7 +12,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from govnet.probes.base import InterfaceStatus
-from govnet.probes.kind import Scope
+from govnet.probes.kind import SnapshotView
 from govnet.probes.snmp.part import SnmpPart
 
 Family = GaugeMetricFamily | CounterMetricFamily
@@ -20,7 +20,7 @@ DEVICE_INTERFACE = ["unit", "ifname"]
 
 
 class SnmpCollector(Collector):
-    def __init__(self, part: SnmpPart, scope: Scope) -> None:
+    def __init__(self, part: SnmpPart, scope: SnapshotView) -> None:
         self.part = part
         self.scope = scope
 

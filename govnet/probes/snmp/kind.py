@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from types import MappingProxyType
 
 from govnet.probes.base import Probe, ProbeResult, Target
-from govnet.probes.kind import Event, Kind, Recorded, Scope, SuccessSamples, UnitStates
+from govnet.probes.kind import Event, Kind, Recorded, SnapshotView, SuccessSamples, UnitStates
 from govnet.probes.snmp.collector import SnmpCollector
 from govnet.probes.snmp.part import SnmpPart, SnmpSeen
 from govnet.probes.snmp.probe import SnmpProbe
@@ -104,7 +104,7 @@ def prune(part: SnmpPart, keep: set[str]) -> SnmpPart:
     )
 
 
-def success(part: SnmpPart, scope: Scope) -> SuccessSamples:
+def success(part: SnmpPart, scope: SnapshotView) -> SuccessSamples:
     """A device's agent answered, per segment it serves."""
     for unit, seen in part.seen.items():
         for segment in scope.segments_of(unit):

@@ -112,7 +112,7 @@ class Pdu:
 
 
 @dataclass(slots=True)
-class Plan:
+class RequestPlan:
     """Everything a steady-state cycle needs for one unit."""
 
     interfaces: list[tuple[int, str]]

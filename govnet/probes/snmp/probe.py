@@ -6,7 +6,7 @@ of the interfaces named in ``Target.params["interfaces"]``, or of all of them).
 
 How it stays cheap: the name → ifIndex map and the set of columns each interface really has
 are learned once per unit (GETBULK walk of ifName, ifDescr when needed, then one trial GET
-that falls back to 32-bit counters where the HC ones are missing) and cached in a ``Plan``.
+that falls back to 32-bit counters where the HC ones are missing) and cached in a ``RequestPlan``.
 A steady-state cycle is then one prepared GET PDU per unit (more only past ``max_varbinds``).
 The plan is rebuilt when sysUpTime goes backwards (the unit rebooted, ifIndex may have moved),
 when a polled OID vanishes (noSuchInstance), when the target's params change, and every
@@ -46,7 +46,7 @@ from govnet.probes.snmp.plan import (
     IF_DESCR,
     IF_NAME,
     Pdu,
-    Plan,
+    RequestPlan,
     Slot,
     absent,
     candidate_cells,
@@ -150,7 +150,7 @@ class _Unit:
     params: Mapping[str, Any]
     access: Access
     address: Address | None = None
-    plan: Plan | None = None
+    plan: RequestPlan | None = None
     uptime: int | None = None
     seen: float = 0.0
 
@@ -270,7 +270,7 @@ class SnmpProbe:
             values={"pdus": float(len(plan.pdus)), "discovered": 1.0 if discovered else 0.0},
         )
 
-    async def _get(self, session: _Session, plan: Plan) -> Answers:
+    async def _get(self, session: _Session, plan: RequestPlan) -> Answers:
         responses: list[Response] = []
         for pdu in plan.pdus:
             response = await session.get(pdu)
@@ -307,7 +307,7 @@ class SnmpProbe:
                     rows[oid[-1]] = decode_text(value)
         raise SnmpError(f"walk of {'.'.join(map(str, column))} did not end")
 
-    async def _discover(self, session: _Session, wanted: Sequence[str]) -> tuple[Plan, Answers]:
+    async def _discover(self, session: _Session, wanted: Sequence[str]) -> tuple[RequestPlan, Answers]:
         """Learn interfaces and usable columns; the trial GETs double as this cycle's poll."""
         names = await self._walk(session, IF_NAME)
         descrs: dict[int, str] = {}
@@ -317,7 +317,7 @@ class SnmpProbe:
         chosen, missing = select_interfaces(wanted, names, descrs)
         max_varbinds = self.settings.max_varbinds
         cells = candidate_cells(chosen, self.settings.columns)
-        trial = Plan(chosen, cells, [], 0.0, max_varbinds)
+        trial = RequestPlan(chosen, cells, [], 0.0, max_varbinds)
         uptime, values = await self._get(session, trial)
         max_varbinds = trial.max_varbinds  # smaller if the agent said tooBig
         kept = [cell for cell in cells if not absent(values.get(cell[:2]))]
@@ -327,7 +327,7 @@ class SnmpProbe:
             if absent(values.get((position, field))) and column.fallback is not None:
                 fallbacks.append((position, field, (*column.fallback, chosen[position][0])))
         if fallbacks:
-            _, more = await self._get(session, Plan(chosen, fallbacks, [], 0.0, max_varbinds))
+            _, more = await self._get(session, RequestPlan(chosen, fallbacks, [], 0.0, max_varbinds))
             for cell in fallbacks:
                 if not absent(more.get(cell[:2])):
                     kept.append(cell)
@@ -337,7 +337,7 @@ class SnmpProbe:
         polled = {position for position, field, _ in kept if field == "oper_status"}
         missing += [name for position, (_, name) in enumerate(chosen) if position not in polled]
         kept = [cell for cell in kept if cell[0] in polled]
-        plan = Plan(chosen, kept, missing, time.monotonic(), max_varbinds)
+        plan = RequestPlan(chosen, kept, missing, time.monotonic(), max_varbinds)
         return plan, (uptime, {slot: value for slot, value in values.items() if not absent(value)})
 
 

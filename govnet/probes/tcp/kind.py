@@ -14,7 +14,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from govnet.probes.base import Probe, ProbeResult
-from govnet.probes.kind import Kind, Recorded, Scope, SuccessSamples, UnitStates
+from govnet.probes.kind import Kind, Recorded, SnapshotView, SuccessSamples, UnitStates
 from govnet.probes.tcp.probe import TcpProbe, TcpSettings
 
 LABELS = ["segment", "unit", "service"]
@@ -39,7 +39,7 @@ def prune(part: TcpPart, keep: set[str]) -> TcpPart:
     return TcpPart(MappingProxyType({k: v for k, v in part.checks.items() if k[0] in keep}))
 
 
-def success(part: TcpPart, scope: Scope) -> SuccessSamples:
+def success(part: TcpPart, scope: SnapshotView) -> SuccessSamples:
     """A unit's tcp success on a segment: every one of its services answered."""
     every: dict[tuple[str, str], bool] = {}
     for (unit, segment, _), result in part.checks.items():

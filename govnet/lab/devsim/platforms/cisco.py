@@ -11,14 +11,14 @@ from govnet.lab.devsim.personality import (
     Errors,
     ExecCommand,
     Paging,
-    Platform,
+    Personality,
     Prompts,
     Saving,
     Syntax,
 )
 from govnet.lab.devsim.platforms.vocabulary import CISCO_KEYWORDS, COMMON_KEYWORDS, patterns, rules
 
-CISCO_IOS = Platform(
+CISCO_IOS = Personality(
     name="cisco_ios",
     prompts=Prompts(
         user="{name}>",

@@ -11,7 +11,7 @@ from govnet.lab.devsim.personality import (
     Errors,
     ExecCommand,
     Paging,
-    Platform,
+    Personality,
     Prompts,
     Saving,
     Syntax,
@@ -23,7 +23,7 @@ from govnet.lab.devsim.platforms.vocabulary import (
     rules,
 )
 
-HUAWEI_VRP = Platform(
+HUAWEI_VRP = Personality(
     name="huawei_vrp",
     prompts=Prompts(
         user="<{name}>",
