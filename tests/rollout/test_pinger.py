@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from govnet.probes import base
-from govnet.rollout.apply import Pinger
+from govnet.rollout.pinger import Pinger
 from tests.helpers import need
 
 CLONE_NEWNET = 0x40000000
