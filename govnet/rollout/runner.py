@@ -290,7 +290,7 @@ class _Wave:
     """Tells the hooks a wave started, and that it ended however it ended."""
 
     def __init__(self, hooks: Sequence[Hooks], name: str, jobs: Sequence[Job[Any]]) -> None:
-        self.hooks, self.name, self.jobs = hooks, name, jobs
+        self.hooks, self.name, self.jobs = hooks, name, list(jobs)  # the caller pops its list
 
     def __enter__(self) -> None:
         if self.jobs:
