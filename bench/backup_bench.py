@@ -60,8 +60,11 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, action="append", help="repeatable (default: 1, 10, 50)")
     parser.add_argument("--old-tree", type=Path, help="also time this checkout's (sequential) backup")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--timing", help="lab devices play this timing profile (e.g. field: a real switch's delays)"
+    )
     args = parser.parse_args()
-    args.timing, args.processes = None, None
+    args.processes = None
     if os.geteuid() != 0:
         print(
             "bench/backup_bench.py: needs root (the lab twin); run it as the docstring says", file=sys.stderr
