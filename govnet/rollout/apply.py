@@ -21,14 +21,14 @@ from govnet.rollout.hooks import RunEnd, Silences
 from govnet.rollout.planfile import Plan, PlanUnit
 from govnet.rollout.runner import Canary, FailureThreshold, Hooks, Job, Runner, Summary, UnitResult
 from govnet.rollout.runs import Phase
-from govnet.rollout.steps import Applier, Options, Outcome, verify_failure
+from govnet.rollout.steps import Applier, Options, verify_failure
 from govnet.rollout.stopping import StopRequest
 from govnet.rollout.workers import Work
 from govnet.state import audit
 from govnet.state.db import connect
 
-__all__ = ["Options", "Outcome", "Report", "resume", "start", "verify_failure"]
-"""What callers use (``Options``, ``Outcome`` and ``verify_failure`` live with the steps)."""
+__all__ = ["Options", "Report", "resume", "start", "verify_failure"]
+"""What callers use (``Options`` and ``verify_failure`` live with the steps)."""
 
 THRESHOLD = "run stopped: failures passed --max-failures"
 
@@ -36,7 +36,7 @@ THRESHOLD = "run stopped: failures passed --max-failures"
 @dataclass
 class Report:
     run_id: str
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[UnitResult[None]] = field(default_factory=list)
     stopped: bool = False
     interrupted: str = ""
     """The signal that stopped the run (``SIGTERM``); its unstarted units stay pending."""
@@ -133,11 +133,11 @@ def _run(
     ctx, run_id, options = applier.ctx, applier.run_id, applier.options
     parent = os.getpid()
 
-    def make() -> Work[Job[tuple[PlanUnit, Phase]], Outcome]:
+    def make() -> Work[Job[tuple[PlanUnit, Phase]], UnitResult[None]]:
         worker = applier if os.getpid() == parent else applier.twin()  # a forked worker: its own
         return worker.apply_unit, (lambda: None) if worker is applier else worker.close
 
-    def unstarted(job: Job[tuple[PlanUnit, Phase]], why: str) -> Outcome:
+    def unstarted(job: Job[tuple[PlanUnit, Phase]], why: str) -> UnitResult[None]:
         if why == "threshold":
             return applier.finish(job.unit, job.device, "skipped", THRESHOLD)
         resume_hint = f"govnet rollout resume {run_id}"  # left pending in the store

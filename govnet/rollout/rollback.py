@@ -13,7 +13,7 @@ from govnet.errors import GovnetError, StateError
 from govnet.export.silences import Silencer
 from govnet.render.secrets import substitute
 from govnet.rollout import runs
-from govnet.rollout.apply import Outcome, Report
+from govnet.rollout.apply import Report
 from govnet.rollout.context import Context
 from govnet.rollout.hooks import RunEnd, Silences
 from govnet.rollout.restore import differences, restore_commands, same_config
@@ -57,7 +57,7 @@ def rollback(
             conn, ctx.state_dir, "rollback-start", {"of": run.id, "units": len(changed)}, run_id=back_id
         )
 
-    def make() -> Work[Job[str], Outcome]:
+    def make() -> Work[Job[str], UnitResult[None]]:
         return (lambda job: _one(ctx, back_id, job.unit, job.device, job.item)), lambda: None
 
     runner: Runner[str, None] = Runner(
@@ -73,8 +73,8 @@ def rollback(
     return Report(back_id, out.results, False)
 
 
-def _one(ctx: Context, run_id: str, unit: str, device_name: str, before: str) -> Outcome:
-    def done(result: Result, reason: str = "") -> Outcome:
+def _one(ctx: Context, run_id: str, unit: str, device_name: str, before: str) -> UnitResult[None]:
+    def done(result: Result, reason: str = "") -> UnitResult[None]:
         with connect(ctx.state_dir) as conn:
             runs.set_phase(conn, run_id, unit, device_name, "done", result=result, reason=reason)
         return UnitResult(unit, device_name, result, reason)

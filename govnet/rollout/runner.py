@@ -157,7 +157,7 @@ class Hooks:
 
 
 @dataclass
-class Outcome(Generic[Value]):
+class RunResults(Generic[Value]):
     """A run's results (in the order units finished) and how it ended."""
 
     results: list[UnitResult[Value]] = field(default_factory=list)
@@ -198,8 +198,8 @@ class Runner(Generic[Item, Value]):
     total: int | None = None
     """Units the threshold's share counts from (default: the jobs given)."""
 
-    def run(self, jobs: Sequence[Job[Item]]) -> Outcome[Value]:
-        out: Outcome[Value] = Outcome()
+    def run(self, jobs: Sequence[Job[Item]]) -> RunResults[Value]:
+        out: RunResults[Value] = RunResults()
         total = len(jobs) if self.total is None else self.total
         position = {id(job): index for index, job in enumerate(jobs)}
         processes = max(1, min(self.processes, self.concurrency, len(jobs)))
@@ -244,7 +244,7 @@ class Runner(Generic[Item, Value]):
         pending: list[Job[Item]],
         submit: Callable[[Workers[Job[Item], UnitResult[Value]], Job[Item]], Future[UnitResult[Value]]],
         finish: Callable[[Job[Item], UnitResult[Value]], None],
-        out: Outcome[Value],
+        out: RunResults[Value],
     ) -> None:
         """Keep ``concurrency`` jobs in flight until none is left or the run halts; ``pending``
         keeps the jobs never started."""
@@ -263,13 +263,13 @@ class Runner(Generic[Item, Value]):
             self.stop.request("error")  # units in flight finish; none start
             raise
 
-    def _halted(self, out: Outcome[Value]) -> bool:
+    def _halted(self, out: RunResults[Value]) -> bool:
         return out.stopped or self.stop.requested
 
     def _left(
         self,
         pending: list[Job[Item]],
-        out: Outcome[Value],
+        out: RunResults[Value],
         finish: Callable[[Job[Item], UnitResult[Value]], None],
     ) -> None:
         """Results for the jobs never started: skipped past the threshold, pending after a stop."""

@@ -32,8 +32,6 @@ from govnet.rollout.runs import Phase, Result
 from govnet.state import audit, backups
 from govnet.state.db import connect
 
-Outcome = UnitResult[None]
-"""One unit's result in an apply, resume or rollback."""
 STALE = "stale: the running config changed since planning (plan again)"
 
 
@@ -159,12 +157,12 @@ class Applier:
 
         self.records.write(record)
 
-    def finish(self, unit: str, device: str, result: Result, reason: str = "") -> Outcome:
+    def finish(self, unit: str, device: str, result: Result, reason: str = "") -> UnitResult[None]:
         self._phase(unit, device, "done", result=result, reason=reason)
         return UnitResult(unit, device, result, reason)
 
     # -- the procedure ----------------------------------------------------------------------
-    def apply_unit(self, job: Job[tuple[PlanUnit, Phase]]) -> Outcome:
+    def apply_unit(self, job: Job[tuple[PlanUnit, Phase]]) -> UnitResult[None]:
         """Take one unit from the phase it is at (``pending`` in a new run) to ``done``."""
         planned, start = job.item
         element = self.ctx.element(planned.id)
@@ -200,7 +198,7 @@ class Applier:
                     "",
                 )
 
-    def _steps(self, change: Change) -> Outcome:
+    def _steps(self, change: Change) -> UnitResult[None]:
         """Run ``STEPS`` from the unit's phase until one returns its result; a step that fails
         once the backup is taken restores it (the store failing stops everything instead)."""
         phase = change.start
@@ -217,7 +215,7 @@ class Applier:
                 return after
             phase = after
 
-    def _back_up(self, change: Change) -> Phase | Outcome:
+    def _back_up(self, change: Change) -> Phase | UnitResult[None]:
         """Refuse a unit whose running config changed since planning; else store the backup."""
         unit, device = change.element.id, change.device
         if change.planned.running_hash and not change.as_planned:
@@ -231,7 +229,7 @@ class Applier:
         change.before = self.records.write(backed_up)
         return "backed_up"
 
-    def _push(self, change: Change) -> Phase | Outcome:
+    def _push(self, change: Change) -> Phase | UnitResult[None]:
         """Send what the device lacks: the plan's commands when it is as planned, else the
         remediation from what it runs now (so a unit resumed mid-push is never pushed twice)."""
         unit, device, planned = change.element.id, change.device, change.planned
@@ -261,7 +259,7 @@ class Applier:
         self._phase(change.element.id, change.device.name, "saved")
         return "saved"
 
-    def _verify_step(self, change: Change) -> Outcome:
+    def _verify_step(self, change: Change) -> UnitResult[None]:
         """Verify, then record the verified config (the text verify read, after the save) as the
         post-change backup, the unit verified and done, and the audit entry: one transaction."""
         shown = self._verify(change)
@@ -302,7 +300,7 @@ class Applier:
             addresses.add(str(unit.segments[self.segment].address.ip))  # type: ignore[index]
         return addresses
 
-    def _restore(self, change: Change) -> Outcome:
+    def _restore(self, change: Change) -> UnitResult[None]:
         """Push the pre-change backup back; log in again if the failure took the session down."""
         unit, device, before = change.element.id, change.device, change.before
         why = change.why or "govnet stopped while restoring"
@@ -353,7 +351,7 @@ class Applier:
             time.sleep(min(2.0, max(0.0, deadline - time.monotonic())))
 
 
-Step = Callable[[Applier, Change], "Phase | Outcome"]
+Step = Callable[[Applier, Change], "Phase | UnitResult[None]"]
 STEPS: dict[Phase, Step] = {
     "pending": Applier._back_up,
     "backed_up": Applier._push,
