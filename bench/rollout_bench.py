@@ -24,7 +24,7 @@ and each step also reports its *floor*: the least wall time its concurrency allo
 slowest device's own time. A device's own time is the sum of the profile's delays over what
 govnet makes it do (``device_seconds``); the waves are ``ceil(units / concurrency)`` for a plan,
 and for an apply the canary units one at a time, then ``ceil(rest / concurrency)``
-(``govnet.rollout.apply.run_units``). ``wall / floor`` says what govnet adds on top.
+(``govnet.rollout.runner.Runner``). ``wall / floor`` says what govnet adds on top.
 
 It tears the lab down at the end, also on Ctrl-C.
 """

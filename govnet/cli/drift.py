@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from govnet.cli.common import emit_json, json_option, table
-from govnet.cli.rollout import EXIT_UNITS_FAILED, common, config_group, context, progress_bar
-from govnet.compliance.check import UnitReport, check, targets
+from govnet.cli.progress import progress, quiet_option
+from govnet.cli.rollout import EXIT_UNITS_FAILED, common, config_group, context
+from govnet.compliance.check import DeviceCheck, UnitReport, check, targets
 from govnet.inventory.models import SEGMENTS
+from govnet.rollout.runner import UnitResult
 
 EXIT_DRIFT = EXIT_UNITS_FAILED
 """3: some unit drifted or could not be read (unknown); 0 when every unit checked is compliant or
@@ -24,6 +27,7 @@ only pending rollout (a part govnet has never applied is not yet built, not drif
     "--segment", type=click.Choice(SEGMENTS), help="Units and nodes of this segment, its scope only."
 )
 @click.option("--concurrency", type=click.IntRange(1, 200), default=10, show_default=True)
+@quiet_option
 @json_option
 def drift_cmd(
     units: tuple[str, ...],
@@ -33,6 +37,7 @@ def drift_cmd(
     known_hosts: Path | None,
     segment: str | None,
     concurrency: int,
+    quiet: bool,
     as_json: bool,
 ) -> None:
     """Compare running configs with the intent; print what drifted and the remediation.
@@ -45,12 +50,8 @@ def drift_cmd(
     """
     ctx = context(inventory_path, templates, state_dir, known_hosts)
     chosen = targets(ctx, units, segment)
-    bar, tick = progress_bar(sum(len(t.element.devices) for t in chosen), "reading devices")
-    if bar is not None:
-        with bar:
-            reports = check(ctx, chosen, concurrency=concurrency, progress=tick)
-    else:
-        reports = check(ctx, chosen, concurrency=concurrency)
+    with progress("reading devices", quiet, _state) as hooks:
+        reports = check(ctx, chosen, concurrency=concurrency, hooks=hooks)
     counts = {
         s: sum(1 for r in reports if r.state == s) for s in ("compliant", "drifted", "pending", "unknown")
     }
@@ -64,6 +65,11 @@ def drift_cmd(
         )
     if counts["drifted"] or counts["unknown"]:
         sys.exit(EXIT_DRIFT)
+
+
+def _state(result: UnitResult[Any]) -> str:
+    """A checked device in the progress: ``compliant``, ``drifted``, ``pending`` or ``unknown``."""
+    return result.value.state if isinstance(result.value, DeviceCheck) else result.status
 
 
 def _print(reports: list[UnitReport]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import os
 import sys
@@ -12,25 +11,27 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from govnet.cli.common import emit_json, inventory_option, json_option, load_inventory, state_option, table
+from govnet.cli.progress import progress, quiet_option
 from govnet.devices.normalise import stable_text
 from govnet.devices.session import Timeouts
 from govnet.errors import GovnetError, UsageError
 from govnet.export import silences
 from govnet.inventory.models import SEGMENTS
 from govnet.rollout import apply as applying
+from govnet.rollout import backup as backing_up
 from govnet.rollout import planfile, review, runs
 from govnet.rollout.context import Context, default_known_hosts
 from govnet.rollout.lock import exclusive
-from govnet.rollout.plan import build_plan, elements_in_scope
+from govnet.rollout.plan import build_plan
 from govnet.rollout.rollback import rollback
+from govnet.rollout.runner import FailureThreshold, UnitResult
 from govnet.rollout.stopping import StopRequest, on_signals
 from govnet.rollout.workers import default_processes
 from govnet.settings import settings
 from govnet.state import backups
-from govnet.state.db import connect, transaction
+from govnet.state.db import connect
 
 EXIT_UNITS_FAILED = 3
 EXIT_SIGNALLED = {"SIGTERM": 143, "SIGINT": 130}
@@ -63,29 +64,6 @@ def context(inventory_path: Path, templates: Path, state_dir: Path, known_hosts:
     )
 
 
-def progress_bar(total: int, what: str) -> tuple[Progress | None, Callable[[Any], None]]:
-    if not sys.stderr.isatty() or total == 0:
-        return None, lambda _: None
-    # No refresh thread (auto_refresh): worker processes are forked after the bar starts, and
-    # a fork must not copy a thread that may hold the terminal's lock. It redraws on each unit.
-    bar = Progress(
-        TextColumn(what),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=True,
-        console=None,
-        auto_refresh=False,
-    )
-    task = bar.add_task(what, total=total)
-
-    def tick(_: Any) -> None:
-        bar.advance(task)
-        bar.refresh()
-
-    return bar, tick
-
-
 processes_option = click.option(
     "--processes",
     type=click.IntRange(1, 64),
@@ -112,6 +90,7 @@ def rollout_group() -> None:
 @click.option(
     "--summary", is_flag=True, help="One line per unit (+added -removed) instead of each unit's diff."
 )
+@quiet_option
 @json_option
 def plan_cmd(
     inventory_path: Path,
@@ -126,14 +105,13 @@ def plan_cmd(
     concurrency: int,
     processes: int,
     summary: bool,
+    quiet: bool,
     as_json: bool,
 ) -> None:
     """Read running configs, render the intent, and show what would change per unit, as a diff
     (secrets masked; --summary: one line per unit)."""
     ctx = context(inventory_path, templates, state_dir, known_hosts)
-    total = sum(len(e.devices_on(segment)) for e in elements_in_scope(ctx, segment, wave, list(units)))
-    bar, tick = progress_bar(total, "reading devices")
-    with bar or contextlib.nullcontext():
+    with progress("reading devices", quiet, _planned) as hooks:
         plan = build_plan(
             ctx,
             segment,
@@ -142,7 +120,7 @@ def plan_cmd(
             offline=offline,
             concurrency=concurrency,
             processes=processes,
-            progress=tick,
+            hooks=hooks,
         )
     if out is not None:
         planfile.write(plan, out)
@@ -158,6 +136,14 @@ def plan_cmd(
             else " (use --out to save it)"
         )
     )
+
+
+def _planned(result: UnitResult[Any]) -> str:
+    """A planned unit in the progress: ``change +24 -0``, ``nochange`` or ``refused``."""
+    planned = result.value
+    if not isinstance(planned, planfile.PlanUnit):
+        return result.status
+    return f"change +{planned.missing} -{planned.extra}" if planned.status == "change" else planned.status
 
 
 def _plan_json(plan: planfile.Plan, out: Path | None) -> None:
@@ -245,13 +231,10 @@ def _check_fresh(plan: planfile.Plan, ctx: Context, plan_path: Path) -> None:
 def _options(
     concurrency: int, canary: int, max_failures: str, no_reachability: bool, processes: int
 ) -> applying.Options:
-    text = max_failures.strip()
-    number = text[:-1] if text.endswith("%") else text
-    if not number.replace(".", "", 1).isdigit():
-        raise UsageError(f"--max-failures '{max_failures}': expected a count (3) or a share (10%)")
-    if text.endswith("%") and float(number) > 100:
-        raise UsageError(f"--max-failures '{max_failures}': a share is at most 100%")
-    return applying.Options(concurrency, canary, text, not no_reachability, processes=processes)
+    threshold = FailureThreshold.parse(max_failures)
+    return applying.Options(
+        concurrency, canary, threshold.max_failures, not no_reachability, processes=processes
+    )
 
 
 def _report(
@@ -263,14 +246,11 @@ def _report(
         table(
             None,
             ["unit", "device", "result", "reason"],
-            [[o.unit, o.device, o.result, o.reason] for o in report.outcomes],
+            [[o.unit, o.device, o.status, o.reason] for o in report.outcomes],
         )
-        counts: dict[str, int] = {}
-        for outcome in report.outcomes:
-            counts[outcome.result] = counts.get(outcome.result, 0) + 1
         click.echo(
             f"run {report.run_id}: "
-            + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+            + report.summary.text()
             + (" — stopped: failures passed --max-failures" if report.stopped else "")
         )
     if report.interrupted:
@@ -281,7 +261,7 @@ def _report(
             err=True,
         )
         sys.exit(EXIT_SIGNALLED.get(report.interrupted, 1))
-    bad = [o for o in report.outcomes if o.result in bad_results]
+    bad = [o for o in report.outcomes if o.status in bad_results]
     if bad:
         click.echo(
             f"govnet: {len(bad)} unit(s) failed or were restored (see the table; govnet rollout status {report.run_id})",
@@ -334,6 +314,7 @@ def apply_options(func: Callable[..., Any]) -> Callable[..., Any]:
             ),
             click.option("--yes", is_flag=True, help="Do not ask; required when not on a terminal."),
             alertmanager_option,
+            quiet_option,
         ]
     ):
         func = option(func)
@@ -359,6 +340,7 @@ def apply_cmd(
     timeout: float,
     yes: bool,
     alertmanager: str | None,
+    quiet: bool,
     as_json: bool,
 ) -> None:
     """Apply a plan: back up, push, save, verify each unit; restore on failure."""
@@ -373,12 +355,12 @@ def apply_cmd(
     ctx.timeouts = _timeouts(timeout)
     _check_fresh(plan, ctx, plan_path)
     _confirm(yes, f"apply {plan_path}: {len(plan.changes)} unit(s) to change on {plan.scope.segment}?")
-    with exclusive(state_dir, f"rollout apply {plan_path}"), on_signals(StopRequest()) as stop:
-        bar, tick = progress_bar(len(plan.units), "applying")
-        with bar or contextlib.nullcontext():
-            report = applying.start(
-                ctx, plan, str(plan_path), plan_hash, options, tick, stop=stop, silencer=silencer
-            )
+    with (
+        exclusive(state_dir, f"rollout apply {plan_path}"),
+        on_signals(StopRequest()) as stop,
+        progress("applying", quiet) as hooks,
+    ):
+        report = applying.start(ctx, plan, str(plan_path), plan_hash, options, hooks, stop, silencer)
     _report(report, as_json)
 
 
@@ -479,6 +461,7 @@ def resume_cmd(
     timeout: float,
     yes: bool,
     alertmanager: str | None,
+    quiet: bool,
     as_json: bool,
 ) -> None:
     """Finish a run that was stopped or killed; units recorded done are never pushed again."""
@@ -493,8 +476,12 @@ def resume_cmd(
     ctx.timeouts = _timeouts(timeout)
     _check_fresh(plan, ctx, Path(run.plan_path))
     _confirm(yes, f"resume run {run.id}?")
-    with exclusive(state_dir, f"rollout resume {run.id}"), on_signals(StopRequest()) as stop:
-        report = applying.resume(ctx, plan, run.id, options, stop=stop, silencer=silencer)
+    with (
+        exclusive(state_dir, f"rollout resume {run.id}"),
+        on_signals(StopRequest()) as stop,
+        progress("resuming", quiet) as hooks,
+    ):
+        report = applying.resume(ctx, plan, run.id, options, hooks, stop, silencer)
     _report(report, as_json)
 
 
@@ -503,6 +490,7 @@ def resume_cmd(
 @common
 @click.option("--yes", is_flag=True, help="Do not ask; required when not on a terminal.")
 @alertmanager_option
+@quiet_option
 @json_option
 def rollback_cmd(
     run_id: str,
@@ -512,6 +500,7 @@ def rollback_cmd(
     known_hosts: Path | None,
     yes: bool,
     alertmanager: str | None,
+    quiet: bool,
     as_json: bool,
 ) -> None:
     """Restore the pre-change backups of every unit a run changed."""
@@ -524,8 +513,8 @@ def rollback_cmd(
         plan_inventory, templates = Path(plan.inventory), Path(plan.templates)
     ctx = context(plan_inventory, templates, state_dir, known_hosts)
     _confirm(yes, f"roll back run {run.id}?")
-    with exclusive(state_dir, f"rollout rollback {run.id}"):
-        report = rollback(ctx, run.id, silencer=silencer)
+    with exclusive(state_dir, f"rollout rollback {run.id}"), progress("rolling back", quiet) as hooks:
+        report = rollback(ctx, run.id, hooks, silencer)
     _report(report, as_json, ("failed",))
 
 
@@ -538,6 +527,10 @@ def config_group() -> None:
 @click.argument("units", nargs=-1)
 @common
 @click.option("--segment", type=click.Choice(SEGMENTS), help="Every unit of this segment.")
+@click.option(
+    "--concurrency", type=click.IntRange(1, 200), default=10, show_default=True, help="Devices read at once."
+)
+@quiet_option
 @json_option
 def backup_cmd(
     units: tuple[str, ...],
@@ -546,46 +539,16 @@ def backup_cmd(
     state_dir: Path,
     known_hosts: Path | None,
     segment: str | None,
+    concurrency: int,
+    quiet: bool,
     as_json: bool,
 ) -> None:
     """Read and store the running config of units (all units of --segment, or the ones named)."""
     ctx = context(inventory_path, templates, state_dir, known_hosts)
-    if not units and segment is None:
-        raise UsageError("name units or give --segment")
-    targets = (
-        elements_in_scope(ctx, segment or "intranet", None, list(units))
-        if segment
-        else [_element(ctx, u) for u in units]
-    )
-    rows: list[dict[str, Any]] = []
-    for element in targets:
-        for device in element.devices:
-            try:
-                with ctx.session(device) as session:
-                    text = session.running_config()
-            except GovnetError as exc:
-                rows.append(
-                    {
-                        "unit": element.id,
-                        "device": device.name,
-                        "ok": False,
-                        "detail": next(iter(exc.lines())),
-                    }
-                )
-                continue
-            with connect(state_dir) as conn, transaction(conn):
-                last = backups.latest(conn, device.name)
-                saved = backups.save(conn, element.id, device.name, text, "on-demand")
-            rows.append(
-                {
-                    "unit": element.id,
-                    "device": device.name,
-                    "ok": True,
-                    "hash": saved.hash,
-                    "changed": last is None or last.hash != saved.hash,
-                    "detail": "",
-                }
-            )
+    targets = backing_up.chosen(ctx, units, segment)
+    with progress("backing up", quiet) as hooks:
+        results = backing_up.backup(ctx, targets, concurrency=concurrency, hooks=hooks)
+    rows = [r.value for r in results if r.value is not None]
     if as_json:
         emit_json(rows)
     else:
@@ -603,15 +566,12 @@ def backup_cmd(
                 for r in rows
             ],
         )
-    if any(not r["ok"] for r in rows):
+    if any(r.failed for r in results):
         sys.exit(EXIT_UNITS_FAILED)
 
 
 def _element(ctx: Context, ident: str) -> Any:
-    element = ctx.inventory.element(ident)
-    if element is None:
-        raise GovnetError(f"unknown unit '{ident}'")
-    return element
+    return backing_up.element(ctx, ident)
 
 
 @config_group.command("history")

@@ -8,7 +8,8 @@ the ones that plan would push. Lines of the security baseline are in every segme
 are counted once. A part govnet never applied to the device is ``pending`` rollout, not drift
 (`govnet.compliance.pending`): the unit is drifted only where govnet's own work was changed.
 
-Reading is blocking (netmiko) and runs in a bounded thread pool. The running config is recorded
+Reading is blocking (netmiko) and runs in the rollout runner's bounded thread pool
+(``govnet.rollout.runner``), one job per device, whose hooks show progress. The running config is recorded
 as a backup (reason ``drift-check``) only when it differs from the device's newest backup
 (volatile lines aside, ``govnet.devices.normalise``): a
 daily check of an unchanged city adds nothing to the store (whose blobs are content-addressed
@@ -19,8 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,6 +34,9 @@ from govnet.render import Rendered
 from govnet.rollout.context import Context, scoped_text
 from govnet.rollout.plan import elements_in_scope
 from govnet.rollout.remediate import remediate
+from govnet.rollout.runner import Hooks, Job, Runner, UnitResult
+from govnet.rollout.runs import Result
+from govnet.rollout.workers import Work
 from govnet.state import backups
 from govnet.state.db import connect, transaction
 
@@ -247,13 +250,18 @@ def targets(
     return out
 
 
+STATUS: dict[State, Result] = {"compliant": "ok", "pending": "ok", "drifted": "changed", "unknown": "failed"}
+"""A device check as a runner result: drifted counts as changed (outside govnet), unknown as failed."""
+CheckJob = tuple[Target, Device, tuple[str, ...]]
+
+
 def check(
     ctx: Context,
     chosen: list[Target],
     *,
     concurrency: int = 10,
     stop: threading.Event | None = None,
-    progress: Callable[[DeviceCheck], None] | None = None,
+    hooks: Sequence[Hooks] = (),
 ) -> list[UnitReport]:
     """Check every target's devices in a bounded thread pool; one report per target.
 
@@ -261,32 +269,35 @@ def check(
     ``FILE:LINE``) before any device is contacted, as ``rollout plan`` does. ``stop`` set (the
     daemon is stopping) makes the devices not yet started ``unknown``.
     """
-    jobs = [
-        (t, d, tuple(s for s in t.segments if d in t.element.devices_on(s)))
+    jobs: list[Job[CheckJob]] = [
+        Job(t.element.id, d.name, (t, d, tuple(s for s in t.segments if d in t.element.devices_on(s))))
         for t in chosen
         for d in t.element.devices
     ]
-    jobs = [j for j in jobs if j[2]]
-    for target, device, _ in jobs:
-        ctx.render(target.element, device)
+    jobs = [j for j in jobs if j.item[2]]
+    for job in jobs:
+        ctx.render(job.item[0].element, job.item[1])
 
-    def one(job: tuple[Target, Device, tuple[str, ...]]) -> DeviceCheck:
-        target, device, segments = job
+    def one(job: Job[CheckJob]) -> UnitResult[DeviceCheck]:
+        target, device, segments = job.item
         if stop is not None and stop.is_set():
             result = DeviceCheck(
                 target.element.id, device.name, device.platform, "unknown", time.time(), "check stopped"
             )
         else:
             result = check_device(ctx, target.element, device, segments)
-        if progress is not None:
-            progress(result)
-        return result
+        return UnitResult(job.unit, job.device, STATUS[result.state], result.reason, value=result)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(jobs) or 1))) as pool:
-        results = list(pool.map(one, jobs))
+    def make() -> Work[Job[CheckJob], UnitResult[DeviceCheck]]:
+        return one, lambda: None
+
+    runner: Runner[CheckJob, DeviceCheck] = Runner(
+        make, concurrency=max(1, min(concurrency, len(jobs) or 1)), hooks=hooks
+    )
     by_unit: dict[str, list[DeviceCheck]] = {}
-    for result in results:
-        by_unit.setdefault(result.unit, []).append(result)
+    for done in runner.run(jobs).ordered():
+        if done.value is not None:
+            by_unit.setdefault(done.unit, []).append(done.value)
     return [UnitReport(t.element.id, t.segments, tuple(by_unit.get(t.element.id, ()))) for t in chosen]
 
 

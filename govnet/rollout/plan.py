@@ -9,9 +9,7 @@ Reading happens in a bounded thread pool; the running config read is kept as a b
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from concurrent.futures import as_completed
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from govnet.errors import GovnetError
 from govnet.inventory.models import Device, Node, Unit
@@ -20,7 +18,9 @@ from govnet.rollout.context import Context, scoped_text
 from govnet.rollout.planfile import FORMAT, Plan, PlanUnit, Scope, inventory_hash, templates_hash
 from govnet.rollout.remediate import remediate, running_hash
 from govnet.rollout.review import mask_line
-from govnet.rollout.workers import Work, Workers
+from govnet.rollout.runner import Hooks, Job, Runner, UnitResult
+from govnet.rollout.runs import Result
+from govnet.rollout.workers import Work
 from govnet.state import backups
 from govnet.state.audit import current_user
 from govnet.state.db import connect, transaction
@@ -29,12 +29,6 @@ POLICY = {
     "registration": "refused by policy: no application-system registration (备案) on file",
     "agreement": "refused by policy: no signed security-responsibility agreement on file",
 }
-
-
-@dataclass(frozen=True)
-class Job:
-    element: Unit | Node
-    device: Device
 
 
 def elements_in_scope(ctx: Context, segment: str, wave: int | None, ids: list[str]) -> list[Unit | Node]:
@@ -58,8 +52,7 @@ def elements_in_scope(ctx: Context, segment: str, wave: int | None, ids: list[st
     return [*nodes, *units]
 
 
-def _one(ctx: Context, job: Job, segment: str, offline: bool) -> PlanUnit:
-    element, device = job.element, job.device
+def _one(ctx: Context, element: Unit | Node, device: Device, segment: str, offline: bool) -> PlanUnit:
     base = {"id": element.id, "device": device.name, "platform": device.platform, "host": str(device.host)}
     if isinstance(element, Unit) and element.paperwork_missing:
         return PlanUnit(**base, status="refused", reason=POLICY[element.paperwork_missing[0]])
@@ -108,25 +101,28 @@ def build_plan(
     offline: bool = False,
     concurrency: int = 20,
     processes: int = 1,
-    progress: Callable[[PlanUnit], None] | None = None,
+    hooks: Sequence[Hooks] = (),
 ) -> Plan:
-    """``concurrency`` devices read at once, shared by ``processes`` worker processes
-    (``govnet.rollout.workers``; 1: this process's threads)."""
+    """``concurrency`` devices read at once by the runner, shared by ``processes`` worker
+    processes (``govnet.rollout.workers``; 1: this process's threads)."""
     targets = elements_in_scope(ctx, segment, wave, ids or [])
-    jobs = [Job(e, d) for e in targets for d in e.devices_on(segment)]
-    for job in jobs:  # a broken template fails the whole plan before any device is contacted
-        ctx.render(job.element, job.device)
+    pairs = [(e, d) for e in targets for d in e.devices_on(segment)]
+    for element, device in pairs:  # a broken template fails the whole plan before any device is contacted
+        ctx.render(element, device)
 
-    def make() -> Work[int, PlanUnit]:
-        return (lambda index: _one(ctx, jobs[index], segment, offline)), lambda: None
+    def one(job: Job[int]) -> UnitResult[PlanUnit]:
+        planned = _one(ctx, *pairs[job.item], segment, offline)
+        status: Result = "skipped" if planned.status == "refused" else "ok"
+        return UnitResult(job.unit, job.device, status, planned.reason, value=planned)
 
-    processes = max(1, min(processes, concurrency, len(jobs)))
-    with Workers(make, processes, -(-max(1, min(concurrency, len(jobs) or 1)) // processes)) as pool:
-        futures = [pool.submit(index) for index in range(len(jobs))]
-        for future in as_completed(futures):
-            if progress is not None:
-                progress(future.result())
-        planned = [future.result() for future in futures]
+    def make() -> Work[Job[int], UnitResult[PlanUnit]]:
+        return one, lambda: None  # jobs carry an index: a worker process has the pairs from the fork
+
+    runner: Runner[int, PlanUnit] = Runner(
+        make, concurrency=max(1, min(concurrency, len(pairs) or 1)), processes=processes, hooks=hooks
+    )
+    out = runner.run([Job(e.id, d.name, index) for index, (e, d) in enumerate(pairs)])
+    planned = [r.value for r in out.ordered() if r.value is not None]
     return Plan(
         format=FORMAT,
         created=time.time(),

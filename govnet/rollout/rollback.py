@@ -7,16 +7,19 @@ running config still differs in its lines is reported failed).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
+from collections.abc import Sequence
 
 from govnet.errors import GovnetError, StateError
 from govnet.export.silences import Silencer
 from govnet.render.secrets import substitute
 from govnet.rollout import runs
-from govnet.rollout.apply import Outcome, Report
+from govnet.rollout.apply import Report
 from govnet.rollout.context import Context
+from govnet.rollout.hooks import RunEnd, Silences
 from govnet.rollout.restore import differences, restore_commands, same_config
+from govnet.rollout.runner import Hooks, Job, Runner, UnitResult
+from govnet.rollout.runs import Result
+from govnet.rollout.workers import Work
 from govnet.state import audit, backups
 from govnet.state.db import connect
 
@@ -24,9 +27,11 @@ from govnet.state.db import connect
 def rollback(
     ctx: Context,
     run_id: str,
-    on_done: Callable[[Outcome], None] | None = None,
+    hooks: Sequence[Hooks] = (),
     silencer: Silencer | None = None,
 ) -> Report:
+    """Roll back, one unit at a time, every unit ``run_id`` changed (and every unit it left
+    needing attention); one silence over them all while it runs."""
     with connect(ctx.state_dir) as conn:
         run = runs.get(conn, run_id)
         if runs.alive(run):
@@ -51,36 +56,28 @@ def rollback(
         audit.append(
             conn, ctx.state_dir, "rollback-start", {"of": run.id, "units": len(changed)}, run_id=back_id
         )
-    outcomes = []
-    with _silenced(ctx, silencer, back_id, segment, [r.unit for r in changed]):
-        for record in changed:
-            outcome = _one(ctx, back_id, segment, record.unit, record.device, str(record.before_hash))
-            outcomes.append(outcome)
-            if on_done is not None:
-                on_done(outcome)
-    with connect(ctx.state_dir) as conn:
-        runs.finish(conn, back_id, "done")
-        audit.append(conn, ctx.state_dir, "rollback-end", {"of": run.id}, run_id=back_id)
-    return Report(back_id, outcomes, False)
+
+    def make() -> Work[Job[str], UnitResult[None]]:
+        return (lambda job: _one(ctx, back_id, job.unit, job.device, job.item)), lambda: None
+
+    runner: Runner[str, None] = Runner(
+        make,
+        concurrency=1,
+        hooks=[
+            Silences(silencer, ctx.inventory, back_id, segment, names={"main": "rollback"}),
+            *hooks,
+            RunEnd(ctx.state_dir, back_id, "rollback-end", of=run.id),
+        ],
+    )
+    out = runner.run([Job(r.unit, r.device, str(r.before_hash)) for r in changed])
+    return Report(back_id, out.results, False)
 
 
-def _silenced(
-    ctx: Context, silencer: Silencer | None, run_id: str, segment: str, units: list[str]
-) -> contextlib.AbstractContextManager[object]:
-    """One silence over every unit being rolled back (and the units behind them)."""
-    if silencer is None:
-        return contextlib.nullcontext()
-    ids = set(units)
-    ids |= {u.id for u in ctx.inventory.units if u.parent in ids and segment in u.segments}
-    silencer.run_id = run_id
-    return silencer.wave(sorted(ids), "rollback")
-
-
-def _one(ctx: Context, run_id: str, segment: str, unit: str, device_name: str, before: str) -> Outcome:
-    def done(result: str, reason: str = "") -> Outcome:
+def _one(ctx: Context, run_id: str, unit: str, device_name: str, before: str) -> UnitResult[None]:
+    def done(result: Result, reason: str = "") -> UnitResult[None]:
         with connect(ctx.state_dir) as conn:
             runs.set_phase(conn, run_id, unit, device_name, "done", result=result, reason=reason)
-        return Outcome(unit, device_name, result, reason)
+        return UnitResult(unit, device_name, result, reason)
 
     try:
         element = ctx.element(unit)

@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from govnet.errors import StateError
 from govnet.state.audit import current_user
@@ -34,8 +34,8 @@ class UnitRecord:
     device: str
     position: int
     batch: int
-    phase: str
-    result: str | None
+    phase: Phase
+    result: Result | None
     reason: str
     commands: list[str]
     before_hash: str | None
@@ -120,9 +120,9 @@ def set_phase(
     run_id: str,
     unit: str,
     device: str,
-    phase: str,
+    phase: Phase,
     *,
-    result: str | None = None,
+    result: Result | str | None = None,
     reason: str | None = None,
     before_hash: str | None = None,
     after_hash: str | None = None,
@@ -194,8 +194,8 @@ def units(conn: sqlite3.Connection, run_id: str) -> list[UnitRecord]:
             r["device"],
             r["position"],
             r["batch"],
-            r["phase"],
-            r["result"],
+            cast(Phase, r["phase"]),
+            cast("Result | None", r["result"]),
             r["reason"],
             json.loads(r["commands"]),
             r["before_hash"],

@@ -425,12 +425,12 @@ def test_a_rollout_plans_applies_verifies_and_rolls_back_through_openssh(ctx: Co
     ]
     options = apply.Options(verify_reachability=False, restore_wait=1.0)
     report = apply.start(ctx, plan, "plan.json", "0" * 64, options)
-    assert {o.unit: (o.result, o.reason) for o in report.outcomes} == dict.fromkeys(ids, ("changed", ""))
+    assert {o.unit: (o.status, o.reason) for o in report.outcomes} == dict.fromkeys(ids, ("changed", ""))
     again = build_plan(ctx, "intranet", ids=ids)
     assert [u.status for u in again.units] == ["nochange"] * len(ids), [u.commands for u in again.units]
 
     back = rollback(ctx, report.run_id)
-    assert {o.unit: o.result for o in back.outcomes} == dict.fromkeys(ids, "ok"), back.outcomes
+    assert {o.unit: o.status for o in back.outcomes} == dict.fromkeys(ids, "ok"), back.outcomes
     for unit in ids:  # the lines of the backup again (a re-added line may come back elsewhere)
         device = ctx.element(unit).devices[0]
         with ctx.session(device) as session:

@@ -225,7 +225,15 @@ def test_cli_prints_only_the_one_line(sshlab: SshLab, tmp_path: Path) -> None:
     (tmp_path / "inventory.yml").write_text(text, encoding="utf-8")
     env = {**os.environ, "GOVNET_SSH_PASSWORD": PASSWORD, "GOVNET_SNMP_COMMUNITY": "unused-here"}
     env.pop("GOVNET_DEBUG", None)
-    argv = ["config", "backup", "sz-fagaiwei", "--json", "--inventory", str(tmp_path / "inventory.yml")]
+    argv = [
+        "config",
+        "backup",
+        "sz-fagaiwei",
+        "--json",
+        "--quiet",
+        "--inventory",
+        str(tmp_path / "inventory.yml"),
+    ]
     argv += ["--known-hosts", str(sshlab.known_hosts), "--state", str(tmp_path / "state")]
     result = subprocess.run(
         [sys.executable, "-m", "govnet", *argv],

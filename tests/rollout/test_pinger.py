@@ -19,8 +19,8 @@ import pytest
 
 from govnet.probes.base import ProbeResult, Target
 from govnet.probes.icmp.probe import IcmpProbe
-from govnet.rollout import apply
-from govnet.rollout.apply import Pinger
+from govnet.rollout import pinger
+from govnet.rollout.pinger import Pinger
 from tests.helpers import need
 
 CLONE_NEWNET = 0x40000000
@@ -37,7 +37,7 @@ def cycles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             seen.append(len(targets))
             return await super().run(targets, timeout)
 
-    monkeypatch.setattr(apply, "IcmpProbe", Counting)
+    monkeypatch.setattr(pinger, "IcmpProbe", Counting)
     return seen
 
 

@@ -300,7 +300,7 @@ def test_disk_full_under_the_state_store_stops_cleanly_and_never_pushes_unrecord
     # full in the middle of the run
     for victim in victims:
         lab.run("lab", "fault", victim, "slow=40")
-    proc = start_apply(lab, data["path"], "--concurrency", "1", "--max-failures", "100%")
+    proc = start_apply(lab, data["path"], "--concurrency", "1", "--max-failures", "100%", "--quiet")
     wait_for("a unit done", lambda: "done" in phases(lab, proc.pid)[1].values())
     fill(small_disk / "filler")
     code, _, err = finish(proc)

@@ -7,12 +7,16 @@ SSH inside network namespaces.
 from __future__ import annotations
 
 import difflib
+import fcntl
 import json
 import os
+import re
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
+import termios
 import time
 import uuid
 from collections.abc import Iterator
@@ -351,3 +355,116 @@ def test_each_wave_is_silenced_on_alertmanager_while_it_changes(healed: Lab, tmp
     assert f"warning: alertmanager {am.base}: cannot create the silence for rollback" in back.stderr
     assert "Traceback" not in back.stderr
     assert {u["result"] for u in json.loads(back.stdout)["units"]} == {"ok"}
+
+
+# ---------------------------------------------------------------------------------- progress
+
+UNIT_LINE = re.compile(r"^unit (?P<unit>\S+) (?P<word>.+?) (?P<seconds>\d+\.\d)s(?:: (?P<reason>.*))?$")
+
+
+def unit_lines(stderr: str) -> list[re.Match[str]]:
+    """The per-unit progress lines of a command's stderr (other lines, e.g. warnings, aside)."""
+    return [m for m in map(UNIT_LINE.match, stderr.splitlines()) if m is not None]
+
+
+def test_off_a_terminal_each_unit_is_one_line_as_it_finishes(healed: Lab) -> None:
+    """Not on a terminal (here: pipes), plan, apply, backup, drift and rollback print one line per
+    unit on stderr as it finishes, and --json on stdout still parses; --quiet prints none."""
+    lab = healed
+    slow, fast = lab.unit("huawei_vrp")["id"], lab.unit("h3c_comware")["id"]
+    out = lab.root / f"plan-{uuid.uuid4().hex[:6]}.json"
+    planned = lab.run(
+        "rollout", "plan", "--segment", "party", "--unit", slow, "--unit", fast, "--out", str(out), "--json"
+    )
+    data = json.loads(planned.stdout)
+    lines = unit_lines(planned.stderr)
+    assert sorted(m["unit"] for m in lines) == sorted(u["id"] for u in data["units"]) == sorted([slow, fast])
+    assert {m["word"] for m in lines} <= {"nochange"} | {
+        f"change +{u['missing']} -{u['extra']}" for u in data["units"]
+    }
+    lab.run("lab", "fault", slow, "slow=300")  # the first unit of the plan finishes last
+    applied = lab.run("rollout", "apply", str(out), "--yes", "--json", "--canary", "0")
+    report = json.loads(applied.stdout)
+    lines = unit_lines(applied.stderr)
+    assert [(m["unit"], m["word"]) for m in lines] == [(u["id"], u["result"]) for u in report["units"]]
+    assert [m["unit"] for m in lines] == [fast, slow], applied.stderr  # in the order they finished
+    lab.run("lab", "heal", slow)
+    backed = lab.run("config", "backup", slow, fast, "--concurrency", "2", "--json")
+    rows = json.loads(backed.stdout)
+    assert [(m["unit"], m["word"]) for m in unit_lines(backed.stderr)] != []
+    assert sorted(m["unit"] for m in unit_lines(backed.stderr)) == sorted(r["unit"] for r in rows)
+    drift = lab.run("config", "drift", slow, fast, "--json", check=False)  # 3: some part drifted
+    checked = json.loads(drift.stdout)["units"]
+    assert sorted((m["unit"], m["word"]) for m in unit_lines(drift.stderr)) == sorted(
+        (u["unit"], u["state"]) for u in checked
+    )
+    back = lab.run("rollout", "rollback", report["run"], "--yes", "--json")
+    assert [(m["unit"], m["word"]) for m in unit_lines(back.stderr)] == [
+        (u["id"], u["result"]) for u in json.loads(back.stdout)["units"]
+    ]
+    quiet = lab.run("config", "backup", slow, fast, "--json", "--quiet")
+    assert len(json.loads(quiet.stdout)) == 2 and unit_lines(quiet.stderr) == []
+
+
+def test_a_failed_unit_line_gives_the_reason(healed: Lab) -> None:
+    lab = healed
+    victim = lab.unit("cisco_ios")["id"]
+    lab.run("lab", "fault", victim, "auth-fail")
+    result = lab.run("config", "backup", victim, "--json", check=False)
+    assert result.returncode == 3
+    (line,) = unit_lines(result.stderr)
+    assert line["unit"] == victim and line["word"] == "failed" and "authentication" in (line["reason"] or "")
+    assert json.loads(result.stdout)[0]["ok"] is False
+
+
+def on_a_terminal(lab: Lab, *args: str, env: dict[str, str]) -> tuple[str, str]:
+    """Run govnet with its stderr on a pseudo-terminal (stdout a pipe): (what the terminal got,
+    stdout)."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "govnet", *args],
+        cwd=ROOT,
+        env={**os.environ, **lab.env, "GOVNET_LAB_STATE": str(lab.root / "lab"), **env},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+    )
+    os.close(slave)
+    seen = bytearray()
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    stdout, _ = proc.communicate(timeout=120)
+    os.close(master)
+    assert proc.returncode == 0, seen.decode(errors="replace")
+    return seen.decode(errors="replace"), stdout.decode()
+
+
+def colours(text: str) -> bool:
+    """Whether ``text`` holds an SGR sequence setting a colour (not only bold, dim or reset)."""
+    for params in re.findall(r"\x1b\[([0-9;]*)m", text):
+        codes = [int(p) for p in params.split(";") if p]
+        if any(30 <= c <= 38 or 40 <= c <= 48 or 90 <= c <= 107 for c in codes[:1]):
+            return True
+    return False
+
+
+def test_on_a_terminal_a_live_bar_with_each_unit_and_no_colour_under_no_color(healed: Lab) -> None:
+    lab = healed
+    units = [lab.unit(p)["id"] for p in sorted(PLATFORMS)]
+    args = ("config", "backup", *units, "--json")
+    shown, stdout = on_a_terminal(lab, *args, env={"TERM": "xterm-256color", "PYTHONIOENCODING": "utf-8"})
+    assert len(json.loads(stdout)) == len(units)  # stdout is not the terminal: plain JSON
+    assert "backing up" in shown and "━" in shown and f"{len(units)}/{len(units)}" in shown, shown
+    assert all(f"unit {u} " in shown for u in units), shown
+    assert colours(shown)
+    plain, _ = on_a_terminal(
+        lab, *args, env={"TERM": "xterm-256color", "PYTHONIOENCODING": "utf-8", "NO_COLOR": "1"}
+    )
+    assert "backing up" in plain and "━" in plain and not colours(plain), plain

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from govnet.cli.main import cli
 from govnet.rollout import runs
 from govnet.rollout.apply import Options
-from govnet.rollout.runs import UnitRecord
+from govnet.rollout.runs import Phase, Result, UnitRecord
 from govnet.rollout.stopping import StopRequest, on_signals
 from govnet.state.db import connect
 
@@ -40,7 +40,7 @@ def test_max_failures_counts_and_shares() -> None:
     assert Options(max_failures="10%").threshold(5) == 0
 
 
-def record(phase: str, result: str | None, before: str | None) -> UnitRecord:
+def record(phase: Phase, result: Result | None, before: str | None) -> UnitRecord:
     return UnitRecord("r", "u", "d", 0, 1, phase, result, "", [], before, None, 0.0)
 
 

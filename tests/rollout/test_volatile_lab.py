@@ -134,7 +134,7 @@ def test_a_plan_of_a_device_whose_text_changes_by_itself_applies_and_verifies(
     options = apply.Options(verify_reachability=False, restore_wait=1.0)
     report = apply.start(ctx, plan, "plan.json", "0" * 64, options)
     (outcome,) = report.outcomes
-    assert (outcome.result, outcome.reason) == ("changed", "")
+    assert (outcome.status, outcome.reason) == ("changed", "")
 
     with ctx.session(device) as session:
         shown = session.running_config()
