@@ -21,7 +21,7 @@ from bench.gen_inventory import inventory
 from govnet.inventory.loader import load
 from govnet.metrics.http import render
 from govnet.monitor.record import record
-from govnet.monitor.site import Site
+from govnet.monitor.site import WatchedSite
 from govnet.monitor.state import DaemonView, Tracker
 from govnet.probes.base import InterfaceStatus, ProbeResult, Target
 
@@ -30,7 +30,7 @@ def filled(units: int, work: Path) -> DaemonView:
     path = work / "bench-inventory.yml"
     path.write_text(yaml.safe_dump(inventory(units), allow_unicode=True))
     loaded = load(path).inventory
-    site = Site.from_inventory(loaded)
+    site = WatchedSite.from_inventory(loaded)
     view = _view(site)
     for segment in site.segments:
         results = [
@@ -53,7 +53,7 @@ def filled(units: int, work: Path) -> DaemonView:
     return view
 
 
-def _view(site: Site) -> DaemonView:
+def _view(site: WatchedSite) -> DaemonView:
     tracker = Tracker(site, 2)
     try:
         from govnet.probes.registry import default_kinds  # noqa: PLC0415

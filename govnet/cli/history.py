@@ -51,7 +51,7 @@ def _lines(text: str) -> list[tuple[str, str]]:
 
 
 @dataclass(frozen=True)
-class Target:
+class ArchivedUnit:
     """The unit a history command is about: its id, and its devices' platforms where the
     inventory still has it (a unit no longer in the inventory keeps its backups)."""
 
@@ -60,7 +60,7 @@ class Target:
     inventory: Inventory | None
 
 
-def target(conn: sqlite3.Connection, inventory_path: Path, ident: str) -> Target:
+def target(conn: sqlite3.Connection, inventory_path: Path, ident: str) -> ArchivedUnit:
     """``ident`` (a unit or node id or slug) as the inventory and the store know it."""
     try:
         inventory: Inventory | None = load(inventory_path).inventory
@@ -68,9 +68,9 @@ def target(conn: sqlite3.Connection, inventory_path: Path, ident: str) -> Target
         inventory = None  # a unit's backups stay readable while the inventory is being fixed
     element = inventory.element(ident) if inventory is not None else None
     if element is not None:
-        return Target(element.id, {d.name: d.platform for d in element.devices}, inventory)
+        return ArchivedUnit(element.id, {d.name: d.platform for d in element.devices}, inventory)
     if history.unit_backups(conn, ident) or history.audited_unit(conn, ident):
-        return Target(ident, {}, inventory)
+        return ArchivedUnit(ident, {}, inventory)
     if inventory is None:
         load(inventory_path)  # the inventory's own error says why the unit cannot be found
     raise GovnetError(f"unknown unit '{ident}' (not in the inventory {inventory_path}, no backup stored)")
@@ -153,7 +153,11 @@ class Side:
 
 
 def _sides(
-    conn: sqlite3.Connection, chosen: Target, selector: str, option: str, live: Callable[[], dict[str, str]]
+    conn: sqlite3.Connection,
+    chosen: ArchivedUnit,
+    selector: str,
+    option: str,
+    live: Callable[[], dict[str, str]],
 ) -> dict[str, Side]:
     if selector == LIVE:
         return {device: Side(f"{device} running (live)", text) for device, text in live().items()}
@@ -204,7 +208,7 @@ def diff_stored(kwargs: dict[str, Any], start: str, end: str) -> None:
         sys.exit(1)
 
 
-def _live_reader(chosen: Target, kwargs: dict[str, Any]) -> Callable[[], dict[str, str]]:
+def _live_reader(chosen: ArchivedUnit, kwargs: dict[str, Any]) -> Callable[[], dict[str, str]]:
     """Reads the unit's devices now (``--from/--to live``), once however often it is asked."""
     texts: dict[str, str] = {}
 

@@ -216,14 +216,14 @@ class UnitReport:
 
 
 @dataclass(frozen=True)
-class Target:
+class DriftTarget:
     element: Unit | Node
     segments: tuple[str, ...]
 
 
 def targets(
     ctx: Context, ids: Iterable[str] = (), segment: str | None = None, owned: Iterable[str] | None = None
-) -> list[Target]:
+) -> list[DriftTarget]:
     """What to check: the named units (unknown ones are an error), the units and nodes of
     ``segment`` (only that segment's scope), or everything; ``owned`` keeps a shard's share."""
     wanted = list(ids)
@@ -232,14 +232,14 @@ def targets(
             raise GovnetError(f"unknown unit '{ident}'")
     if segment is not None:
         elements = elements_in_scope(ctx, segment, None, wanted)
-        found = [Target(e, (segment,)) for e in elements]
+        found = [DriftTarget(e, (segment,)) for e in elements]
     else:
         chosen: list[Unit | Node] = (
             [e for e in (ctx.inventory.element(i) for i in wanted) if e is not None]
             if wanted
             else [*ctx.inventory.nodes, *ctx.inventory.units]
         )
-        found = [Target(e, tuple(s for s in SEGMENTS if s in e.segments)) for e in chosen]
+        found = [DriftTarget(e, tuple(s for s in SEGMENTS if s in e.segments)) for e in chosen]
     keep = set(owned) if owned is not None else None
     seen: set[str] = set()
     out = []
@@ -252,12 +252,12 @@ def targets(
 
 STATUS: dict[State, Result] = {"compliant": "ok", "pending": "ok", "drifted": "changed", "unknown": "failed"}
 """A device check as a runner result: drifted counts as changed (outside govnet), unknown as failed."""
-CheckJob = tuple[Target, Device, tuple[str, ...]]
+CheckJob = tuple[DriftTarget, Device, tuple[str, ...]]
 
 
 def check(
     ctx: Context,
-    chosen: list[Target],
+    chosen: list[DriftTarget],
     *,
     concurrency: int = 10,
     stop: threading.Event | None = None,

@@ -7,7 +7,7 @@ rendered in a worker thread) at most once per change, never once per scrape.
 
 What each probe kind measured is its *part* (``parts``): immutable, replaced by the kind's
 ``record`` after each cycle, shared by the snapshot without a copy and read by the kind's own
-collector (`govnet.probes.kind`). The view holds the daemon's `Site` and `Tracker`
+collector (`govnet.probes.kind`). The view holds the daemon's `WatchedSite` and `Tracker`
 (`govnet.monitor`) but knows them only by the protocols below, what the exports read of them:
 the daemon imports this package, not the other way round.
 """
@@ -31,15 +31,15 @@ State = Literal["up", "down", "unreachable", "unknown"]
 STATES: tuple[State, ...] = ("up", "down", "unreachable", "unknown")
 
 
-class WatchedMember(Protocol):
+class MemberView(Protocol):
     """An element's place on one segment (`govnet.monitor.site.Member`)."""
 
     @property
     def wave(self) -> int | None: ...
 
 
-class WatchedElement(Protocol):
-    """A unit or node as the exports name it (`govnet.monitor.site.Element`)."""
+class ElementView(Protocol):
+    """A unit or node as the exports name it (`govnet.monitor.site.WatchedElement`)."""
 
     @property
     def id(self) -> str: ...
@@ -54,16 +54,16 @@ class WatchedElement(Protocol):
     def parent(self) -> str | None: ...
 
     @property
-    def segments(self) -> Mapping[str, WatchedMember]: ...
+    def segments(self) -> Mapping[str, MemberView]: ...
 
 
-class WatchedSite(Protocol):
-    """The inventory as the daemon watches it (`govnet.monitor.site.Site`)."""
+class SiteView(Protocol):
+    """The inventory as the daemon watches it (`govnet.monitor.site.WatchedSite`)."""
 
     @property
     def segments(self) -> Sequence[str]: ...
 
-    def element(self, ident: str) -> WatchedElement | None: ...
+    def element(self, ident: str) -> ElementView | None: ...
 
 
 class StateEntry(Protocol):
@@ -161,7 +161,7 @@ class EntryState:
 class Snapshot:
     """A consistent copy of the view, safe to read from another thread while probes go on."""
 
-    inventory: WatchedSite
+    inventory: SiteView
     site: str
     shard: str
     version: int
@@ -198,7 +198,7 @@ class Snapshot:
 
 @dataclass
 class View:
-    inventory: WatchedSite
+    inventory: SiteView
     tracker: StateSource
     site: str
     shard: str = "1/1"
@@ -240,7 +240,7 @@ class View:
         for listener in self.listeners:
             listener()
 
-    def element(self, ident: str) -> WatchedElement | None:
+    def element(self, ident: str) -> ElementView | None:
         return self.inventory.element(ident)
 
     def cycle(self, probe: str, segment: str) -> CycleStat:

@@ -13,7 +13,7 @@ from govnet.inventory.models import Inventory
 from govnet.inventory.select import select
 from govnet.monitor.config import DaemonConfig
 from govnet.monitor.setup import make_probe
-from govnet.monitor.site import Site
+from govnet.monitor.site import WatchedSite
 from govnet.monitor.state import Tracker
 from govnet.monitor.targets import icmp_targets
 from govnet.probes.base import ProbeResult
@@ -26,7 +26,7 @@ async def probe_once(
 ) -> tuple[list[dict[str, Any]], int]:
     """(rows for the units and nodes on ``segments``, how many were refused by allowed_networks)."""
     owned_units = select(inventory, shard=config.shard_spec)  # every unit without a shard
-    site = Site.from_inventory(inventory, [u.id for u in owned_units])
+    site = WatchedSite.from_inventory(inventory, [u.id for u in owned_units])
     owned = site.owned
     tracker = Tracker(site, 1, owned)
     results: dict[tuple[str, str], ProbeResult] = {}

@@ -1,6 +1,6 @@
 """Everything the daemon derives from its config file, built together and swapped together.
 
-A `Setup` is the config, the `Site` its inventory describes (loaded in a child process, see
+A `Setup` is the config, the `WatchedSite` its inventory describes (loaded in a child process, see
 `govnet.monitor.site`), the jobs, one probe per job and each job's targets, built and checked
 up front: a bad probe setting, a missing vantage namespace, an unreadable inventory or an
 unresolvable secret fails *here*, at start or at a SIGHUP reload, naming ``FILE:LINE``, and a
@@ -17,7 +17,7 @@ from pathlib import Path
 from govnet.errors import ConfigError, GovnetError
 from govnet.inventory.select import Shard
 from govnet.monitor.config import DaemonConfig, load_config
-from govnet.monitor.site import Site, load_site_bytes, site_from_bytes
+from govnet.monitor.site import WatchedSite, load_site_bytes, site_from_bytes
 from govnet.monitor.targets import TargetSet, gate, icmp_targets, snmp_targets, tcp_targets
 from govnet.osutil.forked import in_child
 from govnet.probes.base import Probe, ProbeResult, Target
@@ -35,7 +35,7 @@ JOBS: dict[TargetRule, str | None] = {
 """A kind's jobs by its target rule: one per segment of the site (None), or one job only."""
 
 
-def plan_jobs(config: DaemonConfig, site: Site) -> list[tuple[str, str]]:
+def plan_jobs(config: DaemonConfig, site: WatchedSite) -> list[tuple[str, str]]:
     """(kind, segment) pairs the scheduler runs: every enabled kind of the registry, per its targets."""
     out: list[tuple[str, str]] = []
     for name, kind in config.kinds.items():
@@ -62,7 +62,7 @@ def make_path_probe(config: DaemonConfig) -> PathProbe:
         raise config.probe_error("path", None, exc) from None
 
 
-async def load_site(path: Path, shard: Shard | None = None, kinds: Registry | None = None) -> Site:
+async def load_site(path: Path, shard: Shard | None = None, kinds: Registry | None = None) -> WatchedSite:
     """The config's site, loaded and validated in a forked child (its memory peak stays there)."""
     return site_from_bytes(
         await in_child(lambda: load_site_bytes(path, shard, kinds), LOAD_TIMEOUT, "loading the inventory")
@@ -72,7 +72,7 @@ async def load_site(path: Path, shard: Shard | None = None, kinds: Registry | No
 @dataclass
 class Setup:
     config: DaemonConfig
-    site: Site
+    site: WatchedSite
     jobs: list[tuple[str, str]]
     resolve: Callable[[str], str]
     probes: dict[tuple[str, str], Probe] = field(default_factory=dict)

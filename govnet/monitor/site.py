@@ -1,11 +1,11 @@
-"""What the daemon keeps of the inventory: a compact, read-only `Site`, loaded in a child process.
+"""What the daemon keeps of the inventory: a compact, read-only `WatchedSite`, loaded in a child process.
 
 Why: the inventory's pydantic models cost ~9 KB per unit once loaded (90 MB at 10,000 units) and
 loading them peaks at ~400 MB (the YAML node graph with line marks, then validation), memory that
 CPython's allocator keeps once touched. The daemon needs a few strings per unit (addresses,
 parent, names, the device's host, SNMP secret *references*, monitored interfaces, services),
 so `load_site` reads and validates the inventory in a forked child (`govnet.osutil.forked`)
-and hands back only a `Site`: ~1 KB per unit, and the daemon's heap never sees the peak.
+and hands back only a `WatchedSite`: ~1 KB per unit, and the daemon's heap never sees the peak.
 The isolation matrix (which addresses must NOT answer from which vantage) is computed there too,
 since it needs the inventory's address plans.
 """
@@ -50,7 +50,7 @@ class SnmpAccess:
 
 
 @dataclass(frozen=True, slots=True)
-class Service:
+class WatchedService:
     name: str
     port: int
     segment: str
@@ -58,7 +58,7 @@ class Service:
 
 
 @dataclass(frozen=True, slots=True)
-class Element:
+class WatchedElement:
     """A unit or node, as far as monitoring is concerned (its primary device's facts)."""
 
     id: str
@@ -74,36 +74,36 @@ class Element:
     uplink: str | None = None
     interfaces: tuple[str, ...] = ()
     snmp: SnmpAccess | None = None
-    services: tuple[Service, ...] = ()
+    services: tuple[WatchedService, ...] = ()
 
 
 @dataclass(frozen=True)
-class Site:
+class WatchedSite:
     name: str
     segments: tuple[str, ...]
-    nodes: tuple[Element, ...]
-    units: tuple[Element, ...]
+    nodes: tuple[WatchedElement, ...]
+    units: tuple[WatchedElement, ...]
     owned: frozenset[str]
     """Units this daemon (shard) watches."""
     isolation: tuple[Target, ...] = ()
     """The isolation matrix's targets for the configured vantages (owned units only)."""
-    _index: dict[str, Element] = field(default_factory=dict, repr=False, compare=False)
+    _index: dict[str, WatchedElement] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for element in (*self.nodes, *self.units):
             self._index.setdefault(element.id, element)
 
-    def element(self, ident: str) -> Element | None:
+    def element(self, ident: str) -> WatchedElement | None:
         return self._index.get(ident)
 
-    def parent_chain(self, ident: str) -> list[Element]:
+    def parent_chain(self, ident: str) -> list[WatchedElement]:
         """The elements above ``ident``, nearest first (a cycle is stopped, not followed)."""
         return chain_above(self._index, ident)
 
     @classmethod
     def from_inventory(
         cls, inventory: Inventory, owned: Iterable[str] | None = None, isolation: Iterable[Target] = ()
-    ) -> Site:
+    ) -> WatchedSite:
         wanted = frozenset(u.id for u in inventory.units) if owned is None else frozenset(owned)
         shared: dict[object, object] = {}
         uplinks: dict[str, list[str]] = {}
@@ -119,7 +119,9 @@ class Site:
         )
 
 
-def _element(source: Node | Unit, shared: dict[object, object], uplinks: Sequence[str] = ()) -> Element:
+def _element(
+    source: Node | Unit, shared: dict[object, object], uplinks: Sequence[str] = ()
+) -> WatchedElement:
     """The compact element; values repeated across elements are one object (``shared``), so the
     pickle that carries the site to the daemon holds them once, and so does the daemon.
 
@@ -139,13 +141,13 @@ def _element(source: Node | Unit, shared: dict[object, object], uplinks: Sequenc
     elif isinstance(device.snmp, SnmpV3):
         s = device.snmp
         snmp = one(SnmpAccess("v3", None, s.user, s.auth_protocol, s.auth_key, s.priv_protocol, s.priv_key))
-    services: tuple[Service, ...] = ()
+    services: tuple[WatchedService, ...] = ()
     if isinstance(source, Unit):
         services = tuple(
-            one(Service(s.name, s.port, s.segment, None if s.host is None else str(s.host)))
+            one(WatchedService(s.name, s.port, s.segment, None if s.host is None else str(s.host)))
             for s in source.services
         )
-    return Element(
+    return WatchedElement(
         id=source.id,
         name=source.name,
         kind=one(source.kind),
@@ -174,13 +176,13 @@ def _monitored(listed: Sequence[str], uplinks: Sequence[str]) -> list[str]:
     return [*listed, *(name for name in uplinks if name not in listed)]
 
 
-def build_site(config: DaemonConfig) -> Site:
-    """Load and validate the config's inventory; the `Site` this daemon (shard) watches."""
+def build_site(config: DaemonConfig) -> WatchedSite:
+    """Load and validate the config's inventory; the `WatchedSite` this daemon (shard) watches."""
     from govnet.inventory.loader import load  # noqa: PLC0415 - in the loading child only
 
     inventory = load(config.inventory).inventory
     owned = {u.id for u in select(inventory, shard=config.shard_spec)}
-    return Site.from_inventory(inventory, owned, _isolation(config, inventory, owned))
+    return WatchedSite.from_inventory(inventory, owned, _isolation(config, inventory, owned))
 
 
 def _isolation(config: DaemonConfig, inventory: Inventory, owned: set[str]) -> list[Target]:
@@ -198,7 +200,7 @@ def _isolation(config: DaemonConfig, inventory: Inventory, owned: set[str]) -> l
 
 
 def load_site_bytes(path: Path, shard: Shard | None = None, kinds: Registry | None = None) -> bytes:
-    """In the child: the pickled outcome of loading (a `Site`, or the problems to raise)."""
+    """In the child: the pickled outcome of loading (a `WatchedSite`, or the problems to raise)."""
     try:
         outcome: tuple[str, object] = ("ok", build_site(load_config(path, shard, kinds)))
     except GovnetError as exc:
@@ -206,11 +208,11 @@ def load_site_bytes(path: Path, shard: Shard | None = None, kinds: Registry | No
     return pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def site_from_bytes(data: bytes) -> Site:
-    """In the daemon: the `Site`, or the child's error raised again (same class, same problems)."""
+def site_from_bytes(data: bytes) -> WatchedSite:
+    """In the daemon: the `WatchedSite`, or the child's error raised again (same class, same problems)."""
     kind, value = pickle.loads(data)  # noqa: S301 - our own child's output, over a private pipe
     if kind == "ok":
-        assert isinstance(value, Site)
+        assert isinstance(value, WatchedSite)
         return value
     name, problems = value
     errors: dict[str, type[GovnetError]] = {c.__name__: c for c in _error_classes()}

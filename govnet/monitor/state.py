@@ -49,7 +49,7 @@ class Transition:
 
 
 class Hierarchy(Protocol):
-    """What the tracker needs of an inventory: the inventory itself, or the daemon's `Site`."""
+    """What the tracker needs of an inventory: the inventory itself, or the daemon's `WatchedSite`."""
 
     @property
     def nodes(self) -> Sequence[HierarchyMember]: ...

@@ -16,7 +16,7 @@ from typing import Any
 
 from govnet.errors import ConfigError, GovnetError
 from govnet.monitor.config import DaemonConfig
-from govnet.monitor.site import Element, Site
+from govnet.monitor.site import WatchedElement, WatchedSite
 from govnet.probes.base import Target
 
 NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
@@ -30,13 +30,13 @@ class TargetSet:
     """Targets outside ``allowed_networks``, as ``unit/segment ADDRESS`` (never probed)."""
 
 
-def elements(site: Site, owned: set[str] | frozenset[str]) -> list[Element]:
+def elements(site: WatchedSite, owned: set[str] | frozenset[str]) -> list[WatchedElement]:
     """Nodes (always: units' states depend on them) and the units this daemon owns."""
     return [*site.nodes, *(u for u in site.units if u.id in owned)]
 
 
 def icmp_targets(
-    config: DaemonConfig, site: Site, owned: set[str] | frozenset[str], segment: str
+    config: DaemonConfig, site: WatchedSite, owned: set[str] | frozenset[str], segment: str
 ) -> TargetSet:
     found = [
         Target(e.id, segment, e.segments[segment].address, params=NO_PARAMS)
@@ -47,7 +47,7 @@ def icmp_targets(
 
 
 def snmp_targets(
-    config: DaemonConfig, site: Site, owned: set[str] | frozenset[str], resolve: Callable[[str], str]
+    config: DaemonConfig, site: WatchedSite, owned: set[str] | frozenset[str], resolve: Callable[[str], str]
 ) -> TargetSet:
     found = []
     shared: dict[tuple[Any, ...], Mapping[str, Any]] = {}
@@ -85,7 +85,7 @@ def snmp_targets(
 
 
 def tcp_targets(
-    config: DaemonConfig, site: Site, owned: set[str] | frozenset[str], segment: str
+    config: DaemonConfig, site: WatchedSite, owned: set[str] | frozenset[str], segment: str
 ) -> TargetSet:
     found = []
     for unit in site.units:

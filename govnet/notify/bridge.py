@@ -58,14 +58,14 @@ class Gateway:
 
 
 @dataclass(frozen=True)
-class Target:
+class ContactChannels:
     """The channels of one contact that the bridge drives, their secrets resolved."""
 
     robot: Robot | None = None
     gateway: Gateway | None = None
 
 
-def targets(inventory: Inventory, resolver: SecretResolver) -> dict[str, Target]:
+def targets(inventory: Inventory, resolver: SecretResolver) -> dict[str, ContactChannels]:
     """Every contact with a DingTalk robot or an SMS gateway, by id (raises ``ConfigError``)."""
     return {
         ident: _target(ident, contact, resolver)
@@ -74,7 +74,7 @@ def targets(inventory: Inventory, resolver: SecretResolver) -> dict[str, Target]
     }
 
 
-def _target(ident: str, contact: Contact, resolver: SecretResolver) -> Target:
+def _target(ident: str, contact: Contact, resolver: SecretResolver) -> ContactChannels:
     def secret(field: str, reference: str) -> str:
         try:
             return resolver.resolve(reference)
@@ -89,7 +89,7 @@ def _target(ident: str, contact: Contact, resolver: SecretResolver) -> Target:
         sms = contact.sms
         token = secret("sms.token", sms.token) if sms.token is not None else None
         gateway = Gateway(sms.url, list(sms.numbers), token)
-    return Target(robot, gateway)
+    return ContactChannels(robot, gateway)
 
 
 class Bridge:

@@ -77,7 +77,7 @@ def verify_failure(left: Remediation) -> str:
 
 
 @dataclass
-class Change:
+class UnitChange:
     """One unit's change while its steps run: what each step leaves for the next."""
 
     planned: PlanUnit
@@ -175,11 +175,11 @@ class Applier:
         except GovnetError as exc:
             return self.finish(planned.id, device.name, "failed", f"cannot connect: {_first_line(exc)}")
         with session:
-            change = Change(planned, element, device, intended, session, start)
+            change = UnitChange(planned, element, device, intended, session, start)
             self._read(change)
             return self._steps(change)
 
-    def _read(self, change: Change) -> None:
+    def _read(self, change: UnitChange) -> None:
         """The running config now, whether it is the planned one, and a resumed unit's backup."""
         change.running = running = change.session.running_config()
         platform = change.device.platform
@@ -198,7 +198,7 @@ class Applier:
                     "",
                 )
 
-    def _steps(self, change: Change) -> UnitResult[None]:
+    def _steps(self, change: UnitChange) -> UnitResult[None]:
         """Run ``STEPS`` from the unit's phase until one returns its result; a step that fails
         once the backup is taken restores it (the store failing stops everything instead)."""
         phase = change.start
@@ -215,7 +215,7 @@ class Applier:
                 return after
             phase = after
 
-    def _back_up(self, change: Change) -> Phase | UnitResult[None]:
+    def _back_up(self, change: UnitChange) -> Phase | UnitResult[None]:
         """Refuse a unit whose running config changed since planning; else store the backup."""
         unit, device = change.element.id, change.device
         if change.planned.running_hash and not change.as_planned:
@@ -229,7 +229,7 @@ class Applier:
         change.before = self.records.write(backed_up)
         return "backed_up"
 
-    def _push(self, change: Change) -> Phase | UnitResult[None]:
+    def _push(self, change: UnitChange) -> Phase | UnitResult[None]:
         """Send what the device lacks: the plan's commands when it is as planned, else the
         remediation from what it runs now (so a unit resumed mid-push is never pushed twice)."""
         unit, device, planned = change.element.id, change.device, change.planned
@@ -254,12 +254,12 @@ class Applier:
         self._phase(unit, device.name, "pushed")
         return "pushed"
 
-    def _save(self, change: Change) -> Phase:
+    def _save(self, change: UnitChange) -> Phase:
         change.session.save()
         self._phase(change.element.id, change.device.name, "saved")
         return "saved"
 
-    def _verify_step(self, change: Change) -> UnitResult[None]:
+    def _verify_step(self, change: UnitChange) -> UnitResult[None]:
         """Verify, then record the verified config (the text verify read, after the save) as the
         post-change backup, the unit verified and done, and the audit entry: one transaction."""
         shown = self._verify(change)
@@ -273,7 +273,7 @@ class Applier:
         self._audit("verified", unit, {"device": device.name, "after": after}, also=record)
         return UnitResult(unit, device.name, "changed")
 
-    def _verify(self, change: Change) -> str:
+    def _verify(self, change: UnitChange) -> str:
         """The running config read after the save, once it holds the intent and reachability held."""
         shown = change.session.running_config()
         left = remediate(change.device.platform, shown, change.intended)
@@ -300,7 +300,7 @@ class Applier:
             addresses.add(str(unit.segments[self.segment].address.ip))  # type: ignore[index]
         return addresses
 
-    def _restore(self, change: Change) -> UnitResult[None]:
+    def _restore(self, change: UnitChange) -> UnitResult[None]:
         """Push the pre-change backup back; log in again if the failure took the session down."""
         unit, device, before = change.element.id, change.device, change.before
         why = change.why or "govnet stopped while restoring"
@@ -351,7 +351,7 @@ class Applier:
             time.sleep(min(2.0, max(0.0, deadline - time.monotonic())))
 
 
-Step = Callable[[Applier, Change], "Phase | UnitResult[None]"]
+Step = Callable[[Applier, UnitChange], "Phase | UnitResult[None]"]
 STEPS: dict[Phase, Step] = {
     "pending": Applier._back_up,
     "backed_up": Applier._push,

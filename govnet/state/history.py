@@ -121,7 +121,7 @@ def _by_hash(found: list[Backup], selector: str, unit: str, option: str) -> Back
 
 
 @dataclass(frozen=True)
-class Change:
+class Authorship:
     """A govnet action that left a device with a config: who, which run, what, when."""
 
     user: str
@@ -130,7 +130,9 @@ class Change:
     at: float
 
 
-def changed_by(conn: sqlite3.Connection, unit: str, device: str, after: float, until: float) -> Change | None:
+def changed_by(
+    conn: sqlite3.Connection, unit: str, device: str, after: float, until: float
+) -> Authorship | None:
     """The last govnet change to ``device`` in (``after``, ``until``], from the audit trail; None
     when govnet did not touch it then (the change came from outside govnet)."""
     rows = conn.execute(
@@ -140,7 +142,7 @@ def changed_by(conn: sqlite3.Connection, unit: str, device: str, after: float, u
     ).fetchall()
     for row in rows:
         if json.loads(row["detail"]).get("device", device) == device:
-            return Change(row["user"], row["run_id"], row["action"], row["at"])
+            return Authorship(row["user"], row["run_id"], row["action"], row["at"])
     return None
 
 

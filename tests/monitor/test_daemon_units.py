@@ -13,7 +13,7 @@ from govnet.metrics.http import Exporter
 from govnet.metrics.page import render_page
 from govnet.monitor.record import keep, prepare, record
 from govnet.monitor.renewal import STUCK_AFTER, SnmpRenewal
-from govnet.monitor.site import Site
+from govnet.monitor.site import WatchedSite
 from govnet.monitor.state import DaemonView, Tracker
 from govnet.probes.base import InterfaceStatus, ProbeResult, Target
 from govnet.probes.registry import default_kinds
@@ -65,7 +65,7 @@ def test_a_reload_keeps_what_the_tracker_knew() -> None:
 
 
 def view() -> DaemonView:
-    site = Site.from_inventory(INVENTORY)
+    site = WatchedSite.from_inventory(INVENTORY)
     return DaemonView(site, Tracker(site, 2), site.name, kinds=default_kinds())
 
 
@@ -259,7 +259,7 @@ def test_the_provincial_uplink_is_polled_on_the_core() -> None:
     although the core device lists only its trunks (the shipped inventory, built, never probed)."""
     shipped = load(ROOT / "inventory").inventory
     (uplink,) = [u for u in shipped.uplinks if u.id == "province-party"]
-    core = Site.from_inventory(shipped).element(uplink.node)
+    core = WatchedSite.from_inventory(shipped).element(uplink.node)
     assert core is not None and uplink.node == "core-city"
     assert "GigabitEthernet3/0/1" in core.interfaces
     assert core.interfaces[: len(shipped.nodes[0].device.interfaces)] == tuple(

@@ -27,7 +27,7 @@ class Question:
 
 
 @dataclass(frozen=True)
-class Field:
+class FieldBehaviours:
     """One platform's field behaviours."""
 
     line_questions: tuple[tuple[re.Pattern[str], Question], ...] = ()
@@ -61,8 +61,8 @@ QUIRKS: dict[str, str] = {
 
 _VRP_ENTER = "Error: Please choose 'YES' or 'NO' first before pressing 'Enter'. [Y/N]:"
 
-FIELD: dict[str, Field] = {
-    "huawei_vrp": Field(
+FIELD: dict[str, FieldBehaviours] = {
+    "huawei_vrp": FieldBehaviours(
         line_questions=(
             (
                 re.compile(r"^undo local-user \S+$"),
@@ -97,7 +97,7 @@ FIELD: dict[str, Field] = {
         ),
         refuse_enter=_VRP_ENTER,
     ),
-    "h3c_comware": Field(
+    "h3c_comware": FieldBehaviours(
         line_questions=(
             (
                 re.compile(r"^undo local-user \S+(?: class \S+)?$"),
@@ -112,7 +112,7 @@ FIELD: dict[str, Field] = {
             (re.compile(r"^ip address 192\.0\.2\.0 "), "The IP address is invalid.", True),
         ),
     ),
-    "cisco_ios": Field(
+    "cisco_ios": FieldBehaviours(
         line_questions=(
             (
                 re.compile(r"^no username \S+"),
@@ -157,10 +157,10 @@ FIELD: dict[str, Field] = {
     ),
 }
 
-NO_FIELD = Field()
+NO_FIELD = FieldBehaviours()
 
 
-def field_of(platform: str) -> Field:
+def field_of(platform: str) -> FieldBehaviours:
     return FIELD.get(platform, NO_FIELD)
 
 

@@ -22,7 +22,7 @@ IF_DESCR: Oid = (1, 3, 6, 1, 2, 1, 2, 2, 1, 2)
 
 
 @dataclass(frozen=True, slots=True)
-class Column:
+class IfColumn:
     """An IF-MIB column feeding one ``InterfaceStatus`` field, with its older fallback column."""
 
     field: str
@@ -30,15 +30,15 @@ class Column:
     fallback: Oid | None = None
 
 
-COLUMNS: dict[str, Column] = {
+COLUMNS: dict[str, IfColumn] = {
     c.field: c
     for c in (
-        Column("oper_status", (1, 3, 6, 1, 2, 1, 2, 2, 1, 8)),
-        Column("admin_status", (1, 3, 6, 1, 2, 1, 2, 2, 1, 7)),
-        Column("in_octets", (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6), fallback=(1, 3, 6, 1, 2, 1, 2, 2, 1, 10)),
-        Column("out_octets", (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 10), fallback=(1, 3, 6, 1, 2, 1, 2, 2, 1, 16)),
-        Column("speed_mbps", (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 15)),
-        Column("alias", (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 18)),
+        IfColumn("oper_status", (1, 3, 6, 1, 2, 1, 2, 2, 1, 8)),
+        IfColumn("admin_status", (1, 3, 6, 1, 2, 1, 2, 2, 1, 7)),
+        IfColumn("in_octets", (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6), fallback=(1, 3, 6, 1, 2, 1, 2, 2, 1, 10)),
+        IfColumn("out_octets", (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 10), fallback=(1, 3, 6, 1, 2, 1, 2, 2, 1, 16)),
+        IfColumn("speed_mbps", (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 15)),
+        IfColumn("alias", (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 18)),
     )
 }
 """ifOperStatus is always polled; the others are the probe's ``columns`` setting."""
