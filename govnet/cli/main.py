@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from typing import Any
@@ -28,6 +29,10 @@ COMMANDS = {
 }
 """Each command and where it lives: imported when it runs, so that `govnet inventory …` does not
 pay for netmiko, the device simulator or pysnmp (the whole CLI takes seconds to import)."""
+
+
+LAB_EXTRA = ("asyncssh", "netfilterqueue")
+"""The modules of pyproject.toml's ``lab`` extra: a production install goes without them."""
 
 
 SUMMARIES = {
@@ -59,6 +64,8 @@ class LazyGroup(click.Group):
         where = COMMANDS.get(cmd_name)
         if where is None:
             return None
+        if cmd_name == "lab" and any(importlib.util.find_spec(m) is None for m in LAB_EXTRA):
+            raise GovnetError("govnet lab needs the lab extra: pip install 'govnet[lab]'")
         module, _, attr = where.partition(":")
         command: Any = getattr(importlib.import_module(module), attr)
         return command() if attr == "config_with_drift" else command  # type: ignore[no-any-return]
