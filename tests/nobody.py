@@ -19,6 +19,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,9 +58,17 @@ def works(install: Install) -> bool:
     return done.returncode == 0
 
 
-@functools.cache
+_LOCK = threading.Lock()  # the bad-input cases run four at a time: one copy for all
+
+
 def install() -> Install:
     """The session's interpreter and checkout if uid 65534 can use them, else a readable copy."""
+    with _LOCK:
+        return _install()
+
+
+@functools.cache
+def _install() -> Install:
     here = Install(sys.executable, ROOT)
     if works(here):
         return here
