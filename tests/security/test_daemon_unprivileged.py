@@ -48,6 +48,9 @@ def test_daemon_as_nobody_with_only_cap_net_raw(lab: Lab) -> None:
         config["inventory"] = str(inventory)
         config["state"] = str(home / "daemon-state")
         config["probes"].pop("isolation", None)
+        as_nobody = nobody.install()
+        if "compliance" in config:  # the lab names the checkout's templates: nobody's copy of them
+            config["compliance"]["templates"] = str(as_nobody.root / "configs")
         config["traps"]["communities"] = [
             c.replace(lab_secrets, str(secrets)) for c in config["traps"]["communities"]
         ]
@@ -58,7 +61,7 @@ def test_daemon_as_nobody_with_only_cap_net_raw(lab: Lab) -> None:
             home / "daemon.log",
             runner=(*AS_NOBODY, *ONLY_NET_RAW),
             ready_within=120,
-            install=nobody.install(),
+            install=as_nobody,
         ).start()
         try:
             assert daemon.proc is not None

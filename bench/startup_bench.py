@@ -1,0 +1,86 @@
+"""Start-up of govnet's read commands: ``govnet --help`` and ``govnet inventory list``.
+
+Issue #15 asks for ≤ 0.3 s each (a read command an engineer types all day). Like hyperfine: each
+command runs ``--runs`` times (after ``--warmup`` unmeasured runs, so the file cache is warm) as a
+fresh process through the ``govnet`` console script beside this interpreter, its output to a
+pipe (as in a script, no terminal), commands interleaved run by run so that a load change on a
+shared machine hits them all alike. Prints the median, min and max wall time per command (and the
+user + system CPU of the median run's command, from ``RUSAGE_CHILDREN``). It asserts nothing.
+
+    .venv/bin/python bench/startup_bench.py                      # the checkout's inventory
+    .venv/bin/python bench/startup_bench.py --inventory PATH --runs 31
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def commands(govnet: str, inventory: Path) -> dict[str, list[str]]:
+    return {
+        "govnet --help": [govnet, "--help"],
+        "govnet --version": [govnet, "--version"],
+        "govnet inventory list": [govnet, "inventory", "list", "--inventory", str(inventory)],
+        "govnet inventory list --json": [
+            govnet,
+            "inventory",
+            "list",
+            "--json",
+            "--inventory",
+            str(inventory),
+        ],
+        "govnet inventory validate": [govnet, "inventory", "validate", "--inventory", str(inventory)],
+    }
+
+
+def once(argv: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one run of ``argv``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--inventory", type=Path, default=ROOT / "inventory")
+    args = parser.parse_args()
+    govnet = str(Path(sys.executable).parent / "govnet")
+    table = commands(govnet, args.inventory)
+    for _ in range(args.warmup):
+        for argv in table.values():
+            once(argv)
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in table}
+    for _ in range(args.runs):
+        for name, argv in table.items():
+            samples[name].append(once(argv))
+    print(
+        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, "
+        f"load {os.getloadavg()[0]:.2f}, {args.runs} runs each (+{args.warmup} warm-up)\n"
+    )
+    print("| command | wall s (median) | wall s (min–max) | CPU s (median) |")
+    print("|---|---|---|---|")
+    for name, runs in samples.items():
+        walls = sorted(w for w, _ in runs)
+        cpu = statistics.median(c for _, c in runs)
+        print(f"| `{name}` | {statistics.median(walls):.3f} | {walls[0]:.3f}–{walls[-1]:.3f} | {cpu:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
