@@ -106,3 +106,25 @@ def test_govnet_lab_without_the_extra_is_one_line(govnet: Any, monkeypatch: pyte
     assert result.code == 1
     assert result.err.splitlines() == ["govnet: govnet lab needs the lab extra: pip install 'govnet[lab]'"]
     assert result.out == ""
+
+
+def test_only_the_lab_imports_the_lab_extra() -> None:
+    """A production install has no asyncssh or netfilterqueue: nothing outside govnet/lab/ may import them."""
+    package = ROOT / "govnet"
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path.is_relative_to(package / "lab"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            found += [
+                f"{path.relative_to(ROOT)}:{node.lineno}: {name}"
+                for name in names
+                if name.split(".")[0] in cli_main.LAB_EXTRA
+            ]
+    assert not found, "\n".join(found)
