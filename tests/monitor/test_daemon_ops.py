@@ -24,9 +24,9 @@ import yaml
 
 from govnet.inventory.loader import load
 from govnet.probes import base
-from tests import nobody
 from tests.helpers import ROOT, need
 from tests.monitor.daemonkit import DaemonProcess, Lab, Metrics, watching
+from tests.nobody import install as nobody_install
 
 CHROMIUM = ("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run")
 QUIET = ("--disable-background-networking", "--disable-component-update", "--disable-sync")
@@ -214,7 +214,7 @@ def test_probe_never_sends_to_the_shipped_inventory(govnet: Any, monkeypatch: py
 
 def test_probe_needs_only_cap_net_raw(lab: Lab) -> None:
     need(shutil.which("setpriv") is not None, "missing binary: setpriv")
-    as_nobody = nobody.install()
+    as_nobody = nobody_install()
     with tempfile.TemporaryDirectory() as folder:
         Path(folder).chmod(0o755)
         inventory = Path(folder) / "inventory.yml"  # the lab's own is root's, mode 0600
