@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import yaml
 
 from govnet import __version__
 from govnet.resources import NAMES
+from tests import nobody
 from tests.helpers import ROOT, need
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -198,3 +200,32 @@ def test_the_image_builds_where_docker_runs() -> None:
         assert _checked(done).stdout.strip() == f"govnet, version {__version__}"
     finally:
         subprocess.run([docker, "rmi", "-f", tag], capture_output=True, check=False)
+
+
+def test_a_readable_copy_runs_govnet_as_nobody() -> None:
+    """What tests/nobody.py falls back to under /root (scripts/check-anywhere runs it there):
+    made and used here too, wherever the checkout is, so the fallback is never untested."""
+    need(os.geteuid() == 0 and shutil.which("setpriv") is not None, "needs root and setpriv")
+    base = Path(tempfile.mkdtemp(prefix="govnet-nobody-test-"))
+    try:
+        copy = nobody.readable_copy(base)
+        assert nobody.works(copy)
+        probe = "import os, govnet.resources as r; print(os.getuid(), r.data_dir('configs'))"
+        done = _checked(
+            subprocess.run(
+                copy.command("-c", probe), cwd=copy.root, capture_output=True, text=True, check=False
+            )
+        )
+        assert done.stdout.split() == [str(nobody.NOBODY), str(copy.root / "configs")]
+        version = _checked(
+            subprocess.run(
+                copy.command("-m", "govnet", "--version"),
+                cwd=copy.root,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        )
+        assert version.stdout.strip() == f"govnet, version {__version__}"
+    finally:
+        shutil.rmtree(base)
