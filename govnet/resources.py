@@ -4,7 +4,8 @@ DESIGN.md keeps them in top-level folders beside the package (``configs/``, ``ex
 ``probes/``), where engineers edit and review them. A wheel cannot carry folders outside its
 packages, so the build (``setup.py``) copies them into ``govnet/_data/``; an installed govnet
 reads that copy, and a source checkout (or an editable install) reads its own folders, which
-therefore always win. Every path to these folders goes through ``data_dir``: nothing else may
+therefore always win (a checkout: ``pyproject.toml`` beside the package, so that another
+distribution's top-level ``probes/`` in site-packages is never taken for ours). Every path to these folders goes through ``data_dir``: nothing else may
 guess at ``Path(__file__).parents``.
 
 ``python -m govnet.resources [NAME]`` prints where they are, e.g. to copy the Prometheus rules
@@ -35,7 +36,7 @@ def data_dir(name: Name) -> Path:
     if name not in NAMES:
         raise ValueError(f"not a govnet data folder: {name!r}")
     checkout = PACKAGE.parent / name
-    if checkout.is_dir():
+    if (PACKAGE.parent / "pyproject.toml").is_file() and checkout.is_dir():
         return checkout
     return SHIPPED / name
 

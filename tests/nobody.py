@@ -27,8 +27,9 @@ from tests.helpers import ROOT
 
 NOBODY = 65534
 AS_NOBODY = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
-COPIED = ("govnet", "configs", "exporters", "probes", "inventory")
-"""What of the checkout a command as nobody may need: the code, its data, the shipped inventory."""
+COPIED = ("pyproject.toml", "govnet", "configs", "exporters", "probes", "inventory")
+"""What of the checkout a command as nobody may need: the code, its data (pyproject.toml marks a
+checkout, govnet.resources), the shipped inventory."""
 PROBE = "import os, govnet.cli.main, govnet.monitor.daemon, netmiko, pysnmp, scapy; os.listdir('.')"
 """What ``install()`` checks uid 65534 can do: import govnet and its dependencies, read its cwd."""
 
@@ -93,8 +94,12 @@ def readable_copy(base: Path) -> Install:
     skip = shutil.ignore_patterns("__editable__*", "govnet-*.dist-info", "__pycache__")
     shutil.copytree(purelib, target, ignore=skip, copy_function=_link_or_copy)
     checkout = base / "checkout"
+    checkout.mkdir()
     for name in COPIED:
-        shutil.copytree(ROOT / name, checkout / name, ignore=shutil.ignore_patterns("__pycache__"))
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, checkout / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, checkout / name)
     (target / "govnet-checkout.pth").write_text(f"{checkout}\n")
     for path in [base, *base.rglob("*")]:  # whatever umask root has
         mode = path.lstat().st_mode

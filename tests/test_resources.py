@@ -34,7 +34,9 @@ def test_an_installed_package_reads_its_shipped_copy(tmp_path: Path, monkeypatch
     monkeypatch.setattr(resources, "SHIPPED", package / "_data")
     for name in resources.NAMES:
         assert resources.data_dir(name) == package / "_data" / name
-    (tmp_path / "site-packages" / "configs").mkdir()  # a folder beside the package wins
+    (tmp_path / "site-packages" / "configs").mkdir()  # another distribution's: not ours
+    assert resources.data_dir("configs") == package / "_data" / "configs"
+    (tmp_path / "site-packages" / "pyproject.toml").write_text("")  # a checkout's folders win
     assert resources.data_dir("configs") == tmp_path / "site-packages" / "configs"
 
 
