@@ -8,7 +8,7 @@ counts as unset; the others are taken as they are.
 |---|---|---|
 | ``GOVNET_INVENTORY`` | ``inventory`` | ``--inventory`` of every command (`govnet.cli.common`); ``rollout apply`` takes the plan's own inventory while this is the default |
 | ``GOVNET_STATE`` | ``state`` | ``--state`` (runs, backups, audit trail) |
-| ``GOVNET_TEMPLATES`` | ``configs`` | ``--templates`` of ``rollout`` and ``config`` commands |
+| ``GOVNET_TEMPLATES`` | ``configs`` when the working directory has one, else the templates govnet ships (`govnet.resources`) | ``--templates`` of ``rollout`` and ``config`` commands |
 | ``GOVNET_KNOWN_HOSTS`` | beside the inventory, else ``~/.ssh/known_hosts`` | device host keys (`govnet.rollout.context.default_known_hosts`) |
 | ``GOVNET_PROMETHEUS`` | ``http://127.0.0.1:9090`` | ``report --prometheus`` (`govnet.report.prometheus`) |
 | ``GOVNET_ALERTMANAGER_URL`` | none: no silences | ``rollout apply/rollback --alertmanager`` (`govnet.export.silences`) |
@@ -25,6 +25,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from govnet.resources import default_templates
 
 DEFAULT_INVENTORY = "inventory"
 DEFAULT_STATE = "state"
@@ -60,7 +62,7 @@ class Settings:
         return cls(
             inventory=get("INVENTORY", DEFAULT_INVENTORY),
             state=get("STATE", DEFAULT_STATE),
-            templates=get("TEMPLATES", DEFAULT_TEMPLATES),
+            templates=get("TEMPLATES", default_templates(DEFAULT_TEMPLATES)),
             known_hosts=Path(known_hosts) if known_hosts else None,
             prometheus=get("PROMETHEUS", DEFAULT_PROMETHEUS),
             alertmanager_url=get("ALERTMANAGER_URL", "") or None,

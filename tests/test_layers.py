@@ -222,3 +222,22 @@ def test_readme_layout_is_the_map() -> None:
     section = section[: section.index("\n## ")]
     rows = [line.split("`")[1].rstrip("/") for line in section.splitlines() if line.startswith("| `")]
     assert rows == [name or "*.py" for names in LAYERS for name in names]
+
+
+FILE_PATHS = {"govnet.resources", "govnet.lab.kfaults"}
+"""Modules that may build paths from ``__file__``: the resolver of govnet's data folders, and the
+lab's child processes that need the package's import path (not data)."""
+
+
+def test_only_the_resolver_finds_data_beside_the_code() -> None:
+    """configs/, exporters/ and probes/ are found by ``govnet.resources.data_dir`` alone: a path
+    built from ``__file__`` elsewhere works in a checkout and breaks in an installed wheel."""
+    found = [
+        f"{path.relative_to(ROOT.parent)}:{node.lineno}: uses __file__ (use govnet.resources.data_dir)"
+        for module, path in sorted(MODULES.items())
+        if module not in FILE_PATHS
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Name | ast.Attribute)
+        and (node.id if isinstance(node, ast.Name) else node.attr) == "__file__"
+    ]
+    assert not found, "\n".join(found)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
 
+from govnet.cli import plaintable
 from govnet.errors import Problem
 from govnet.inventory.loader import Loaded, load
 from govnet.settings import settings
+
+if TYPE_CHECKING:  # rich only for the tables plaintable leaves to it (~40 ms to import)
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,16 +54,32 @@ def emit_json(data: Any) -> None:
 
 
 def console() -> Console:
+    from rich.console import Console  # noqa: PLC0415
+
     return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 200)
 
 
 def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
+    """Print a table: laid out by plaintable when it can, by rich otherwise (the same text)."""
+    terminal = sys.stdout.isatty()
+    lines = None if title else plaintable.render(columns, rows, _width(terminal))
+    if lines is not None:
+        if terminal:
+            lines[0] = click.style(lines[0], bold=True)
+        click.echo("\n".join(lines))
+        return
+    from rich.table import Table  # noqa: PLC0415
+
     out = Table(title=title, show_lines=False, header_style="bold", box=None, pad_edge=False)
     for column in columns:
         out.add_column(column, overflow="fold")
     for row in rows:
         out.add_row(*row)
     console().print(out)
+
+
+def _width(terminal: bool) -> int:
+    return shutil.get_terminal_size().columns if terminal else 200
 
 
 def state_option(func: F) -> F:

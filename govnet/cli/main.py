@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,10 @@ COMMANDS = {
 }
 """Each command and where it lives: imported when it runs, so that `govnet inventory …` does not
 pay for netmiko, the device simulator or pysnmp (the whole CLI takes seconds to import)."""
+
+
+LAB_EXTRA = ("asyncssh", "netfilterqueue")
+"""The modules of pyproject.toml's ``lab`` extra: a production install goes without them."""
 
 
 SUMMARIES = {
@@ -64,6 +69,8 @@ class LazyGroup(click.Group):
         where = COMMANDS.get(cmd_name)
         if where is None:
             return None
+        if cmd_name == "lab" and any(importlib.util.find_spec(m) is None for m in LAB_EXTRA):
+            raise GovnetError("govnet lab needs the lab extra: pip install 'govnet[lab]'")
         module, _, attr = where.partition(":")
         command: Any = getattr(importlib.import_module(module), attr)
         from govnet.cli.complete import attach  # noqa: PLC0415 - not needed by --help

@@ -146,7 +146,7 @@ def _delay_rule() -> tuple[str, ...]:
 def _latency_on(topology: LabTopology, node: str, ms: int, sdir: Path) -> None:
     require_binary("iptables-legacy")
     if importlib.util.find_spec("netfilterqueue") is None:
-        raise LabError("latency faults need the Python package netfilterqueue (pip install)")
+        raise LabError("latency faults need the lab extra: pip install 'govnet[lab]'")
     names = []
     for ns in _uplink_namespaces(topology, node):
         name = f"delay-{ns.removeprefix(topology.prefix)}"

@@ -41,6 +41,7 @@ from govnet.lab.site import (
 from govnet.lab.system import require_privileges
 from govnet.lab.topology import LabTopology, build_tree
 from govnet.osutil.files import write_atomically
+from govnet.resources import data_dir
 
 TWIN_FILE = "twin.json"
 TRAP_PORT = 1162
@@ -354,8 +355,8 @@ def _write_daemon_config(sdir: Path, topology: LabTopology, record: dict[str, An
         },
         "probes": probes,
     }
-    templates = Path(__file__).resolve().parents[2] / "configs"
-    if templates.is_dir():  # a source checkout: the drift check at lab speed
+    templates = data_dir("configs")
+    if templates.is_dir():  # the drift check at lab speed
         config["compliance"] = {
             "interval": 300,
             "start_delay": 5,

@@ -25,11 +25,14 @@ from govnet.inventory.models import Device, Inventory, Node, Unit
 from govnet.platforms import platform as platform_record
 from govnet.render.context import KINDS, base_context
 from govnet.render.secrets import clear_secret, placeholder
+from govnet.resources import data_dir
 
 MARKER_RE = re.compile(r"^[#!] govnet part (?P<kind>[a-z]+) (?P<template>\S+)$")
 """The comment that opens each part in the intended text, so the text alone tells line kinds."""
 BANNER_RE = re.compile(r"^\s*(?:header \S+(?: information)?|banner \S+) (?P<text>.*)$")
 BANNER_FORBIDDEN = ">]#"
+TEMPLATES = data_dir("configs")
+"""The templates govnet ships (a checkout's own ``configs/``): what a caller naming none renders."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def environment(templates: Path) -> jinja2.Environment:
 
 
 def render_device(
-    inv: Inventory, element: Unit | Node, device: Device, templates: Path = Path("configs")
+    inv: Inventory, element: Unit | Node, device: Device, templates: Path = TEMPLATES
 ) -> Rendered:
     """The full intended configuration of ``device`` (of ``element``), part by part.
 
@@ -119,11 +122,11 @@ def render_device(
     )
 
 
-def render_element(inv: Inventory, element: Unit | Node, templates: Path = Path("configs")) -> list[Rendered]:
+def render_element(inv: Inventory, element: Unit | Node, templates: Path = TEMPLATES) -> list[Rendered]:
     return [render_device(inv, element, device, templates) for device in element.devices]
 
 
-def render_inventory(inv: Inventory, templates: Path = Path("configs")) -> Iterator[Rendered]:
+def render_inventory(inv: Inventory, templates: Path = TEMPLATES) -> Iterator[Rendered]:
     """Every device of every node and unit, nodes first."""
     elements: list[Unit | Node] = [*inv.nodes, *inv.units]
     for element in elements:

@@ -24,10 +24,11 @@ from typing import Any
 
 import yaml
 
+from tests import nobody
 from tests.helpers import DATA, ROOT
 
 CATALOGUE = DATA / "catalogue.yml"
-NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+NOBODY = list(nobody.AS_NOBODY)
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,12 @@ def run(case: Case, tmp: Path) -> Outcome:
     args = [a.replace("{tmp}", str(tmp)).replace("{state}", str(tmp / "state")) for a in case.args]
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVNET_")}
     env.update(GOVNET_LAB_STATE=str(tmp / "lab"), GOVNET_STATE=str(tmp / "state"), COLUMNS="200")
+    where = nobody.install() if case.as_nobody else nobody.Install(sys.executable, ROOT)
     command = [*NOBODY] if case.as_nobody else []
-    command += [sys.executable, "-m", "govnet", *args]
+    command += [where.python, "-m", "govnet", *args]
     done = subprocess.run(
         command,
-        cwd=ROOT,
+        cwd=where.root,
         env=env,
         stdin=subprocess.DEVNULL,
         capture_output=True,

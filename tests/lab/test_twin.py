@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,8 +23,7 @@ from netmiko import ConnectHandler
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException, ReadTimeout
 from paramiko.ssh_exception import SSHException  # type: ignore[import-untyped]
 
-from tests import labkit
-from tests.helpers import ROOT
+from tests import labkit, nobody
 from tests.labkit import govnet, lab_up
 
 NETWORK = "198.18.0.0/17"
@@ -337,21 +335,10 @@ def test_unknown_targets_and_kinds_are_one_line_errors(lab: Lab) -> None:
 
 
 def test_lab_needs_root_and_says_so(tmp_path: Path) -> None:
+    as_nobody = nobody.install()
     result = subprocess.run(
-        [
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            sys.executable,
-            "-m",
-            "govnet",
-            "lab",
-            "up",
-            "--name",
-            "nope",
-        ],
-        cwd=ROOT,
+        as_nobody.command("-m", "govnet", "lab", "up", "--name", "nope"),
+        cwd=as_nobody.root,
         capture_output=True,
         text=True,
         timeout=60,

@@ -30,6 +30,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests import labkit
 from tests.helpers import ROOT
 from tests.labkit import govnet, lab_up, require_lab
+from tests.nobody import Install
 
 __all__ = [
     "DaemonProcess",
@@ -170,12 +171,15 @@ class DaemonProcess:
         launcher: tuple[str, ...] = ("govnet", "daemon"),
         runner: tuple[str, ...] = (),
         ready_within: float = 90,
+        install: Install | None = None,
     ) -> None:
         """``args`` follow ``--config FILE``; ``launcher``: the module (and arguments) ``python -m``
         runs before it; ``runner``: a command that runs python (``setpriv …``); ``ready_within``:
-        seconds it has to serve HTTP."""
+        seconds it has to serve HTTP; ``install``: the interpreter and checkout to run (the test
+        session's own unless the runner's user needs another, tests/nobody.py)."""
         self.config, self.log, self.args, self.launcher = config, log, args, launcher
         self.runner, self.ready_within = runner, ready_within
+        self.install = install or Install(sys.executable, ROOT)
         listen = yaml.safe_load(config.read_text())["listen"]
         self.base = f"http://{listen}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -185,14 +189,14 @@ class DaemonProcess:
             self.proc = subprocess.Popen(
                 [
                     *self.runner,
-                    sys.executable,
+                    self.install.python,
                     "-m",
                     *self.launcher,
                     "--config",
                     str(self.config),
                     *self.args,
                 ],
-                cwd=ROOT,
+                cwd=self.install.root,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )

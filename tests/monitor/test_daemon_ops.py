@@ -14,7 +14,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from govnet.inventory.loader import load
 from govnet.monitor import once
 from tests.helpers import ROOT, need
 from tests.monitor.daemonkit import DaemonProcess, Lab, Metrics, watching
+from tests.nobody import install as nobody_install
 
 CHROMIUM = ("chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run")
 QUIET = ("--disable-background-networking", "--disable-component-update", "--disable-sync")
@@ -214,19 +214,19 @@ def test_probe_never_sends_to_the_shipped_inventory(govnet: Any, monkeypatch: py
 
 def test_probe_needs_only_cap_net_raw(lab: Lab) -> None:
     need(shutil.which("setpriv") is not None, "missing binary: setpriv")
-    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    as_nobody = nobody_install()
     with tempfile.TemporaryDirectory() as folder:
         Path(folder).chmod(0o755)
         inventory = Path(folder) / "inventory.yml"  # the lab's own is root's, mode 0600
         inventory.write_text(lab.inventory.read_text())
         inventory.chmod(0o644)
-        probe = [sys.executable, "-m", "govnet", "probe", "--json", "--inventory", str(inventory)]
-        caps = ["--inh-caps=+net_raw", "--ambient-caps=+net_raw"]
-        raw = subprocess.run(
-            [*nobody, *caps, *probe], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
-        )
-        bare = subprocess.run(
-            [*nobody, *probe], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+        probe = ("-m", "govnet", "probe", "--json", "--inventory", str(inventory))
+        caps = ("--inh-caps=+net_raw", "--ambient-caps=+net_raw")
+        raw, bare = (
+            subprocess.run(
+                command, cwd=as_nobody.root, capture_output=True, text=True, timeout=120, check=False
+            )
+            for command in (as_nobody.command(*probe, caps=caps), as_nobody.command(*probe))
         )
     assert raw.returncode == 0, raw.stderr
     assert {r["state"] for r in json.loads(raw.stdout)} == {"up"}

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests import nobody
 from tests.helpers import need
 from tests.monitor.daemonkit import DaemonProcess, Lab, lab_twin
+from tests.nobody import AS_NOBODY, NOBODY
 
-NOBODY = 65534
-AS_NOBODY = ("setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups")
 ONLY_NET_RAW = ("--inh-caps=+net_raw", "--ambient-caps=+net_raw")
 
 
@@ -48,13 +48,20 @@ def test_daemon_as_nobody_with_only_cap_net_raw(lab: Lab) -> None:
         config["inventory"] = str(inventory)
         config["state"] = str(home / "daemon-state")
         config["probes"].pop("isolation", None)
+        as_nobody = nobody.install()
+        if "compliance" in config:  # the lab names the checkout's templates: nobody's copy of them
+            config["compliance"]["templates"] = str(as_nobody.root / "configs")
         config["traps"]["communities"] = [
             c.replace(lab_secrets, str(secrets)) for c in config["traps"]["communities"]
         ]
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         config_path.chmod(0o644)
         daemon = DaemonProcess(
-            config_path, home / "daemon.log", runner=(*AS_NOBODY, *ONLY_NET_RAW), ready_within=120
+            config_path,
+            home / "daemon.log",
+            runner=(*AS_NOBODY, *ONLY_NET_RAW),
+            ready_within=120,
+            install=as_nobody,
         ).start()
         try:
             assert daemon.proc is not None
