@@ -141,6 +141,24 @@ def test_unit_dashboard_covers_what_the_operator_needs() -> None:
         assert metric in exprs
 
 
+def test_overview_and_unit_boards_count_what_is_not_yet_built() -> None:
+    """Pending rollout is shown apart from drift: per segment on the overview (units, not nodes, as
+    the construction report counts them), the unit's pending parts on the unit board."""
+    panels = {
+        (e.board, e.panel): e.expr for e in expressions() if "govnet_config_pending" in metric_names(e.expr)
+    }
+    overview = panels[("govnet-overview", "未建单位 Units not yet built")]
+    assert overview.startswith("sum by (segment) (max by (segment, unit) (govnet_config_pending)")
+    assert 'kind!~"core|aggregation|carrier"' in overview
+    assert 'govnet_config_pending{unit="$unit"}' in panels[("govnet-unit", "未建网络 Segments not yet built")]
+    lines = [
+        e.expr for e in expressions() if e.board == "govnet-unit" and "govnet_config_pending_lines" in e.expr
+    ]
+    assert lines == ['max by (kind) (govnet_config_pending_lines{unit="$unit"})']
+    drift = [e for e in expressions() if "govnet_config_drift_lines" in e.expr]
+    assert drift and not any("pending" in e.expr for e in drift), "drift panels stay apart from pending"
+
+
 def test_provisioning_points_at_the_dashboards_and_prometheus() -> None:
     (provider,) = yaml.safe_load((PROVISIONING / "dashboards" / "govnet.yml").read_text())["providers"]
     assert provider["type"] == "file" and provider["options"]["path"].endswith("exporters/grafana")

@@ -105,7 +105,9 @@ def pending_lines(moments: range) -> list[str]:
     for (segment, unit), (shards, until, reported) in PENDING.items():
         for shard in shards:
             labels = f'instance="{shard}:9430",job="govnet",segment="{segment}",unit="{unit}"'
-            lines += [f"govnet_config_pending{{{labels}}} {int(t < until)} {t}" for t in moments if t < reported]
+            lines += [
+                f"govnet_config_pending{{{labels}}} {int(t < until)} {t}" for t in moments if t < reported
+            ]
     return lines
 
 

@@ -299,7 +299,10 @@ def test_construction_counts(govnet: Any, prometheus: HistoryPrometheus, tmp_pat
         "extranet wave 1": (1, 0, 1, 0),  # core-city, pending too, is a node: not counted
     }
     text = govnet(*base).out
-    assert "| 网络 segment | 单位 units | 已配置 configured | 未建 not yet built | 已验证在线 verified up |" in text
+    assert (
+        "| 网络 segment | 单位 units | 已配置 configured | 未建 not yet built | 已验证在线 verified up |"
+        in text
+    )
     assert "| party | 3 | 2 (66.7 %) | 1 (33.3 %) | 2 (66.7 %) |" in text
     assert text.startswith(f"# 建设进度 Construction progress, {cst(END)}")  # minimal.yml: default zone
     html = govnet(*base, "--format", "html").out
@@ -314,7 +317,9 @@ def test_construction_counts(govnet: Any, prometheus: HistoryPrometheus, tmp_pat
     ]
 
 
-def test_not_yet_built_as_of_an_earlier_time(govnet: Any, prometheus: HistoryPrometheus, tmp_path: Path) -> None:
+def test_not_yet_built_as_of_an_earlier_time(
+    govnet: Any, prometheus: HistoryPrometheus, tmp_path: Path
+) -> None:
     """25 days before the end sz-fagaiwei's intranet part and zl-wanjin's party part were still to build."""
     result = govnet(
         "report",
