@@ -93,8 +93,9 @@ def verified_up(prom: Prometheus, at: float) -> dict[str, set[str]]:
 def not_built(prom: Prometheus, at: float) -> dict[str, set[str]]:
     """segment → units whose newest govnet_config_pending (within `FRESH`) is 1: not yet built.
 
-    A unit exported by several shards (a node) counts once; a unit the daemon stopped reporting
-    (unreadable, removed) is not counted from a stale sample."""
+    A unit exported by several shards counts once. A unit whose check could not read it lately
+    keeps its last answer for `FRESH` (a daemon restart does not empty the count), then drops out:
+    the report never counts a unit from an old sample."""
     return _flagged(prom, "govnet_config_pending", at)
 
 

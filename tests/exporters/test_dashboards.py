@@ -308,6 +308,17 @@ def test_every_variable_offers_the_value_used(stack: Stack, board: str, name: st
     assert stack.values[name] in offered, f"{board}: ${name} offers {sorted(filter(None, offered))}"
 
 
+def test_overview_counts_the_units_not_yet_built_as_the_construction_report_does(stack: Stack) -> None:
+    """The overview's per-segment 'not yet built' stat and `govnet report construction` agree."""
+    (item,) = [e for e in expressions() if e.panel == "未建单位 Units not yet built"]
+    board = {r["metric"]["segment"]: int(float(r["value"][1])) for r in stack.prometheus.query(item.expr)}
+    state = yaml.safe_load(stack.daemon.config.read_text())["state"]
+    where = ["--inventory", str(stack.lab.inventory), "--state", state, "--prometheus", stack.prometheus.base]
+    rows = json.loads(govnet(stack.lab.state, "report", "construction", *where, "--json").stdout)["rows"]
+    report = {r["segment"]: r["not_built"] for r in rows if r["wave"] is None}
+    assert board == report and sum(board.values()) > 0, f"dashboard {board}, report {report}"
+
+
 def test_the_lab_faults_raise_the_right_alerts_with_inventory_labels(stack: Stack) -> None:
     prom, unit = stack.prometheus, stack.faulted
 
