@@ -103,7 +103,9 @@ def construction_cmd(
     out: Path | None,
     as_json: bool,
 ) -> None:
-    """Per segment and extranet wave: units in the inventory, configured by rollouts, verified up."""
+    """Per segment and extranet wave: units in the inventory, configured by rollouts, not yet built
+    (未建: the segment's part never applied by govnet, pending rollout), verified up.
+    """
     inventory = load_inventory(inventory_path).inventory
     moment = instant(at, "--at")
     report = construction.build(inventory, state_dir, Prometheus(check_url(prometheus_url)), moment)

@@ -7,8 +7,16 @@ Three counts per row, against the inventory's totals:
   (``govnet rollout apply`` runs, replayed oldest first: a unit is configured on a segment once an
   apply run of that segment ended ``ok`` or ``changed`` on every device of it; a rollback that
   restored it takes it out again);
+* **not yet built** (未建) — units whose part for the segment govnet has never applied and that do
+  not hold it either: the daemon's drift check says so as ``govnet_config_pending`` 1 (pending
+  rollout, not drift; govnet/compliance/pending.py), read from Prometheus like the units up, so
+  the report, the dashboards and the status page count the same units;
 * **verified up** — units Prometheus last saw up on that segment (``govnet_unit_up`` 1 in the
   10 minutes before the report's time, any shard).
+
+A unit is neither configured nor not yet built when it was built by hand (its intent in place,
+no rollout of govnet's recorded), when a rollback took govnet's configuration out again (drift,
+not construction), or when the daemon could not read it lately.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from govnet.rollout import runs
 from govnet.state.db import connect, db_path
 
 FRESH = "10m"
-"""How recent a ``govnet_unit_up`` sample must be to count."""
+"""How recent a ``govnet_unit_up`` or ``govnet_config_pending`` sample must be to count."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,8 @@ class Row:
     units: int
     configured: int
     verified_up: int
+    not_built: int
+    """Units pending rollout on the segment (未建): never built by govnet, not in place."""
 
     @property
     def label(self) -> str:
@@ -77,7 +87,20 @@ def _results(conn: sqlite3.Connection, run_id: str) -> dict[str, list[str | None
 
 def verified_up(prom: Prometheus, at: float) -> dict[str, set[str]]:
     """segment → units whose newest govnet_unit_up (within `FRESH`) is 1."""
-    found = prom.query(f"max by (segment, unit) (last_over_time(govnet_unit_up[{FRESH}])) == 1", at)
+    return _flagged(prom, "govnet_unit_up", at)
+
+
+def not_built(prom: Prometheus, at: float) -> dict[str, set[str]]:
+    """segment → units whose newest govnet_config_pending (within `FRESH`) is 1: not yet built.
+
+    A unit exported by several shards counts once. A unit whose check could not read it lately
+    keeps its last answer for `FRESH` (a daemon restart does not empty the count), then drops out:
+    the report never counts a unit from an old sample."""
+    return _flagged(prom, "govnet_config_pending", at)
+
+
+def _flagged(prom: Prometheus, metric: str, at: float) -> dict[str, set[str]]:
+    found = prom.query(f"max by (segment, unit) (last_over_time({metric}[{FRESH}])) == 1", at)
     out: dict[str, set[str]] = {}
     for series in found:
         out.setdefault(series.labels.get("segment", ""), set()).add(series.labels.get("unit", ""))
@@ -85,31 +108,39 @@ def verified_up(prom: Prometheus, at: float) -> dict[str, set[str]]:
 
 
 def build(inventory: Inventory, state_dir: Path, prom: Prometheus, at: float) -> ConstructionReport:
-    configured = configured_units(state_dir)
-    up = verified_up(prom, at)
+    counts = Counts(configured_units(state_dir), verified_up(prom, at), not_built(prom, at))
     rows: list[Row] = []
     for segment in SEGMENTS:
         members = [u for u in inventory.units if segment in u.segments]
         if not members and segment not in inventory.segments:
             continue
-        rows.append(_row(segment, None, [u.id for u in members], configured, up))
+        rows.append(counts.row(segment, None, [u.id for u in members]))
         if segment == "extranet":
             wave_of = {u.id: u.segments["extranet"].wave for u in members}
             for wave in sorted({w for w in wave_of.values() if w is not None}):
                 ids = [i for i, w in wave_of.items() if w == wave]
-                rows.append(_row(segment, wave, ids, configured, up))
+                rows.append(counts.row(segment, wave, ids))
     return ConstructionReport(
-        prom.url, str(state_dir), at, rows, configured is not None, inventory.site.timezone
+        prom.url, str(state_dir), at, rows, counts.configured is not None, inventory.site.timezone
     )
 
 
-def _row(
-    segment: str,
-    wave: int | None,
-    ids: list[str],
-    configured: dict[str, set[str]] | None,
-    up: dict[str, set[str]],
-) -> Row:
-    done = (configured or {}).get(segment, set())
-    seen = up.get(segment, set())
-    return Row(segment, wave, len(ids), sum(1 for i in ids if i in done), sum(1 for i in ids if i in seen))
+@dataclass(frozen=True)
+class Counts:
+    """segment → units, per measure; `row` counts the members of one row in each."""
+
+    configured: dict[str, set[str]] | None
+    up: dict[str, set[str]]
+    pending: dict[str, set[str]]
+
+    def row(self, segment: str, wave: int | None, ids: list[str]) -> Row:
+        done = (self.configured or {}).get(segment, set())
+        seen, waiting = self.up.get(segment, set()), self.pending.get(segment, set())
+        return Row(
+            segment,
+            wave,
+            len(ids),
+            sum(1 for i in ids if i in done),
+            sum(1 for i in ids if i in seen),
+            sum(1 for i in ids if i in waiting),
+        )

@@ -12,10 +12,12 @@ from html import escape
 from govnet.report.availability import AvailabilityReport, SegmentAvailability
 from govnet.report.construction import ConstructionReport
 from govnet.report.text import (
+    CONSTRUCTION_HEADS,
     OUTAGE_HEADS,
     SEGMENT_HEADS,
     UNIT_HEADS,
     WORST_HEADS,
+    construction_note,
     outage_row,
     percent,
     share,
@@ -187,24 +189,25 @@ def _runs(series: list[tuple[float, float]], step: float) -> list[list[tuple[flo
     return runs
 
 
+BAR_COLOURS = ("#1f77b4", "#e67e22", "#2e8b57")
+"""Configured, not yet built, verified up."""
+
+
 def construction_html(report: ConstructionReport) -> str:
     title = f"建设进度 Construction progress, {local(report.at, report.zone)}"
-    note = f"Configured: rollout state in {report.state}" + (
-        "" if report.state_found else " (no state store there: nothing counted as configured)"
-    )
+    heads = "".join(f"<th>{escape(h)}</th>" for h in CONSTRUCTION_HEADS[:2])
+    heads += "".join(f"<th>{escape(h)}</th><th></th>" for h in CONSTRUCTION_HEADS[2:])
     rows = []
     for r in report.rows:
-        rows.append(
-            "<tr>"
-            f"<td>{escape(r.label)}</td><td class='n'>{r.units}</td>"
-            f"<td class='n'>{escape(share(r.configured, r.units))}</td><td>{_bar(r.configured, r.units, '#1f77b4')}</td>"
-            f"<td class='n'>{escape(share(r.verified_up, r.units))}</td><td>{_bar(r.verified_up, r.units, '#2e8b57')}</td>"
-            "</tr>"
+        cells = "".join(
+            f"<td class='n'>{escape(share(part, r.units))}</td><td>{_bar(part, r.units, colour)}</td>"
+            for part, colour in zip((r.configured, r.not_built, r.verified_up), BAR_COLOURS, strict=True)
         )
+        rows.append(f"<tr><td>{escape(r.label)}</td><td class='n'>{r.units}</td>{cells}</tr>")
     body = [
         f"<h1>{escape(title)}</h1>",
-        f'<p class="note">{escape(note)}. Verified up: Prometheus at {escape(report.prometheus)}.</p>',
-        "<table><tr><th>segment</th><th>units</th><th>configured</th><th></th><th>verified up</th><th></th></tr>",
+        f'<p class="note">{escape(construction_note(report))}</p>',
+        f"<table><tr>{heads}</tr>",
         *rows,
         "</table>",
     ]

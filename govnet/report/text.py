@@ -47,6 +47,13 @@ UNIT_HEADS = [
     "中断时长 down",
     "中断次数 outages",
 ]
+CONSTRUCTION_HEADS = [
+    "网络 segment",
+    "单位 units",
+    "已配置 configured",
+    "未建 not yet built",
+    "已验证在线 verified up",
+]
 """Column heads of the human reports (Markdown and HTML): Chinese, the English beside it."""
 
 
@@ -218,18 +225,32 @@ def construction_json(report: ConstructionReport) -> dict[str, Any]:
     }
 
 
+def construction_note(report: ConstructionReport) -> str:
+    """Where each count comes from (one sentence per source), under the report's title."""
+    return (
+        f"Configured: rollout state in {report.state}"
+        + ("" if report.state_found else " (no state store there: nothing counted as configured)")
+        + f". Not yet built (govnet never applied the segment's part, pending rollout) and verified up: "
+        f"Prometheus at {report.prometheus}."
+    )
+
+
 def construction_md(report: ConstructionReport) -> str:
     out = [
         f"# 建设进度 Construction progress, {local(report.at, report.zone)}",
         "",
-        f"Configured: rollout state in {report.state}"
-        + ("" if report.state_found else " (no state store there: nothing counted as configured)")
-        + f". Verified up: Prometheus at {report.prometheus}.",
+        construction_note(report),
         "",
         *md_table(
-            ["网络 segment", "单位 units", "已配置 configured", "已验证在线 verified up"],
+            CONSTRUCTION_HEADS,
             (
-                [r.label, r.units, share(r.configured, r.units), share(r.verified_up, r.units)]
+                [
+                    r.label,
+                    r.units,
+                    share(r.configured, r.units),
+                    share(r.not_built, r.units),
+                    share(r.verified_up, r.units),
+                ]
                 for r in report.rows
             ),
         ),
@@ -240,7 +261,8 @@ def construction_md(report: ConstructionReport) -> str:
 def construction_csv(report: ConstructionReport) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["segment", "wave", "units", "configured", "verified_up"])
+    writer.writerow(["segment", "wave", "units", "configured", "verified_up", "not_built"])
     for r in report.rows:
-        writer.writerow([r.segment, "" if r.wave is None else r.wave, r.units, r.configured, r.verified_up])
+        wave = "" if r.wave is None else r.wave
+        writer.writerow([r.segment, wave, r.units, r.configured, r.verified_up, r.not_built])
     return buffer.getvalue()

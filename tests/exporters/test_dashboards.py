@@ -141,6 +141,24 @@ def test_unit_dashboard_covers_what_the_operator_needs() -> None:
         assert metric in exprs
 
 
+def test_overview_and_unit_boards_count_what_is_not_yet_built() -> None:
+    """Pending rollout is shown apart from drift: per segment on the overview (units, not nodes, as
+    the construction report counts them), the unit's pending parts on the unit board."""
+    panels = {
+        (e.board, e.panel): e.expr for e in expressions() if "govnet_config_pending" in metric_names(e.expr)
+    }
+    overview = panels[("govnet-overview", "未建单位 Units not yet built")]
+    assert overview.startswith("sum by (segment) (max by (segment, unit) (govnet_config_pending)")
+    assert 'kind!~"core|aggregation|carrier"' in overview
+    assert 'govnet_config_pending{unit="$unit"}' in panels[("govnet-unit", "未建网络 Segments not yet built")]
+    lines = [
+        e.expr for e in expressions() if e.board == "govnet-unit" and "govnet_config_pending_lines" in e.expr
+    ]
+    assert lines == ['max by (kind) (govnet_config_pending_lines{unit="$unit"})']
+    drift = [e for e in expressions() if "govnet_config_drift_lines" in e.expr]
+    assert drift and not any("pending" in e.expr for e in drift), "drift panels stay apart from pending"
+
+
 def test_provisioning_points_at_the_dashboards_and_prometheus() -> None:
     (provider,) = yaml.safe_load((PROVISIONING / "dashboards" / "govnet.yml").read_text())["providers"]
     assert provider["type"] == "file" and provider["options"]["path"].endswith("exporters/grafana")
@@ -299,6 +317,17 @@ def test_every_variable_offers_the_value_used(stack: Stack, board: str, name: st
     selector, label = match.groups()
     offered = {r["metric"].get(label) for r in stack.prometheus.query(f"count by ({label}) ({selector})")}
     assert stack.values[name] in offered, f"{board}: ${name} offers {sorted(filter(None, offered))}"
+
+
+def test_overview_counts_the_units_not_yet_built_as_the_construction_report_does(stack: Stack) -> None:
+    """The overview's per-segment 'not yet built' stat and `govnet report construction` agree."""
+    (item,) = [e for e in expressions() if e.panel == "未建单位 Units not yet built"]
+    board = {r["metric"]["segment"]: int(float(r["value"][1])) for r in stack.prometheus.query(item.expr)}
+    state = yaml.safe_load(stack.daemon.config.read_text())["state"]
+    where = ["--inventory", str(stack.lab.inventory), "--state", state, "--prometheus", stack.prometheus.base]
+    rows = json.loads(govnet(stack.lab.state, "report", "construction", *where, "--json").stdout)["rows"]
+    report = {r["segment"]: r["not_built"] for r in rows if r["wave"] is None}
+    assert board == report and sum(board.values()) > 0, f"dashboard {board}, report {report}"
 
 
 def test_the_lab_faults_raise_the_right_alerts_with_inventory_labels(stack: Stack) -> None:

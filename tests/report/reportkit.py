@@ -9,6 +9,14 @@ for the units of tests/data/valid/minimal.yml, as two shards would export them:
 * intranet: sz-fagaiwei up; sz-caizheng (shard1) down for the last hour (still down at END).
 
 ``govnet_segment_units`` carries the per-state counts each shard would export.
+
+``govnet_config_pending`` (not yet built, 未建), from the drift check:
+
+* intranet: sz-caizheng pending throughout; sz-fagaiwei pending until END-20d, then built (0);
+* party: sz-caizheng pending throughout (its push failed); zl-wanjin pending until END-1d, then
+  no longer reported (a stale sample must not count); sz-fagaiwei never pending;
+* extranet: sz-fagaiwei (wave 1) pending throughout; core-city too, from both shards (a node:
+  not a unit of the report).
 """
 
 from __future__ import annotations
@@ -46,6 +54,16 @@ UNITS = {  # (segment, unit) -> shards exporting it
     ("intranet", "core-city"): ["shard1", "shard2"],
 }
 
+PENDING = {  # (segment, unit) -> (shards exporting it, pending until, reported until)
+    ("intranet", "sz-caizheng"): (["shard1"], END, END),
+    ("intranet", "sz-fagaiwei"): (["shard1"], END - 20 * DAY, END),
+    ("party", "sz-caizheng"): (["shard1"], END, END),
+    ("party", "zl-wanjin"): (["shard2"], END, END - DAY),
+    ("party", "sz-fagaiwei"): (["shard1"], START, END),
+    ("extranet", "sz-fagaiwei"): (["shard1"], END, END),
+    ("extranet", "core-city"): (["shard1", "shard2"], END, END),
+}
+
 
 def up(segment: str, unit: str, moment: int) -> int:
     return 0 if any(a <= moment < b for a, b in DOWN.get((segment, unit), [])) else 1
@@ -77,8 +95,20 @@ def openmetrics() -> str:
                     lines.append(
                         f"govnet_segment_units{{{labels}}} {count if state == 'up' else len(mine) - count} {t}"
                     )
+    lines += pending_lines(moments)
     lines.append("# EOF")
     return "\n".join(lines) + "\n"
+
+
+def pending_lines(moments: range) -> list[str]:
+    lines = ["# TYPE govnet_config_pending gauge"]
+    for (segment, unit), (shards, until, reported) in PENDING.items():
+        for shard in shards:
+            labels = f'instance="{shard}:9430",job="govnet",segment="{segment}",unit="{unit}"'
+            lines += [
+                f"govnet_config_pending{{{labels}}} {int(t < until)} {t}" for t in moments if t < reported
+            ]
+    return lines
 
 
 class HistoryPrometheus(Server):

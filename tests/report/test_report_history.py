@@ -289,18 +289,54 @@ def test_construction_counts(govnet: Any, prometheus: HistoryPrometheus, tmp_pat
         prometheus.url,
     ]
     data = json.loads(govnet(*base, "--json").out)
-    rows = {r["label"]: (r["units"], r["configured"], r["verified_up"]) for r in data["rows"]}
+    rows = {r["label"]: (r["units"], r["configured"], r["not_built"], r["verified_up"]) for r in data["rows"]}
     assert rows == {
-        "intranet": (2, 0, 1),  # sz-caizheng down at the end; the intranet rollout was rolled back
-        "party": (3, 2, 2),  # sz-caizheng's push failed; no data for it on party
-        "extranet": (1, 0, 0),
-        "extranet wave 1": (1, 0, 0),
+        # sz-caizheng down at the end and never built; the intranet rollout was rolled back (built once)
+        "intranet": (2, 0, 1, 1),
+        # sz-caizheng's push failed (not built); zl-wanjin's pending sample is stale; no up data for sz-caizheng
+        "party": (3, 2, 1, 2),
+        "extranet": (1, 0, 1, 0),
+        "extranet wave 1": (1, 0, 1, 0),  # core-city, pending too, is a node: not counted
     }
     text = govnet(*base).out
-    assert "| party | 3 | 2 (66.7 %) | 2 (66.7 %) |" in text
+    assert (
+        "| 网络 segment | 单位 units | 已配置 configured | 未建 not yet built | 已验证在线 verified up |"
+        in text
+    )
+    assert "| party | 3 | 2 (66.7 %) | 1 (33.3 %) | 2 (66.7 %) |" in text
     assert text.startswith(f"# 建设进度 Construction progress, {cst(END)}")  # minimal.yml: default zone
     html = govnet(*base, "--format", "html").out
-    assert html.count("<svg") == 8 and "<script" not in html
+    assert html.count("<svg") == 12 and "<script" not in html
+    assert "<th>未建 not yet built</th>" in html and "<td class='n'>1 (33.3 %)</td>" in html
+    table = list(csv.DictReader(io.StringIO(govnet(*base, "--format", "csv").out)))
+    assert [(r["segment"], r["wave"], r["not_built"]) for r in table] == [
+        ("intranet", "", "1"),
+        ("party", "", "1"),
+        ("extranet", "", "1"),
+        ("extranet", "1", "1"),
+    ]
+
+
+def test_not_yet_built_as_of_an_earlier_time(
+    govnet: Any, prometheus: HistoryPrometheus, tmp_path: Path
+) -> None:
+    """25 days before the end sz-fagaiwei's intranet part and zl-wanjin's party part were still to build."""
+    result = govnet(
+        "report",
+        "construction",
+        "--inventory",
+        str(DATA / "valid" / "minimal.yml"),
+        "--state",
+        str(state_store(tmp_path / "state")),
+        "--at",
+        str(END - 25 * DAY),
+        "--prometheus",
+        prometheus.url,
+        "--json",
+    )
+    assert result.code == 0, result.err
+    built = {r["label"]: r["not_built"] for r in json.loads(result.out)["rows"]}
+    assert built == {"intranet": 2, "party": 2, "extranet": 1, "extranet wave 1": 1}
 
 
 def test_construction_without_state_warns(govnet: Any, prometheus: HistoryPrometheus, tmp_path: Path) -> None:

@@ -3,13 +3,16 @@
 A unit's link goes down (``govnet lab fault UNIT link-down``) and comes back (``heal``): the
 availability report names that outage with a start and an end, from the recording rules that
 Prometheus evaluated live; the construction report counts the party rollout just applied and
-the units Prometheus saw up; the HTML report loads in headless Chromium with the Chinese names.
+the units Prometheus saw up, and no longer counts as not yet built (未建) what the rollout
+applied, as the daemon's drift check exports it (``govnet_config_pending``); the HTML report
+loads in headless Chromium with the Chinese names.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.exporters.promkit import Prometheus, lab_speed_rules, prometheus_config
 from tests.helpers import need
@@ -111,51 +115,65 @@ def test_an_induced_outage_appears_with_start_and_end(stack: Any, tmp_path: Path
     assert shot.stat().st_size > 10_000
 
 
+def pending_units(prom: Prometheus, segment: str, units: list[str]) -> set[str]:
+    """The units Prometheus says are not yet built on ``segment`` (nodes left out)."""
+    found = prom.query(f'max by (unit) (govnet_config_pending{{segment="{segment}"}}) == 1')
+    return {r["metric"]["unit"] for r in found} & set(units)
+
+
+def check_again(daemon: DaemonProcess, prom: Prometheus) -> None:
+    """SIGHUP runs the daemon's drift check again; wait until every unit's new result is scraped."""
+    since = time.time()
+    daemon.signal(signal.SIGHUP)
+    newer = f"count(govnet_config_last_check_timestamp_seconds > {since:.3f})"
+    until(
+        lambda: prom.query(f"{newer} == count(govnet_config_last_check_timestamp_seconds)"),
+        120,
+        "a drift check of every unit after the reload",
+    )
+
+
+def construction(lab: Lab, prom: Prometheus, state: Path) -> dict[str, dict[str, Any]]:
+    where = ("--inventory", str(lab.inventory), "--state", str(state))
+    result = report(lab, prom, "construction", *where, "--json")
+    assert result.returncode == 0, result.stderr
+    return {r["label"]: r for r in json.loads(result.stdout)["rows"]}
+
+
 def test_construction_counts_a_rollout_and_what_is_up(stack: Any, tmp_path: Path) -> None:
-    lab, _daemon, prom = stack
-    state = tmp_path / "state"
+    """The rollout goes into the daemon's own state store: the daemon then finds the party part
+    applied (no longer pending), and the report counts it configured and no longer not yet built."""
+    lab, daemon, prom = stack
+    state = Path(yaml.safe_load(daemon.config.read_text())["state"])
     plan = tmp_path / "party.plan"
     inventory = str(lab.inventory)
-    govnet(
-        lab.state,
-        "rollout",
-        "plan",
-        "--segment",
-        "party",
-        "--inventory",
-        inventory,
-        "--state",
-        str(state),
-        "--out",
-        str(plan),
-    )
-    applied = govnet(
-        lab.state,
-        "rollout",
-        "apply",
-        str(plan),
-        "--yes",
-        "--json",
-        "--inventory",
-        inventory,
-        "--state",
-        str(state),
-        check=False,
-    )
+    listed = json.loads(govnet(lab.state, "inventory", "list", "--inventory", inventory, "--json").stdout)
+    party = [u["id"] for u in listed if "party" in u["segments"]]
+    check_again(daemon, prom)
+    before = pending_units(prom, "party", party)
+    assert before, "a fresh lab: party parts never applied are pending"
+    assert construction(lab, prom, state)["party"]["not_built"] == len(before)
+    where = ("--inventory", inventory, "--state", str(state))
+    govnet(lab.state, "rollout", "plan", "--segment", "party", *where, "--out", str(plan))
+    applied = govnet(lab.state, "rollout", "apply", str(plan), "--yes", "--json", *where, check=False)
     results = {u["id"]: u["result"] for u in json.loads(applied.stdout)["units"]}
     configured = {u for u, r in results.items() if r in ("ok", "changed")}
     assert configured, results
-    listed = json.loads(govnet(lab.state, "inventory", "list", "--inventory", inventory, "--json").stdout)
-    party = [u["id"] for u in listed if "party" in u["segments"]]
+    changed = {u for u, r in results.items() if r == "changed"} & set(party)
+    assert changed and changed <= before, "what a rollout changed on a unit was pending"
+    check_again(daemon, prom)
+    after = pending_units(prom, "party", party)
+    assert after == before - configured
     until(
         lambda: len(prom.query('max by (unit) (govnet_unit_up{segment="party"}) == 1')) >= len(party),
         60,
         "party up",
     )
-    result = report(lab, prom, "construction", "--inventory", inventory, "--state", str(state), "--json")
-    assert result.returncode == 0, result.stderr
-    rows = {r["label"]: r for r in json.loads(result.stdout)["rows"]}
+    rows = construction(lab, prom, state)
     assert rows["party"]["units"] == len(party)
     assert rows["party"]["configured"] == len(configured & set(party))
+    assert rows["party"]["not_built"] == len(after)
     assert rows["party"]["verified_up"] == len(party)
     assert rows["intranet"]["configured"] == 0
+    intranet = [u["id"] for u in listed if "intranet" in u["segments"]]
+    assert rows["intranet"]["not_built"] == len(pending_units(prom, "intranet", intranet))
