@@ -39,6 +39,13 @@ FORGET_AFTER = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
+class HealthReading(ProbeResult):
+    """The ``ProbeResult`` ``run`` gives the daemon, carrying the health (None: no answer)."""
+
+    health: DeviceHealth | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class HealthResult:
     """What the probe saw of one unit: the usual result, and the health when it answered."""
 
@@ -109,8 +116,8 @@ class HealthProbe:
             health, note = await self._cycle(target, exchange)
         except SnmpError as exc:
             return HealthResult(ProbeResult(PROBE, target, False, str(exc), sent=exchange.sent), None)
-        result = ProbeResult(
-            PROBE, target, True, note, sent=exchange.sent, received=exchange.answered, values={"cells": 0.0}
+        result = HealthReading(
+            PROBE, target, True, note, sent=exchange.sent, received=exchange.answered, health=health
         )
         return HealthResult(result, health)
 
