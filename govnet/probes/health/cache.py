@@ -89,5 +89,9 @@ class PlanCache(Generic[P]):
         for key in [k for k, e in self._entries.items() if now - e.seen > max_age]:
             del self._entries[key]
 
+    def plans(self) -> dict[str, tuple[P, int | None]]:
+        """Every key's plan and the sysUpTime it was made at (what a forked discovery hands back)."""
+        return {key: (e.plan, e.uptime) for key, e in self._entries.items()}
+
     def __len__(self) -> int:
         return len(self._entries)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from govnet.probes.snmp.ber import Oid, parse_oid
 
@@ -71,9 +72,22 @@ class Column:
     scale: Scale
     index: str  # "entity", "port", "ifindex" or "own"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Unpickled as the module's own column (a forked discovery hands back thousands of plans
+        whose cells would otherwise each bring a copy)."""
+        return (_column, (self.field, self.oid, self.scale, self.index))
+
+
+_KNOWN: dict[tuple[Field, Oid, Scale, str], Column] = {}
+
+
+def _column(field: Field, oid: Oid, scale: Scale, index: str) -> Column:
+    return _KNOWN.get((field, oid, scale, index)) or Column(field, oid, scale, index)
+
 
 def _c(field: Field, oid: str, scale: Scale, index: str = "entity") -> Column:
-    return Column(field, parse_oid(oid), scale, index)
+    column = Column(field, parse_oid(oid), scale, index)
+    return _KNOWN.setdefault((field, column.oid, scale, index), column)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +99,15 @@ class Vendor:
 
     def of(self, *fields: Field) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.field in fields)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Unpickled as the module's vendor of that name (see ``Column.__reduce__``)."""
+        return (_vendor, (self.name, self.enterprise, self.columns))
+
+
+def _vendor(name: str, enterprise: Oid, columns: tuple[Column, ...]) -> Vendor:
+    known = by_name(name)
+    return known if known is not None and known.columns == columns else Vendor(name, enterprise, columns)
 
 
 HW_STATE = "1.3.6.1.4.1.2011.5.25.31.1.1.1.1"  # HUAWEI-ENTITY-EXTENT-MIB hwEntityStateEntry

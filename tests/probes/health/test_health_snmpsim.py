@@ -168,6 +168,31 @@ def test_exposition_of_a_polled_device(snmpsim: int) -> None:
     assert 'serial="2102350DLS10H3000123"' in text
 
 
+def test_discovery_in_a_forked_child_gives_the_same_plans(snmpsim: int) -> None:
+    """Many units due at once are walked in a forked child (here from 2): the plans it hands back
+    are the ones this process would make, so the same cycle then reads each unit with one GET."""
+    recordings = {"health_huawei": ["XGigabitEthernet0/0/1"], "health_h3c": [], "health_cisco": []}
+    targets = [
+        Target(name, "intranet", "127.0.0.1", snmpsim, params={"community": name, "uplinks": uplinks})
+        for name, uplinks in recordings.items()
+    ]
+
+    async def cycle(fork_at: int | None) -> list[tuple[DeviceHealth | None, int]]:
+        probe = HealthProbe(HealthSettings(timeout=2.0, max_repetitions=10), fork_at=fork_at)
+        try:
+            items = await probe.poll(targets, 30.0)
+        finally:
+            await probe.close()
+        assert all(i.result.success for i in items), [i.result.detail for i in items]
+        assert len(probe.plans) == len(targets)
+        return [(i.health, i.result.sent) for i in items]
+
+    forked, local = asyncio.run(cycle(2)), asyncio.run(cycle(None))
+    assert [h for h, _ in forked] == [h for h, _ in local]
+    assert [sent for _, sent in forked] == [1] * len(targets)  # the plan came from the child
+    assert all(sent > 1 for _, sent in local)  # walked here
+
+
 def test_the_recordings_are_sorted_and_unique(tmp_path: Path) -> None:
     healthkit.write(tmp_path)
     for path in tmp_path.glob("*.snmprec"):
