@@ -68,6 +68,12 @@ class PlanCache(Generic[P]):
     def store(self, key: str, plan: P, now: float, uptime: int | None) -> None:
         self._entries[key] = _Entry(plan, now, uptime, seen=now)
 
+    def replace(self, key: str, plan: P) -> None:
+        """The same plan, grown (e.g. a request encoded once): its age and sysUpTime unchanged."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry.plan = plan
+
     def seen(self, key: str, uptime: int | None) -> None:
         """Remember this cycle's sysUpTime (a later smaller one is a reboot)."""
         entry = self._entries.get(key)

@@ -73,21 +73,29 @@ class Column:
     index: str  # "entity", "port", "ifindex" or "own"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Unpickled as the module's own column (a forked discovery hands back thousands of plans
-        whose cells would otherwise each bring a copy)."""
-        return (_column, (self.field, self.oid, self.scale, self.index))
+        """Pickled as its number in this module's tables, unpickled as the module's own column:
+        each unit's plan is kept pickled (`govnet.probes.health.probe.dump_plan`) and would
+        otherwise carry copies of its cells' columns."""
+        number = _NUMBER.get(self)
+        if number is None:
+            return (Column, (self.field, self.oid, self.scale, self.index))
+        return (_column_at, (number,))
 
 
-_KNOWN: dict[tuple[Field, Oid, Scale, str], Column] = {}
+_KNOWN: list[Column] = []
+_NUMBER: dict[Column, int] = {}
 
 
-def _column(field: Field, oid: Oid, scale: Scale, index: str) -> Column:
-    return _KNOWN.get((field, oid, scale, index)) or Column(field, oid, scale, index)
+def _column_at(number: int) -> Column:
+    return _KNOWN[number]
 
 
 def _c(field: Field, oid: str, scale: Scale, index: str = "entity") -> Column:
     column = Column(field, parse_oid(oid), scale, index)
-    return _KNOWN.setdefault((field, column.oid, scale, index), column)
+    if column not in _NUMBER:
+        _NUMBER[column] = len(_KNOWN)
+        _KNOWN.append(column)
+    return _KNOWN[_NUMBER[column]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,12 +110,9 @@ class Vendor:
 
     def __reduce__(self) -> tuple[Any, ...]:
         """Unpickled as the module's vendor of that name (see ``Column.__reduce__``)."""
-        return (_vendor, (self.name, self.enterprise, self.columns))
-
-
-def _vendor(name: str, enterprise: Oid, columns: tuple[Column, ...]) -> Vendor:
-    known = by_name(name)
-    return known if known is not None and known.columns == columns else Vendor(name, enterprise, columns)
+        if by_name(self.name) is self:
+            return (by_name, (self.name,))
+        return (Vendor, (self.name, self.enterprise, self.columns))
 
 
 HW_STATE = "1.3.6.1.4.1.2011.5.25.31.1.1.1.1"  # HUAWEI-ENTITY-EXTENT-MIB hwEntityStateEntry
