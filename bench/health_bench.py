@@ -282,6 +282,7 @@ def memory_child(addrs: Sequence[str], port: int, units: int, fork: bool = True)
 
     failed = asyncio.run(cycles())
     polled = rss()
+    peak_polled = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     registry = CollectorRegistry()
     registry.register(HealthCollector(state))
     size = len(generate_latest(registry))
@@ -289,6 +290,7 @@ def memory_child(addrs: Sequence[str], port: int, units: int, fork: bool = True)
         "before_mb": before,
         "after_cycles_mb": polled,
         "after_render_mb": rss(),
+        "peak_cycles_mb": peak_polled,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "failed": failed,
         "exposition_mb": size / 2**20,

@@ -205,7 +205,9 @@ def prepare(lab: Lab, daemon: DaemonProcess, prom: Prometheus) -> Stack:
     wave = element.segments["extranet"].wave
     assert wave is not None
     values = {"segment": "intranet", "unit": unit, "parent": element.parent, "wave": str(wave), **BUILTINS}
-    values[HEALTH_UNIT] = next(u.id for u in inventory.units if u.device.platform == "huawei_vrp")
+    values[HEALTH_UNIT] = next(  # not a faulted one: a unit that does not answer has no health series
+        u.id for u in inventory.units if u.device.platform == "huawei_vrp" and u.id not in (unit, leak)
+    )
 
     wait_for(
         prom, "min(govnet_unit_up) == 1 and count(govnet_unit_up) > 20", 60, "every unit up in Prometheus"
