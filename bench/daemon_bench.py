@@ -218,6 +218,11 @@ class Measured:
         self.log.close()
 
 
+def needed(icmp: int, devices: int) -> dict[str, int]:
+    """Cycles each kind's jobs must have finished: ICMP per segment, SNMP and health."""
+    return {"icmp": icmp, "snmp": devices, "health": devices}
+
+
 def run(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="govnet-daemon-bench-"))
     (work / "inventory.yml").write_text(
@@ -240,18 +245,10 @@ def run(args: argparse.Namespace) -> None:
             d.ready = time.monotonic() - d.started
             d.watch.start()
         for d in daemons:
-            until(
-                partial(d.cycles_done, jobs, {"icmp": 1, "snmp": 1, "health": 1}),
-                900,
-                "a first cycle of every job",
-            )
+            until(partial(d.cycles_done, jobs, needed(1, 1)), 900, "a first cycle of every job")
             d.first = time.monotonic() - d.started
         for d in daemons:
-            until(
-                partial(d.cycles_done, jobs, {"icmp": args.cycles, "snmp": 2, "health": 2}),
-                900,
-                "the measured cycles",
-            )
+            until(partial(d.cycles_done, jobs, needed(args.cycles, 2)), 900, "the measured cycles")
         wall_before = time.monotonic()
         before = [(cpu_seconds(d.proc.pid), cpu_seconds(d.proc.pid, children=True)) for d in daemons]
         for d in daemons:
@@ -259,11 +256,7 @@ def run(args: argparse.Namespace) -> None:
             d.plain = [get(d.port, "/metrics") for _ in range(args.scrapes)]
             d.zipped = [get(d.port, "/metrics", gzip=True) for _ in range(args.scrapes)]
         for d in daemons:
-            until(
-                partial(d.cycles_done, jobs, {"icmp": args.cycles + 1, "snmp": 2, "health": 2}),
-                900,
-                "one more cycle",
-            )
+            until(partial(d.cycles_done, jobs, needed(args.cycles + 1, 2)), 900, "one more cycle")
         wall = time.monotonic() - wall_before
         for d, (own, total) in zip(daemons, before, strict=True):
             d.cpu = (
