@@ -2,7 +2,7 @@
 errors, the installed model and serial) of every unit's device, on the management network.
 
 Opt-in: the daemon runs it only when ``probes: {health: {...}}`` is in its config. Why not on by
-default: discovery walks ENTITY-MIB and the vendor's tables on every device (a few hundred
+default: discovery walks ENTITY-MIB and the vendor's tables on every device (tens of
 GETBULKs each, a load older VRP5 / IOS 15 access switches feel) and holds a plan per unit, so a
 city turns it on knowingly, once its SNMP views expose those tables. Once on, it polls each
 device's *uplinks* only (the inventory's ``uplink`` and interconnects): ``access_ports: true``
