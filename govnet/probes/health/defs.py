@@ -27,7 +27,7 @@ NOT_PRESENT = 5
 """CISCO-ENVMON-MIB CiscoEnvMonState notPresent: an empty power-supply bay is not a failure."""
 
 
-class Field(enum.StrEnum):
+class HealthField(enum.StrEnum):
     """What a column measures; the snapshot has one place for each."""
 
     CPU = "cpu"
@@ -66,8 +66,8 @@ class Scale(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Column:
-    field: Field
+class VendorColumn:
+    field: HealthField
     oid: Oid
     scale: Scale
     index: str  # "entity", "port", "ifindex" or "own"
@@ -78,20 +78,20 @@ class Column:
         otherwise carry copies of its cells' columns."""
         number = _NUMBER.get(self)
         if number is None:
-            return (Column, (self.field, self.oid, self.scale, self.index))
+            return (VendorColumn, (self.field, self.oid, self.scale, self.index))
         return (_column_at, (number,))
 
 
-_KNOWN: list[Column] = []
-_NUMBER: dict[Column, int] = {}
+_KNOWN: list[VendorColumn] = []
+_NUMBER: dict[VendorColumn, int] = {}
 
 
-def _column_at(number: int) -> Column:
+def _column_at(number: int) -> VendorColumn:
     return _KNOWN[number]
 
 
-def _c(field: Field, oid: str, scale: Scale, index: str = "entity") -> Column:
-    column = Column(field, parse_oid(oid), scale, index)
+def _c(field: HealthField, oid: str, scale: Scale, index: str = "entity") -> VendorColumn:
+    column = VendorColumn(field, parse_oid(oid), scale, index)
     if column not in _NUMBER:
         _NUMBER[column] = len(_KNOWN)
         _KNOWN.append(column)
@@ -103,13 +103,13 @@ class Vendor:
     name: str
     enterprise: Oid
     """sysObjectID prefix that selects this vendor."""
-    columns: tuple[Column, ...]
+    columns: tuple[VendorColumn, ...]
 
-    def of(self, *fields: Field) -> tuple[Column, ...]:
+    def of(self, *fields: HealthField) -> tuple[VendorColumn, ...]:
         return tuple(c for c in self.columns if c.field in fields)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        """Unpickled as the module's vendor of that name (see ``Column.__reduce__``)."""
+        """Unpickled as the module's vendor of that name (see ``VendorColumn.__reduce__``)."""
         if by_name(self.name) is self:
             return (by_name, (self.name,))
         return (Vendor, (self.name, self.enterprise, self.columns))
@@ -122,17 +122,17 @@ HUAWEI = Vendor(
     "huawei",
     parse_oid("1.3.6.1.4.1.2011"),
     (
-        _c(Field.CPU, f"{HW_STATE}.5", Scale.PERCENT),  # hwEntityCpuUsage
-        _c(Field.CPU_THRESHOLD, f"{HW_STATE}.6", Scale.RAW),  # hwEntityCpuUsageThreshold
-        _c(Field.MEMORY, f"{HW_STATE}.7", Scale.PERCENT),  # hwEntityMemUsage
-        _c(Field.TEMPERATURE, f"{HW_STATE}.11", Scale.CELSIUS),  # hwEntityTemperature
-        _c(Field.RX_POWER, f"{HW_OPTICAL}.8", Scale.UW_OR_DBM_X100, "port"),  # hwEntityOpticalRxPower
-        _c(Field.TX_POWER, f"{HW_OPTICAL}.9", Scale.UW_OR_DBM_X100, "port"),  # hwEntityOpticalTxPower
-        _c(Field.RX_LOW, f"{HW_OPTICAL}.13", Scale.DBM_X100, "port"),  # hwEntityOpticalRxLowThreshold
-        _c(Field.RX_HIGH, f"{HW_OPTICAL}.14", Scale.DBM_X100, "port"),  # hwEntityOpticalRxHighThreshold
-        _c(Field.TX_LOW, f"{HW_OPTICAL}.15", Scale.DBM_X100, "port"),  # hwEntityOpticalTxLowThreshold
-        _c(Field.TX_HIGH, f"{HW_OPTICAL}.16", Scale.DBM_X100, "port"),  # hwEntityOpticalTxHighThreshold
-        _c(Field.FAN, f"{HW_FAN}.7", Scale.STATE_OK, "own"),  # hwEntityFanState: 1 normal, 2 abnormal
+        _c(HealthField.CPU, f"{HW_STATE}.5", Scale.PERCENT),  # hwEntityCpuUsage
+        _c(HealthField.CPU_THRESHOLD, f"{HW_STATE}.6", Scale.RAW),  # hwEntityCpuUsageThreshold
+        _c(HealthField.MEMORY, f"{HW_STATE}.7", Scale.PERCENT),  # hwEntityMemUsage
+        _c(HealthField.TEMPERATURE, f"{HW_STATE}.11", Scale.CELSIUS),  # hwEntityTemperature
+        _c(HealthField.RX_POWER, f"{HW_OPTICAL}.8", Scale.UW_OR_DBM_X100, "port"),  # hwEntityOpticalRxPower
+        _c(HealthField.TX_POWER, f"{HW_OPTICAL}.9", Scale.UW_OR_DBM_X100, "port"),  # hwEntityOpticalTxPower
+        _c(HealthField.RX_LOW, f"{HW_OPTICAL}.13", Scale.DBM_X100, "port"),  # hwEntityOpticalRxLowThreshold
+        _c(HealthField.RX_HIGH, f"{HW_OPTICAL}.14", Scale.DBM_X100, "port"),  # hwEntityOpticalRxHighThreshold
+        _c(HealthField.TX_LOW, f"{HW_OPTICAL}.15", Scale.DBM_X100, "port"),  # hwEntityOpticalTxLowThreshold
+        _c(HealthField.TX_HIGH, f"{HW_OPTICAL}.16", Scale.DBM_X100, "port"),  # hwEntityOpticalTxHighThreshold
+        _c(HealthField.FAN, f"{HW_FAN}.7", Scale.STATE_OK, "own"),  # hwEntityFanState: 1 normal, 2 abnormal
     ),
 )
 
@@ -142,15 +142,15 @@ H3C = Vendor(
     "h3c",
     parse_oid("1.3.6.1.4.1.25506"),
     (
-        _c(Field.CPU, f"{H3C_STATE}.6", Scale.PERCENT),  # hh3cEntityExtCpuUsage
-        _c(Field.MEMORY, f"{H3C_STATE}.8", Scale.PERCENT),  # hh3cEntityExtMemUsage
-        _c(Field.TEMPERATURE, f"{H3C_STATE}.12", Scale.CELSIUS),  # hh3cEntityExtTemperature
-        _c(Field.TX_POWER, f"{H3C_XCVR}.9", Scale.DBM_X100, "ifindex"),  # hh3cTransceiverCurTXPower
-        _c(Field.RX_POWER, f"{H3C_XCVR}.12", Scale.DBM_X100, "ifindex"),  # hh3cTransceiverCurRXPower
-        _c(Field.TX_HIGH, f"{H3C_XCVR}.30", Scale.TENTH_UW, "ifindex"),  # hh3cTransceiverPwrOutHiAlarm
-        _c(Field.TX_LOW, f"{H3C_XCVR}.31", Scale.TENTH_UW, "ifindex"),  # hh3cTransceiverPwrOutLoAlarm
-        _c(Field.RX_HIGH, f"{H3C_XCVR}.34", Scale.TENTH_UW, "ifindex"),  # hh3cTransceiverRcvPwrHiAlarm
-        _c(Field.RX_LOW, f"{H3C_XCVR}.35", Scale.TENTH_UW, "ifindex"),  # hh3cTransceiverRcvPwrLoAlarm
+        _c(HealthField.CPU, f"{H3C_STATE}.6", Scale.PERCENT),  # hh3cEntityExtCpuUsage
+        _c(HealthField.MEMORY, f"{H3C_STATE}.8", Scale.PERCENT),  # hh3cEntityExtMemUsage
+        _c(HealthField.TEMPERATURE, f"{H3C_STATE}.12", Scale.CELSIUS),  # hh3cEntityExtTemperature
+        _c(HealthField.TX_POWER, f"{H3C_XCVR}.9", Scale.DBM_X100, "ifindex"),  # hh3cTransceiverCurTXPower
+        _c(HealthField.RX_POWER, f"{H3C_XCVR}.12", Scale.DBM_X100, "ifindex"),  # hh3cTransceiverCurRXPower
+        _c(HealthField.TX_HIGH, f"{H3C_XCVR}.30", Scale.TENTH_UW, "ifindex"),  # hh3cTransceiverPwrOutHiAlarm
+        _c(HealthField.TX_LOW, f"{H3C_XCVR}.31", Scale.TENTH_UW, "ifindex"),  # hh3cTransceiverPwrOutLoAlarm
+        _c(HealthField.RX_HIGH, f"{H3C_XCVR}.34", Scale.TENTH_UW, "ifindex"),  # hh3cTransceiverRcvPwrHiAlarm
+        _c(HealthField.RX_LOW, f"{H3C_XCVR}.35", Scale.TENTH_UW, "ifindex"),  # hh3cTransceiverRcvPwrLoAlarm
     ),
 )
 
@@ -162,20 +162,20 @@ CISCO = Vendor(
     "cisco",
     parse_oid("1.3.6.1.4.1.9"),
     (
-        _c(Field.CPU, f"{CISCO_CPU}.8", Scale.PERCENT, "own"),  # cpmCPUTotal5minRev
-        _c(Field.NAME, f"{CISCO_POOL}.2", Scale.RAW, "own"),  # ciscoMemoryPoolName
-        _c(Field.MEMORY_USED, f"{CISCO_POOL}.5", Scale.BYTES, "own"),  # ciscoMemoryPoolUsed
-        _c(Field.MEMORY_FREE, f"{CISCO_POOL}.6", Scale.BYTES, "own"),  # ciscoMemoryPoolFree
-        _c(Field.NAME, f"{CISCO_ENV}.3.1.2", Scale.RAW, "own"),  # ciscoEnvMonTemperatureStatusDescr
-        _c(Field.TEMPERATURE, f"{CISCO_ENV}.3.1.3", Scale.CELSIUS, "own"),  # ...TemperatureStatusValue
-        _c(Field.NAME, f"{CISCO_ENV}.4.1.2", Scale.RAW, "own"),  # ciscoEnvMonFanStatusDescr
-        _c(Field.FAN, f"{CISCO_ENV}.4.1.3", Scale.STATE_OK, "own"),  # ciscoEnvMonFanState: 1 normal
-        _c(Field.NAME, f"{CISCO_ENV}.5.1.2", Scale.RAW, "own"),  # ciscoEnvMonSupplyStatusDescr
-        _c(Field.PSU, f"{CISCO_ENV}.5.1.3", Scale.STATE_OK, "own"),  # ciscoEnvMonSupplyState: 1 normal
-        _c(Field.SENSOR_TYPE, f"{ENT_SENSOR}.1", Scale.RAW),  # entPhySensorType: 8 celsius, 14 dBm
-        _c(Field.SENSOR_SCALE, f"{ENT_SENSOR}.2", Scale.RAW),  # entPhySensorScale: 8 milli, 9 units
-        _c(Field.SENSOR_PRECISION, f"{ENT_SENSOR}.3", Scale.RAW),  # entPhySensorPrecision
-        _c(Field.SENSOR_VALUE, f"{ENT_SENSOR}.4", Scale.RAW),  # entPhySensorValue
+        _c(HealthField.CPU, f"{CISCO_CPU}.8", Scale.PERCENT, "own"),  # cpmCPUTotal5minRev
+        _c(HealthField.NAME, f"{CISCO_POOL}.2", Scale.RAW, "own"),  # ciscoMemoryPoolName
+        _c(HealthField.MEMORY_USED, f"{CISCO_POOL}.5", Scale.BYTES, "own"),  # ciscoMemoryPoolUsed
+        _c(HealthField.MEMORY_FREE, f"{CISCO_POOL}.6", Scale.BYTES, "own"),  # ciscoMemoryPoolFree
+        _c(HealthField.NAME, f"{CISCO_ENV}.3.1.2", Scale.RAW, "own"),  # ciscoEnvMonTemperatureStatusDescr
+        _c(HealthField.TEMPERATURE, f"{CISCO_ENV}.3.1.3", Scale.CELSIUS, "own"),  # ...TemperatureStatusValue
+        _c(HealthField.NAME, f"{CISCO_ENV}.4.1.2", Scale.RAW, "own"),  # ciscoEnvMonFanStatusDescr
+        _c(HealthField.FAN, f"{CISCO_ENV}.4.1.3", Scale.STATE_OK, "own"),  # ciscoEnvMonFanState: 1 normal
+        _c(HealthField.NAME, f"{CISCO_ENV}.5.1.2", Scale.RAW, "own"),  # ciscoEnvMonSupplyStatusDescr
+        _c(HealthField.PSU, f"{CISCO_ENV}.5.1.3", Scale.STATE_OK, "own"),  # ciscoEnvMonSupplyState: 1 normal
+        _c(HealthField.SENSOR_TYPE, f"{ENT_SENSOR}.1", Scale.RAW),  # entPhySensorType: 8 celsius, 14 dBm
+        _c(HealthField.SENSOR_SCALE, f"{ENT_SENSOR}.2", Scale.RAW),  # entPhySensorScale: 8 milli, 9 units
+        _c(HealthField.SENSOR_PRECISION, f"{ENT_SENSOR}.3", Scale.RAW),  # entPhySensorPrecision
+        _c(HealthField.SENSOR_VALUE, f"{ENT_SENSOR}.4", Scale.RAW),  # entPhySensorValue
     ),
 )
 

@@ -1,4 +1,4 @@
-"""Discovery (walked tables -> ``Plan``) and reading (one cycle's GET answers -> ``DeviceHealth``).
+"""Discovery (walked tables -> ``HealthPlan``) and reading (one cycle's GET answers -> ``DeviceHealth``).
 
 Which rows are kept at discovery follows what each vendor's table means: a Huawei board whose
 CPU threshold is 0 has no CPU; an H3C entity reporting CPU 0 is not a processor; a temperature
@@ -18,9 +18,9 @@ from govnet.probes.health.defs import (
     IF_COLUMNS,
     SENSOR_CELSIUS,
     SENSOR_DBM,
-    Column,
-    Field,
+    HealthField,
     Vendor,
+    VendorColumn,
     convert,
     sensor_value,
 )
@@ -29,9 +29,9 @@ from govnet.probes.health.model import (
     THRESHOLDS,
     Cell,
     DeviceHealth,
+    HealthPlan,
     InterfaceHealth,
     Optics,
-    Plan,
     _int,
     _text,
     entities,
@@ -53,17 +53,17 @@ def discovery_columns(vendor: Vendor | None) -> list[Oid]:
     return columns
 
 
-def discover(vendor: Vendor | None, table: Table, polled: Mapping[int, str]) -> Plan:
+def discover(vendor: Vendor | None, table: Table, polled: Mapping[int, str]) -> HealthPlan:
     """The plan for a unit whose tables were walked; ``polled`` is ifIndex -> ifName to watch."""
     ents = entities(table)
     to_if = port_ifindex(table)
     kept = tuple(e for e in ents.values() if e.serial or e.cls == ENT_CLASS_CHASSIS)  # the asset list
-    plan = Plan(vendor, dict(polled), [], kept, {})
+    plan = HealthPlan(vendor, dict(polled), [], kept, {})
     if vendor is None:
         return plan
     names = _own_names(vendor, table)
     for column in vendor.columns:
-        if column.field in POLLED and column.field is not Field.SENSOR_VALUE:
+        if column.field in POLLED and column.field is not HealthField.SENSOR_VALUE:
             for index, value in sorted(table.get(column.oid, {}).items()):
                 label = _label(column, index, ents, to_if, polled, names)
                 if label is not None and _keep(vendor, column, index, value, table):
@@ -81,13 +81,13 @@ def discover(vendor: Vendor | None, table: Table, polled: Mapping[int, str]) -> 
 def _own_names(vendor: Vendor, table: Table) -> dict[Oid, dict[Oid, str]]:
     """For ``own``-indexed tables: the table's entry OID -> row index -> its NAME column."""
     out: dict[Oid, dict[Oid, str]] = {}
-    for column in vendor.of(Field.NAME):
+    for column in vendor.of(HealthField.NAME):
         out[column.oid[:-1]] = {index: _text(v) for index, v in table.get(column.oid, {}).items()}
     return out
 
 
 def _label(
-    column: Column,
+    column: VendorColumn,
     index: Oid,
     ents: Mapping[int, object],
     to_if: Mapping[int, int],
@@ -108,16 +108,16 @@ def _label(
     return own or ".".join(map(str, index))
 
 
-def _keep(vendor: Vendor, column: Column, index: Oid, value: Value, table: Table) -> bool:
+def _keep(vendor: Vendor, column: VendorColumn, index: Oid, value: Value, table: Table) -> bool:
     raw = _int(value)
     if raw is None or convert(column.scale, raw) is None:
         return False
-    if column.field in (Field.CPU, Field.MEMORY) and column.index == "entity":
-        gate = vendor.of(Field.CPU_THRESHOLD)
+    if column.field in (HealthField.CPU, HealthField.MEMORY) and column.index == "entity":
+        gate = vendor.of(HealthField.CPU_THRESHOLD)
         if gate:  # Huawei: only boards with a CPU threshold have a CPU
             return (_int(table.get(gate[0].oid, {}).get(index)) or 0) > 0
         return raw != 0  # H3C: non-processor entities report 0
-    if column.field is Field.TEMPERATURE:
+    if column.field is HealthField.TEMPERATURE:
         return raw != 0
     return True
 
@@ -125,23 +125,26 @@ def _keep(vendor: Vendor, column: Column, index: Oid, value: Value, table: Table
 def _discover_sensors(
     vendor: Vendor,
     table: Table,
-    plan: Plan,
+    plan: HealthPlan,
     ents: Mapping[int, object],
     to_if: Mapping[int, int],
     polled: Mapping[int, str],
 ) -> None:
     """ENTITY-SENSOR-MIB rows that are temperatures (named by entity) or optical power on a
     polled port (Cisco names them "... Receive Power Sensor" / "... Transmit Power Sensor")."""
-    value_columns = vendor.of(Field.SENSOR_VALUE)
+    value_columns = vendor.of(HealthField.SENSOR_VALUE)
     if not value_columns:
         return
-    meta = {f: vendor.of(f)[0].oid for f in (Field.SENSOR_TYPE, Field.SENSOR_SCALE, Field.SENSOR_PRECISION)}
-    for index, kind in table.get(meta[Field.SENSOR_TYPE], {}).items():
+    meta = {
+        f: vendor.of(f)[0].oid
+        for f in (HealthField.SENSOR_TYPE, HealthField.SENSOR_SCALE, HealthField.SENSOR_PRECISION)
+    }
+    for index, kind in table.get(meta[HealthField.SENSOR_TYPE], {}).items():
         if len(index) != 1 or _int(kind) not in (SENSOR_CELSIUS, SENSOR_DBM):
             continue
         entity = index[0]
-        scale = _int(table.get(meta[Field.SENSOR_SCALE], {}).get(index)) or 9
-        precision = _int(table.get(meta[Field.SENSOR_PRECISION], {}).get(index)) or 0
+        scale = _int(table.get(meta[HealthField.SENSOR_SCALE], {}).get(index)) or 9
+        precision = _int(table.get(meta[HealthField.SENSOR_PRECISION], {}).get(index)) or 0
         name = getattr(ents.get(entity), "name", "") or f"entity {entity}"
         ifindex = to_if.get(entity)
         if ifindex is not None and ifindex not in polled:
@@ -157,46 +160,48 @@ def _discover_sensors(
         plan.cells.append(Cell(value_columns[0], index, label))
 
 
-def read(plan: Plan, unit: str, values: Mapping[Oid, Value], expected: Mapping[str, str]) -> DeviceHealth:
+def read(
+    plan: HealthPlan, unit: str, values: Mapping[Oid, Value], expected: Mapping[str, str]
+) -> DeviceHealth:
     """One cycle's answers (OID -> value) as the device's health."""
-    groups: dict[Field, dict[str, float]] = {f: {} for f in POLLED}
+    groups: dict[HealthField, dict[str, float]] = {f: {} for f in POLLED}
     optics: dict[str, dict[str, float]] = {}
-    pools: dict[str, dict[Field, float]] = {}
+    pools: dict[str, dict[HealthField, float]] = {}
     for cell in plan.cells:
         raw = _int(values.get(cell.oid))
         if raw is None:
             continue
         f = cell.column.field
-        if f is Field.SENSOR_VALUE:
+        if f is HealthField.SENSOR_VALUE:
             kind, scale, precision = plan.sensors[cell.index[0]]
             reading = round(sensor_value(raw, scale, precision), 3)
             if kind == SENSOR_DBM:
                 ifname, _, direction = cell.label.rpartition("|")
                 optics.setdefault(ifname, {})[direction] = reading
             else:
-                groups[Field.TEMPERATURE][cell.label] = reading
+                groups[HealthField.TEMPERATURE][cell.label] = reading
             continue
         converted = convert(cell.column.scale, raw)
         if converted is None:
             continue
-        if f in (Field.RX_POWER, Field.TX_POWER):
-            optics.setdefault(cell.label, {})["rx" if f is Field.RX_POWER else "tx"] = converted
-        elif f in (Field.MEMORY_USED, Field.MEMORY_FREE):
+        if f in (HealthField.RX_POWER, HealthField.TX_POWER):
+            optics.setdefault(cell.label, {})["rx" if f is HealthField.RX_POWER else "tx"] = converted
+        elif f in (HealthField.MEMORY_USED, HealthField.MEMORY_FREE):
             pools.setdefault(cell.label, {})[f] = converted
         else:
             groups[f][cell.label] = converted
     for pool, parts in pools.items():
-        total = parts.get(Field.MEMORY_USED, 0.0) + parts.get(Field.MEMORY_FREE, 0.0)
-        if Field.MEMORY_USED in parts and total > 0:
-            groups[Field.MEMORY][pool] = round(parts[Field.MEMORY_USED] / total, 4)
+        total = parts.get(HealthField.MEMORY_USED, 0.0) + parts.get(HealthField.MEMORY_FREE, 0.0)
+        if HealthField.MEMORY_USED in parts and total > 0:
+            groups[HealthField.MEMORY][pool] = round(parts[HealthField.MEMORY_USED] / total, 4)
     return DeviceHealth(
         unit,
         plan.vendor.name if plan.vendor else "",
-        cpu=groups[Field.CPU] or EMPTY,
-        memory=groups[Field.MEMORY] or EMPTY,
-        temperature=groups[Field.TEMPERATURE] or EMPTY,
-        fans=groups[Field.FAN] or EMPTY,
-        psus=groups[Field.PSU] or EMPTY,
+        cpu=groups[HealthField.CPU] or EMPTY,
+        memory=groups[HealthField.MEMORY] or EMPTY,
+        temperature=groups[HealthField.TEMPERATURE] or EMPTY,
+        fans=groups[HealthField.FAN] or EMPTY,
+        psus=groups[HealthField.PSU] or EMPTY,
         optics=_optics(plan, optics),
         interfaces=_interfaces(plan, values),
         entities=plan.entities,
@@ -204,7 +209,7 @@ def read(plan: Plan, unit: str, values: Mapping[Oid, Value], expected: Mapping[s
     )
 
 
-def _optics(plan: Plan, readings: Mapping[str, Mapping[str, float]]) -> tuple[Optics, ...]:
+def _optics(plan: HealthPlan, readings: Mapping[str, Mapping[str, float]]) -> tuple[Optics, ...]:
     out = []
     for ifname in sorted(readings):
         limits = plan.thresholds.get(ifname, {})
@@ -213,16 +218,16 @@ def _optics(plan: Plan, readings: Mapping[str, Mapping[str, float]]) -> tuple[Op
                 ifname,
                 readings[ifname].get("rx"),
                 readings[ifname].get("tx"),
-                limits.get(Field.RX_LOW),
-                limits.get(Field.RX_HIGH),
-                limits.get(Field.TX_LOW),
-                limits.get(Field.TX_HIGH),
+                limits.get(HealthField.RX_LOW),
+                limits.get(HealthField.RX_HIGH),
+                limits.get(HealthField.TX_LOW),
+                limits.get(HealthField.TX_HIGH),
             )
         )
     return tuple(out)
 
 
-def _interfaces(plan: Plan, values: Mapping[Oid, Value]) -> tuple[InterfaceHealth, ...]:
+def _interfaces(plan: HealthPlan, values: Mapping[Oid, Value]) -> tuple[InterfaceHealth, ...]:
     out = []
     for index, name in sorted(plan.interfaces.items()):
         row = {}

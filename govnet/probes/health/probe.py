@@ -2,7 +2,7 @@
 errors of every unit, at the cost of one or two GETs per unit per cycle.
 
 Per unit, discovery walks (GETBULK) ifName, ENTITY-MIB and the vendor's tables (``defs``) and
-keeps a ``Plan``: the cells to GET each cycle for the inventory's uplinks (every port with
+keeps a ``HealthPlan``: the cells to GET each cycle for the inventory's uplinks (every port with
 ``access_ports``). ``PlanCache`` decides when to walk again. v2c goes over the shared fast
 socket (``snmp_fast``), v3 over the pysnmp engine, exactly as the ``snmp`` probe.
 
@@ -25,7 +25,7 @@ from govnet.osutil.forked import ChildFailed, in_child
 from govnet.probes.base import ProbeResult, Target
 from govnet.probes.health.cache import PlanCache
 from govnet.probes.health.defs import IF_NAME, SYS_OBJECT_ID, SYS_UPTIME, Vendor, by_name, vendor_for
-from govnet.probes.health.model import DeviceHealth, Plan
+from govnet.probes.health.model import DeviceHealth, HealthPlan
 from govnet.probes.health.plan import absent, discover, discovery_columns, read
 from govnet.probes.health.settings import HealthSettings
 from govnet.probes.health.walk import Exchange, get_cells, walk
@@ -197,7 +197,7 @@ class HealthProbe:
         note = f"tables rediscovered: {why}" if why and why != "first poll" else ""
         return read(plan, target.unit, values, expected), note
 
-    async def _discover(self, target: Target, exchange: Exchange) -> Plan:
+    async def _discover(self, target: Target, exchange: Exchange) -> HealthPlan:
         budget = self.settings.walk_seconds
         vendor = _vendor(target.params)
         if vendor is None and "vendor" not in target.params:
@@ -210,16 +210,16 @@ class HealthProbe:
         return discover(vendor, tables, polled)
 
 
-def dump_plan(plan: Plan) -> bytes:
+def dump_plan(plan: HealthPlan) -> bytes:
     """A plan as the cache keeps it. Why pickled: a plan is ~100 small objects (cells, entities,
     thresholds, encoded GETs), ~7 KB live and ~1 KB pickled (vendor tables by reference); at
     10,000 units that is ~60 MB of the daemon's RSS. Loading one costs ~30 µs per unit and cycle."""
     return pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def load_plan(blob: bytes) -> Plan:
+def load_plan(blob: bytes) -> HealthPlan:
     plan = pickle.loads(blob)  # noqa: S301 - written by dump_plan in this process or its child
-    assert isinstance(plan, Plan)
+    assert isinstance(plan, HealthPlan)
     return plan
 
 
