@@ -61,6 +61,7 @@ class Scale(enum.StrEnum):
     UW_OR_DBM_X100 = "uw_or_dbm_x100"  # Huawei: > 0 is µW, <= 0 is hundredths of dBm
     TENTH_UW = "tenth_uw"  # H3C thresholds: tenths of µW -> dBm
     STATE_OK = "state_ok"  # CISCO-ENVMON / Huawei: 1 normal -> 1.0, 5 notPresent -> None, else 0.0
+    SUPPLY_STATE = "supply_state"  # Huawei hwEntityPwrState: supply 1 / sleep 3 -> 1.0, notSupply 2 -> 0.0
     BYTES = "bytes"
     RAW = "raw"
 
@@ -118,6 +119,7 @@ class Vendor:
 HW_STATE = "1.3.6.1.4.1.2011.5.25.31.1.1.1.1"  # HUAWEI-ENTITY-EXTENT-MIB hwEntityStateEntry
 HW_OPTICAL = "1.3.6.1.4.1.2011.5.25.31.1.1.3.1"  # hwOpticalModuleInfoEntry (entPhysicalIndex of the port)
 HW_FAN = "1.3.6.1.4.1.2011.5.25.31.1.1.10.1"  # hwFanStatusEntry (slot.fan)
+HW_PWR = "1.3.6.1.4.1.2011.5.25.31.1.1.18.1"  # hwPwrStatusEntry (hwEntityPwrSlot.hwEntityPwrSn)
 HUAWEI = Vendor(
     "huawei",
     parse_oid("1.3.6.1.4.1.2011"),
@@ -133,6 +135,7 @@ HUAWEI = Vendor(
         _c(HealthField.TX_LOW, f"{HW_OPTICAL}.15", Scale.DBM_X100, "port"),  # hwEntityOpticalTxLowThreshold
         _c(HealthField.TX_HIGH, f"{HW_OPTICAL}.16", Scale.DBM_X100, "port"),  # hwEntityOpticalTxHighThreshold
         _c(HealthField.FAN, f"{HW_FAN}.7", Scale.STATE_OK, "own"),  # hwEntityFanState: 1 normal, 2 abnormal
+        _c(HealthField.PSU, f"{HW_PWR}.6", Scale.SUPPLY_STATE, "own"),  # hwEntityPwrState
     ),
 )
 
@@ -246,6 +249,8 @@ def convert(scale: Scale, raw: int) -> float | None:
     (0.0, -2.5)
     >>> convert(Scale.TENTH_UW, 316), convert(Scale.STATE_OK, 1), convert(Scale.STATE_OK, 3)
     (-15.0, 1.0, 0.0)
+    >>> [convert(Scale.SUPPLY_STATE, raw) for raw in (1, 2, 3, 4)]   # supply, notSupply, sleep, unknown
+    [1.0, 0.0, 1.0, None]
     """
     if raw in INVALID and scale is not Scale.BYTES:
         return None
@@ -257,6 +262,8 @@ def convert(scale: Scale, raw: int) -> float | None:
         return _uw_to_dbm(raw / 10) if raw > 0 else None
     if scale is Scale.STATE_OK:
         return None if raw == NOT_PRESENT else 1.0 if raw == 1 else 0.0
+    if scale is Scale.SUPPLY_STATE:  # a sleeping supply is a standby by design, not a failure
+        return {1: 1.0, 2: 0.0, 3: 1.0}.get(raw)
     return float(raw)
 
 

@@ -94,6 +94,8 @@ def huawei() -> list[Row]:
         for column, limit in ((13, -2000), (14, 50), (15, -800), (16, 100)):
             rows.append((f"{HW}.3.1.{column}.{index}", "2", str(limit)))
     rows += [(f"{HW}.10.1.7.0.0", "2", "1"), (f"{HW}.10.1.7.0.1", "2", "2")]
+    # hwEntityPwrState per slot.supply: supply, notSupply, sleep, unknown (no reading)
+    rows += [(f"{HW}.18.1.6.0.{n}", "2", str(state)) for n, state in ((1, 1), (2, 2), (3, 3), (4, 4))]
     return rows
 
 

@@ -82,7 +82,7 @@ def test_huawei_vrp_health_exactly(snmpsim: int) -> None:
     assert health.memory == {"MPU Board 0": 0.47}
     assert health.temperature == {"MPU Board 0": 38.0}
     assert health.fans == {"0.0": 1.0, "0.1": 0.0}
-    assert health.psus == {}
+    assert health.psus == {"0.1": 1.0, "0.2": 0.0, "0.3": 1.0}  # a sleeping supply is fine; unknown: absent
     # XGE0/0/2 has no module (2147483647): no reading; GE0/0/48 is not polled
     assert health.optics == (Optics("XGigabitEthernet0/0/1", -7.34, -2.21, -20.0, 0.5, -8.0, 1.0),)
     [uplink, other] = health.interfaces
