@@ -260,11 +260,16 @@ def convert(scale: Scale, raw: int) -> float | None:
         return _uw_to_dbm(raw) if raw > 0 else raw / 100
     if scale is Scale.TENTH_UW:
         return _uw_to_dbm(raw / 10) if raw > 0 else None
-    if scale is Scale.STATE_OK:
-        return None if raw == NOT_PRESENT else 1.0 if raw == 1 else 0.0
+    if scale in (Scale.STATE_OK, Scale.SUPPLY_STATE):
+        return _state(scale, raw)
+    return float(raw)
+
+
+def _state(scale: Scale, raw: int) -> float | None:
+    """1.0 working, 0.0 failed, None no reading (an empty bay, an unknown state)."""
     if scale is Scale.SUPPLY_STATE:  # a sleeping supply is a standby by design, not a failure
         return {1: 1.0, 2: 0.0, 3: 1.0}.get(raw)
-    return float(raw)
+    return None if raw == NOT_PRESENT else 1.0 if raw == 1 else 0.0
 
 
 def _uw_to_dbm(microwatts: float) -> float:
