@@ -50,6 +50,8 @@ class HealthField(enum.StrEnum):
     SENSOR_SCALE = "sensor_scale"
     SENSOR_PRECISION = "sensor_precision"
     SENSOR_VALUE = "sensor_value"
+    ENTITY_STATE = "entity_state"
+    """H3C: every entity's error status; discovery keeps fans' and power supplies' as FAN / PSU."""
 
 
 class Scale(enum.StrEnum):
@@ -62,6 +64,7 @@ class Scale(enum.StrEnum):
     TENTH_UW = "tenth_uw"  # H3C thresholds: tenths of µW -> dBm
     STATE_OK = "state_ok"  # CISCO-ENVMON / Huawei: 1 normal -> 1.0, 5 notPresent -> None, else 0.0
     SUPPLY_STATE = "supply_state"  # Huawei hwEntityPwrState: supply 1 / sleep 3 -> 1.0, notSupply 2 -> 0.0
+    ERROR_STATUS = "error_status"  # H3C: normal 2 -> 1.0, notSupported 1 / entityAbsent 4 -> None, else 0.0
     BYTES = "bytes"
     RAW = "raw"
 
@@ -92,11 +95,19 @@ def _column_at(number: int) -> VendorColumn:
 
 
 def _c(field: HealthField, oid: str, scale: Scale, index: str = "entity") -> VendorColumn:
-    column = VendorColumn(field, parse_oid(oid), scale, index)
+    return _known(VendorColumn(field, parse_oid(oid), scale, index))
+
+
+def _known(column: VendorColumn) -> VendorColumn:
     if column not in _NUMBER:
         _NUMBER[column] = len(_KNOWN)
         _KNOWN.append(column)
     return _KNOWN[_NUMBER[column]]
+
+
+def as_field(column: VendorColumn, field: HealthField) -> VendorColumn:
+    """The same column read as ``field`` (an H3C error status as a fan's or a supply's state)."""
+    return _known(VendorColumn(field, column.oid, column.scale, column.index))
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +159,7 @@ H3C = Vendor(
         _c(HealthField.CPU, f"{H3C_STATE}.6", Scale.PERCENT),  # hh3cEntityExtCpuUsage
         _c(HealthField.MEMORY, f"{H3C_STATE}.8", Scale.PERCENT),  # hh3cEntityExtMemUsage
         _c(HealthField.TEMPERATURE, f"{H3C_STATE}.12", Scale.CELSIUS),  # hh3cEntityExtTemperature
+        _c(HealthField.ENTITY_STATE, f"{H3C_STATE}.19", Scale.ERROR_STATUS),  # hh3cEntityExtErrorStatus
         _c(HealthField.TX_POWER, f"{H3C_XCVR}.9", Scale.DBM_X100, "ifindex"),  # hh3cTransceiverCurTXPower
         _c(HealthField.RX_POWER, f"{H3C_XCVR}.12", Scale.DBM_X100, "ifindex"),  # hh3cTransceiverCurRXPower
         _c(HealthField.TX_HIGH, f"{H3C_XCVR}.30", Scale.TENTH_UW, "ifindex"),  # hh3cTransceiverPwrOutHiAlarm
@@ -218,6 +230,8 @@ ENT_PHYSICAL: dict[str, Oid] = {
 }
 ENT_ALIAS = parse_oid("1.3.6.1.2.1.47.1.3.2.1.2")
 ENT_CLASS_CHASSIS = 3
+CLASS_FIELDS = {6: HealthField.PSU, 7: HealthField.FAN}
+"""entPhysicalClass powerSupply(6) and fan(7): where an entity's state (ENTITY_STATE) goes."""
 
 
 def vendor_for(sys_object_id: Oid | None) -> Vendor | None:
@@ -251,6 +265,8 @@ def convert(scale: Scale, raw: int) -> float | None:
     (-15.0, 1.0, 0.0)
     >>> [convert(Scale.SUPPLY_STATE, raw) for raw in (1, 2, 3, 4)]   # supply, notSupply, sleep, unknown
     [1.0, 0.0, 1.0, None]
+    >>> [convert(Scale.ERROR_STATUS, raw) for raw in (1, 2, 4, 41, 51)]
+    [None, 1.0, None, 0.0, 0.0]
     """
     if raw in INVALID and scale is not Scale.BYTES:
         return None
@@ -260,7 +276,7 @@ def convert(scale: Scale, raw: int) -> float | None:
         return _uw_to_dbm(raw) if raw > 0 else raw / 100
     if scale is Scale.TENTH_UW:
         return _uw_to_dbm(raw / 10) if raw > 0 else None
-    if scale in (Scale.STATE_OK, Scale.SUPPLY_STATE):
+    if scale in (Scale.STATE_OK, Scale.SUPPLY_STATE, Scale.ERROR_STATUS):
         return _state(scale, raw)
     return float(raw)
 
@@ -269,6 +285,8 @@ def _state(scale: Scale, raw: int) -> float | None:
     """1.0 working, 0.0 failed, None no reading (an empty bay, an unknown state)."""
     if scale is Scale.SUPPLY_STATE:  # a sleeping supply is a standby by design, not a failure
         return {1: 1.0, 2: 0.0, 3: 1.0}.get(raw)
+    if scale is Scale.ERROR_STATUS:  # fanError 41, psuError 51, rpsError 61, ...: failed
+        return {1: None, 2: 1.0, 4: None}.get(raw, 0.0)
     return None if raw == NOT_PRESENT else 1.0 if raw == 1 else 0.0
 
 

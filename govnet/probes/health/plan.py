@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 from govnet.probes.health.defs import (
+    CLASS_FIELDS,
     ENT_ALIAS,
     ENT_CLASS_CHASSIS,
     ENT_PHYSICAL,
@@ -21,6 +22,7 @@ from govnet.probes.health.defs import (
     HealthField,
     Vendor,
     VendorColumn,
+    as_field,
     convert,
     sensor_value,
 )
@@ -29,6 +31,7 @@ from govnet.probes.health.model import (
     THRESHOLDS,
     Cell,
     DeviceHealth,
+    Entity,
     HealthPlan,
     InterfaceHealth,
     Optics,
@@ -74,8 +77,30 @@ def discover(vendor: Vendor | None, table: Table, polled: Mapping[int, str]) -> 
                 raw = _int(value)
                 if label is not None and raw is not None and (dbm := convert(column.scale, raw)) is not None:
                     plan.thresholds.setdefault(label, {})[column.field] = dbm
+        elif column.field is HealthField.ENTITY_STATE:
+            plan.cells += _entity_states(column, table, ents)
     _discover_sensors(vendor, table, plan, ents, to_if, polled)
     return plan
+
+
+def _entity_states(column: VendorColumn, table: Table, ents: Mapping[int, Entity]) -> list[Cell]:
+    """An entity state column's rows of fans and power supplies (by entPhysicalClass), as FAN / PSU
+    cells named after the entity; other classes' rows (boards, ports) are not watched here."""
+    out = []
+    for index, value in sorted(table.get(column.oid, {}).items()):
+        entity = ents.get(index[0]) if len(index) == 1 else None
+        field = CLASS_FIELDS.get(entity.cls) if entity is not None else None
+        raw = _int(value)
+        if (
+            entity is not None
+            and field is not None
+            and raw is not None
+            and convert(column.scale, raw) is not None
+        ):
+            out.append(
+                Cell(as_field(column, field), index, entity.name or entity.descr or f"entity {index[0]}")
+            )
+    return out
 
 
 def _own_names(vendor: Vendor, table: Table) -> dict[Oid, dict[Oid, str]]:

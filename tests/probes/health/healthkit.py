@@ -109,6 +109,13 @@ def h3c() -> list[Row]:
     rows += interface(49, "FortyGigE1/0/49", (0, 4, 0, 0), (77, 88), 40000)
     rows += entity(2, 3, "HPE FF 5700", "JG896A", "CN12345678")
     rows += entity(8, 9, "Board 1", parent=2)
+    rows += entity(20, 7, "Fan 1", parent=2) + entity(21, 7, "Fan 2", parent=2)
+    rows += entity(30, 6, "Power Supply 1", parent=2) + entity(31, 6, "Power Supply 2", parent=2)
+    rows += entity(32, 6, "Power Supply 3", parent=2)
+    # hh3cEntityExtErrorStatus: board normal (not watched), fans normal / fanError(41), supplies
+    # normal / psuError(51) / entityAbsent(4): an empty bay, no reading
+    states = {8: 2, 20: 2, 21: 41, 30: 2, 31: 51, 32: 4}
+    rows += [(f"{H3C_STATE}.19.{index}", "2", str(state)) for index, state in states.items()]
     rows += [
         (f"{H3C_STATE}.6.2", "2", "0"),
         (f"{H3C_STATE}.6.8", "2", "12"),

@@ -109,6 +109,8 @@ def test_h3c_comware_health_exactly(snmpsim: int) -> None:
     assert health.cpu == {"Board 1": 0.12}  # the chassis row reports 0: not a processor
     assert health.memory == {"Board 1": 0.63}
     assert health.temperature == {"Board 1": 41.0}
+    assert health.fans == {"Fan 1": 1.0, "Fan 2": 0.0}  # hh3cEntityExtErrorStatus of class fan(7)
+    assert health.psus == {"Power Supply 1": 1.0, "Power Supply 2": 0.0}  # class 6; the absent one: none
     # thresholds in tenths of µW: 15849 -> 2.0 dBm, 1259 -> -9.0, 12589 -> 1.0, 316 -> -15.0
     assert health.optics == (Optics("Ten-GigabitEthernet1/0/1", -12.5, -2.15, -15.0, 1.0, -9.0, 2.0),)
     assert [i.values["in_errors"] for i in health.interfaces] == [0, 4]
