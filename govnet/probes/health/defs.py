@@ -51,6 +51,12 @@ class HealthField(enum.StrEnum):
     SENSOR_PRECISION = "sensor_precision"
     SENSOR_VALUE = "sensor_value"
     ENTITY_STATE = "entity_state"
+    THRESHOLD_SCALE = "threshold_scale"
+    THRESHOLD_PRECISION = "threshold_precision"
+    THRESHOLD_SEVERITY = "threshold_severity"
+    THRESHOLD_RELATION = "threshold_relation"
+    THRESHOLD_VALUE = "threshold_value"
+    """Cisco: a sensor's alarm thresholds (CISCO-ENTITY-SENSOR-MIB), read at discovery only."""
     """H3C: every entity's error status; discovery keeps fans' and power supplies' as FAN / PSU."""
 
 
@@ -173,6 +179,8 @@ CISCO_CPU = "1.3.6.1.4.1.9.9.109.1.1.1.1"  # CISCO-PROCESS-MIB cpmCPUTotalEntry
 CISCO_POOL = "1.3.6.1.4.1.9.9.48.1.1.1"  # CISCO-MEMORY-POOL-MIB ciscoMemoryPoolEntry
 CISCO_ENV = "1.3.6.1.4.1.9.9.13.1"  # CISCO-ENVMON-MIB ciscoEnvMonObjects
 ENT_SENSOR = "1.3.6.1.2.1.99.1.1.1"  # ENTITY-SENSOR-MIB entPhySensorEntry (entPhysicalIndex)
+CISCO_SENSOR = "1.3.6.1.4.1.9.9.91.1.1.1.1"  # CISCO-ENTITY-SENSOR-MIB entSensorValueEntry (entPhysicalIndex)
+CISCO_THRESHOLD = "1.3.6.1.4.1.9.9.91.1.2.1.1"  # entSensorThresholdEntry (entPhysicalIndex.thresholdIndex)
 CISCO = Vendor(
     "cisco",
     parse_oid("1.3.6.1.4.1.9"),
@@ -191,6 +199,14 @@ CISCO = Vendor(
         _c(HealthField.SENSOR_SCALE, f"{ENT_SENSOR}.2", Scale.RAW),  # entPhySensorScale: 8 milli, 9 units
         _c(HealthField.SENSOR_PRECISION, f"{ENT_SENSOR}.3", Scale.RAW),  # entPhySensorPrecision
         _c(HealthField.SENSOR_VALUE, f"{ENT_SENSOR}.4", Scale.RAW),  # entPhySensorValue
+        _c(HealthField.THRESHOLD_SCALE, f"{CISCO_SENSOR}.2", Scale.RAW),  # entSensorScale
+        _c(HealthField.THRESHOLD_PRECISION, f"{CISCO_SENSOR}.3", Scale.RAW),  # entSensorPrecision
+        # entSensorThresholdSeverity: minor 10, major 20, critical 30
+        _c(HealthField.THRESHOLD_SEVERITY, f"{CISCO_THRESHOLD}.2", Scale.RAW, "own"),
+        # entSensorThresholdRelation: lessThan 1, lessOrEqual 2, greaterThan 3, greaterOrEqual 4, ...
+        _c(HealthField.THRESHOLD_RELATION, f"{CISCO_THRESHOLD}.3", Scale.RAW, "own"),
+        # entSensorThresholdValue: in the units (scale, precision) of entSensorValue
+        _c(HealthField.THRESHOLD_VALUE, f"{CISCO_THRESHOLD}.4", Scale.RAW, "own"),
     ),
 )
 

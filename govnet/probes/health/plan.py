@@ -164,6 +164,7 @@ def _discover_sensors(
         f: vendor.of(f)[0].oid
         for f in (HealthField.SENSOR_TYPE, HealthField.SENSOR_SCALE, HealthField.SENSOR_PRECISION)
     }
+    optical: dict[int, tuple[str, str]] = {}
     for index, kind in table.get(meta[HealthField.SENSOR_TYPE], {}).items():
         if len(index) != 1 or _int(kind) not in (SENSOR_CELSIUS, SENSOR_DBM):
             continue
@@ -179,10 +180,61 @@ def _discover_sensors(
                 continue
             direction = "tx" if any(w in name.lower() for w in ("transmit", " tx")) else "rx"
             label = f"{polled[ifindex]}|{direction}"
+            optical[entity] = (polled[ifindex], direction)
         else:
             label = name
         plan.sensors[entity] = (int(kind), scale, precision)  # type: ignore[arg-type]
         plan.cells.append(Cell(value_columns[0], index, label))
+    _sensor_thresholds(vendor, table, plan, optical)
+
+
+ALARM_RANK = {30: 2, 20: 1}
+"""entSensorThresholdSeverity critical(30), else major(20), is the alarm (minor(10): a warning)."""
+LIMITS = {
+    ("rx", True): HealthField.RX_LOW,
+    ("rx", False): HealthField.RX_HIGH,
+    ("tx", True): HealthField.TX_LOW,
+    ("tx", False): HealthField.TX_HIGH,
+}
+
+
+def _sensor_thresholds(
+    vendor: Vendor, table: Table, plan: HealthPlan, optical: Mapping[int, tuple[str, str]]
+) -> None:
+    """Cisco transceivers' alarm thresholds (CISCO-ENTITY-SENSOR-MIB entSensorThresholdTable) of
+    the polled ports' optical sensors: per port and direction, the critical threshold (the major
+    one without it) whose relation is less (low alarm) or greater (high alarm)."""
+    fields = (
+        HealthField.THRESHOLD_SEVERITY,
+        HealthField.THRESHOLD_RELATION,
+        HealthField.THRESHOLD_VALUE,
+        HealthField.THRESHOLD_SCALE,
+        HealthField.THRESHOLD_PRECISION,
+    )
+    columns = [vendor.of(f) for f in fields]
+    if not all(columns) or not optical:
+        return
+    severity, relation, value, scales, precisions = (table.get(c[0].oid, {}) for c in columns)
+    best: dict[tuple[str, HealthField], tuple[int, float]] = {}
+    for index, raw in value.items():
+        rank = ALARM_RANK.get(_int(severity.get(index)) or 0)
+        rel, number = _int(relation.get(index)), _int(raw)
+        if (
+            len(index) != 2
+            or index[0] not in optical
+            or rank is None
+            or number is None
+            or rel not in (1, 2, 3, 4)
+        ):
+            continue
+        ifname, direction = optical[index[0]]
+        scale = _int(scales.get(index[:1])) or 9
+        dbm = round(sensor_value(number, scale, _int(precisions.get(index[:1])) or 0), 3)
+        key = (ifname, LIMITS[(direction, rel in (1, 2))])
+        if key not in best or rank > best[key][0]:
+            best[key] = (rank, dbm)
+    for (ifname, field), (_, dbm) in best.items():
+        plan.thresholds.setdefault(ifname, {})[field] = dbm
 
 
 def read(

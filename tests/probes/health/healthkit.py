@@ -133,6 +133,8 @@ def h3c() -> list[Row]:
 
 CISCO_ENV = "1.3.6.1.4.1.9.9.13.1"
 SENSOR = "1.3.6.1.2.1.99.1.1.1"
+CISCO_SENSOR = "1.3.6.1.4.1.9.9.91.1.1.1.1"
+CISCO_THRESHOLD = "1.3.6.1.4.1.9.9.91.1.2.1.1"
 
 
 def cisco() -> list[Row]:
@@ -176,7 +178,22 @@ def cisco() -> list[Row]:
             (f"{SENSOR}.2.{index}", "2", "9"),
             (f"{SENSOR}.3.{index}", "2", str(precision)),
             (f"{SENSOR}.4.{index}", "2", str(value)),
+            (f"{CISCO_SENSOR}.2.{index}", "2", "9"),
+            (f"{CISCO_SENSOR}.3.{index}", "2", str(precision)),
         ]
+    # entSensorThresholdTable of Te1/1/1's receive (1066) and transmit (1067) power, tenths of dBm:
+    # (severity, relation, value); critical wins over major, minor is a warning, rx low is major only
+    thresholds = {
+        1066: [(30, 4, 5), (10, 4, 0), (20, 2, -144), (10, 2, -140)],
+        1067: [(30, 4, 5), (20, 4, 2), (30, 2, -82), (20, 1, -80), (10, 2, -75)],
+    }
+    for index, rows_of in thresholds.items():
+        for n, (severity, relation, value) in enumerate(rows_of, start=1):
+            rows += [
+                (f"{CISCO_THRESHOLD}.2.{index}.{n}", "2", str(severity)),
+                (f"{CISCO_THRESHOLD}.3.{index}.{n}", "2", str(relation)),
+                (f"{CISCO_THRESHOLD}.4.{index}.{n}", "2", str(value)),
+            ]
     return rows
 
 

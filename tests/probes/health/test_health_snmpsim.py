@@ -128,7 +128,9 @@ def test_cisco_ios_health_exactly(snmpsim: int) -> None:
     }
     assert health.fans == {"Switch 1 - FAN 1": 1.0}
     assert health.psus == {"Switch 1 - Power Supply A": 0.0}  # critical; B is notPresent: absent
-    assert health.optics == (Optics("Te1/1/1", -5.2, -2.3),)
+    # thresholds from entSensorThresholdTable: rx high 0.5 (critical), rx low -14.4 (major), tx high
+    # 0.5 and tx low -8.2 (critical over major); the minor ones are warnings, not alarms
+    assert health.optics == (Optics("Te1/1/1", -5.2, -2.3, -14.4, 0.5, -8.2, 0.5),)
     assert health.mismatches() == {"model": False, "serial": True}
 
 
