@@ -161,6 +161,8 @@ def config(work: Path, port: int, args: argparse.Namespace, name: str = "daemon.
         },
         "tcp": {"enabled": False},
     }
+    if args.health == "on":  # device health on every device's uplink (``lo`` here: net-snmp's tables)
+        probes["health"] = {"interval": args.snmp_interval, "timeout": 2.0, "retries": 1}
     path = work / name
     path.write_text(
         yaml.safe_dump(
@@ -216,6 +218,11 @@ class Measured:
         self.log.close()
 
 
+def needed(icmp: int, devices: int) -> dict[str, int]:
+    """Cycles each kind's jobs must have finished: ICMP per segment, SNMP and health."""
+    return {"icmp": icmp, "snmp": devices, "health": devices}
+
+
 def run(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="govnet-daemon-bench-"))
     (work / "inventory.yml").write_text(
@@ -231,16 +238,17 @@ def run(args: argparse.Namespace) -> None:
     daemons = [Measured(work, shard, args, env) for shard in shards]
     jobs = [("icmp", s) for s in ("intranet", "party", "extranet")]
     jobs += [("snmp", "management")] if agent else []
+    jobs += [("health", "management")] if agent and args.health == "on" else []
     try:
         for d in daemons:
             until(partial(_healthz, d.port), 600, "the daemon's /healthz")
             d.ready = time.monotonic() - d.started
             d.watch.start()
         for d in daemons:
-            until(partial(d.cycles_done, jobs, {"icmp": 1, "snmp": 1}), 900, "a first cycle of every job")
+            until(partial(d.cycles_done, jobs, needed(1, 1)), 900, "a first cycle of every job")
             d.first = time.monotonic() - d.started
         for d in daemons:
-            until(partial(d.cycles_done, jobs, {"icmp": args.cycles, "snmp": 2}), 900, "the measured cycles")
+            until(partial(d.cycles_done, jobs, needed(args.cycles, 2)), 900, "the measured cycles")
         wall_before = time.monotonic()
         before = [(cpu_seconds(d.proc.pid), cpu_seconds(d.proc.pid, children=True)) for d in daemons]
         for d in daemons:
@@ -248,7 +256,7 @@ def run(args: argparse.Namespace) -> None:
             d.plain = [get(d.port, "/metrics") for _ in range(args.scrapes)]
             d.zipped = [get(d.port, "/metrics", gzip=True) for _ in range(args.scrapes)]
         for d in daemons:
-            until(partial(d.cycles_done, jobs, {"icmp": args.cycles + 1, "snmp": 2}), 900, "one more cycle")
+            until(partial(d.cycles_done, jobs, needed(args.cycles + 1, 2)), 900, "one more cycle")
         wall = time.monotonic() - wall_before
         for d, (own, total) in zip(daemons, before, strict=True):
             d.cpu = (
@@ -322,7 +330,8 @@ def report(args: argparse.Namespace, work: Path, daemons: list[Measured]) -> Non
         lambda d: f"{d.metrics.get('govnet_exposition_render_seconds', [({}, float('nan'))])[0][1]:.2f} s",
     )
     row("render child, most private memory", lambda d: f"{d.watch.peak_kb / 1024:.0f} MB")
-    for probe, segment in [("icmp", s) for s in ("intranet", "party", "extranet")] + [("snmp", "management")]:
+    devices = [("snmp", "management"), ("health", "management")]
+    for probe, segment in [("icmp", s) for s in ("intranet", "party", "extranet")] + devices:
 
         def cycle(d: Measured, probe: str = probe, segment: str = segment) -> str:
             found = [
@@ -345,6 +354,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=10_000)
     parser.add_argument("--snmp", choices=("agents", "off"), default="agents")
+    parser.add_argument("--health", choices=("on", "off"), default="off", help="the health probe too")
     parser.add_argument("--cycles", type=int, default=3, help="ICMP cycles per segment before measuring")
     parser.add_argument("--scrapes", type=int, default=50)
     parser.add_argument("--icmp-interval", type=float, default=10.0)

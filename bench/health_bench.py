@@ -47,6 +47,7 @@ from bench import snmp_bench
 from bench.snmp_bench import Row, addresses, children_cpu, exporter, proc_cpu, self_cpu, table
 from govnet.probes.base import Target
 from govnet.probes.health import HealthCollector, HealthProbe, HealthSettings, HealthState
+from govnet.probes.health.probe import FORK_AT, load_plan
 from govnet.probes.snmp.ber import GET, request_template
 from govnet.probes.snmp.fast import SnmpError, V2cClient
 from govnet.probes.snmp.plan import SYS_UPTIME
@@ -191,8 +192,10 @@ async def bench_govnet(agents: Agents, cycles: int, in_flight: int) -> Row:
     batch = targets(agents.addrs, agents.port, len(agents.addrs))
     warm = await probe.poll(batch, 120)
     assert all(w.result.success for w in warm), [w.result.detail for w in warm if not w.result.success][:3]
-    plan = probe.plans.get(batch[0].unit + "|" + batch[0].address)
-    assert plan is not None and len(plan.oids()) + 1 == len(health_oids()), "33 varbinds per device"
+    blob = probe.plans.get(batch[0].unit + "|" + batch[0].address)
+    assert blob is not None and len(load_plan(blob).oids()) + 1 == len(health_oids()), (
+        "33 varbinds per device"
+    )
     cpu0, agents0, t0 = self_cpu(), agents.cpu(), time.perf_counter()
     failed = 0
     for _ in range(cycles):
@@ -256,14 +259,15 @@ def bench_exporter(work: Path, agents: Agents, count: int, concurrency: int, por
         )
 
 
-def memory_child(addrs: Sequence[str], port: int, units: int) -> dict[str, float]:
-    """In a fresh process: RSS before, and peak / current RSS after one health cycle over ``units``."""
+def memory_child(addrs: Sequence[str], port: int, units: int, fork: bool = True) -> dict[str, float]:
+    """In a fresh process: RSS before, and peak / current RSS after one health cycle over ``units``
+    (``fork``: discovery in a forked child, as the daemon does; else in this process)."""
 
     def rss() -> float:
         return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
     before = rss()
-    probe = HealthProbe(HealthSettings(timeout=2.0, retries=1))
+    probe = HealthProbe(HealthSettings(timeout=2.0, retries=1), fork_at=FORK_AT if fork else None)
     batch = targets(addrs, port, units, UPLINKS[1:2])  # the inventory names one uplink per device
     state = HealthState()
 
@@ -278,6 +282,7 @@ def memory_child(addrs: Sequence[str], port: int, units: int) -> dict[str, float
 
     failed = asyncio.run(cycles())
     polled = rss()
+    peak_polled = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     registry = CollectorRegistry()
     registry.register(HealthCollector(state))
     size = len(generate_latest(registry))
@@ -285,11 +290,43 @@ def memory_child(addrs: Sequence[str], port: int, units: int) -> dict[str, float
         "before_mb": before,
         "after_cycles_mb": polled,
         "after_render_mb": rss(),
+        "peak_cycles_mb": peak_polled,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "failed": failed,
         "exposition_mb": size / 2**20,
         "units": units,
+        "forked_discovery": fork,
     }
+
+
+def memory_run(args: argparse.Namespace, fork: str) -> dict[str, float]:
+    child = [
+        sys.executable,
+        __file__,
+        "--memory-child",
+        "--agents",
+        str(args.agents),
+        "--port",
+        str(args.port),
+    ]
+    done = subprocess.run(
+        [*child, "--units", str(args.units), "--fork", fork], capture_output=True, text=True, check=True
+    )
+    result: dict[str, float] = json.loads(done.stdout)
+    return result
+
+
+def memory_only(args: argparse.Namespace, addrs: Sequence[str]) -> int:
+    """The memory child with discovery forked and in process, on the same agents (``--memory-only``)."""
+    with tempfile.TemporaryDirectory(prefix="govnet-health-bench-") as tmp:
+        agents = Agents(Path(tmp), addrs, args.agent_processes, args.port)
+        try:
+            asyncio.run(agents.wait_ready())
+            for fork in ("off", "on"):
+                print(f"fork {fork}: {json.dumps(memory_run(args, fork))}", flush=True)
+        finally:
+            agents.close()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -303,12 +340,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--http-concurrency", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--exporter-port", type=int, default=19117)
     parser.add_argument("--units", type=int, default=10000, help="units for the memory measurement")
+    parser.add_argument("--fork", choices=["on", "off"], default="on", help="discovery in a forked child")
+    parser.add_argument("--memory-only", action="store_true", help="only the memory measurement")
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     addrs = addresses(args.agents)
     if args.memory_child:
-        print(json.dumps(memory_child(addrs, args.port, args.units)))
+        print(json.dumps(memory_child(addrs, args.port, args.units, args.fork == "on")))
         return 0
+    if args.memory_only:
+        return memory_only(args, addrs)
     for tool in ("snmpd", "curl", "prometheus-snmp-exporter"):
         if shutil.which(tool) is None:
             print(f"missing {tool}: apt-get install snmpd curl prometheus-snmp-exporter", file=sys.stderr)
@@ -326,19 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 rows.append(
                     bench_exporter(work, agents, args.exporter_requests, concurrency, args.exporter_port)
                 )
-            child = [
-                sys.executable,
-                __file__,
-                "--memory-child",
-                "--agents",
-                str(args.agents),
-                "--port",
-                str(args.port),
-            ]
-            done = subprocess.run(
-                [*child, "--units", str(args.units)], capture_output=True, text=True, check=True
-            )
-            memory = json.loads(done.stdout)
+            memory = memory_run(args, args.fork)
         finally:
             agents.close()
     print(f"## Health benchmark, {started:%Y-%m-%d %H:%M} UTC")

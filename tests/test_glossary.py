@@ -32,12 +32,8 @@ def _module_path(dotted: str) -> Path | None:
     return None
 
 
-RENAMING = {"Plan", "Field", "Column"}
-"""Names still defined twice, in the device-health package being wired into the daemon."""
-
-
 def test_no_two_classes_share_a_name() -> None:
-    twice = {name: where for name, where in _classes().items() if len(where) > 1 and name not in RENAMING}
+    twice = {name: where for name, where in _classes().items() if len(where) > 1}
     assert not twice, f"one name, one meaning (govnet/GLOSSARY.md): {twice}"
 
 

@@ -30,6 +30,8 @@ IF_IN_ERRORS = "1.3.6.1.2.1.2.2.1.14"
 BOARD = 67108873
 PORT = 67469518
 CHASSIS = 16777216
+MODEL = "S5720-28X-SI-AC"
+"""The chassis every lab unit reports (the lab inventory declares it, with ``serial_of``)."""
 ERRORS_PER_SECOND = 50
 SUBTREES = (HW, "1.3.6.1.2.1.47", IF_IN_ERRORS)
 """What the agent registers with snmpd (``pass_persist`` per subtree)."""
@@ -89,7 +91,7 @@ def table(
         f"{IF_IN_ERRORS}.{uplink}": ("counter", str((kernel_errors + extra) % 2**32)),
     }
     rows = (
-        (CHASSIS, 3, 0, "S5720-28X-SI-AC", "S5720-28X-SI-AC", serial_of(unit)),
+        (CHASSIS, 3, 0, MODEL, MODEL, serial_of(unit)),
         (BOARD, 9, CHASSIS, "MPU Board 0", "ES5D2T28S000", ""),
         (PORT, 10, BOARD, "uplink", "", ""),
     )

@@ -18,6 +18,7 @@ from typing import Any
 
 from govnet.errors import LabError
 from govnet.inventory.models import Device, Inventory, SegmentName, Unit
+from govnet.lab import healthsim
 from govnet.lab.devsim.quirks import QUIRKS
 from govnet.lab.topology import LAN_IFNAME, UPLINK_IFNAME, VRFS, LabTopology
 
@@ -245,6 +246,8 @@ def lab_inventory(
         }
         row["devices"] = [
             _device(unit.device, device_name(inv, unit), node.mgmt, [UPLINK_IFNAME, LAN_IFNAME])
+            # what the unit's health agent reports installed (the health probe checks it)
+            | {"model": healthsim.MODEL, "serial": healthsim.serial_of(lab_unit.node)}
         ]
         if lab_unit.id in legacy:
             row["devices"][0]["ssh"] = {"profile": "legacy"}

@@ -330,6 +330,8 @@ def _write_daemon_config(sdir: Path, topology: LabTopology, record: dict[str, An
         "icmp": {"interval": 5, "timeout": 2.0, "count": 3},
         "snmp": {"interval": 10, "timeout": 2.0, "retries": 1},
         "tcp": {"interval": 10, "timeout": 2.0},
+        # device health of every unit's uplink (the lab's agents serve healthsim's tables)
+        "health": {"interval": 10, "timeout": 2.0, "retries": 1},
     }
     if "party" in topology.node("core").vrfs:
         probes["isolation"] = {

@@ -14,6 +14,7 @@ from typing import Any
 from govnet import __version__
 from govnet.metrics.view import View
 from govnet.probes.base import ProbeResult
+from govnet.probes.health.page import section as health_section
 from govnet.probes.isolation.probe import checked
 
 STATE_CLASS = {"up": "ok", "down": "bad", "unreachable": "warn", "unknown": "idle"}
@@ -215,12 +216,18 @@ tr.warn td{{background:#fff6e0}}
 <h2>党务网隔离 Isolation</h2>{isolation}
 <h2>异常单位 Units not up</h2>
 <table id="trouble"><tr><th>单位 unit</th><th>名称 name</th><th>网络 segment</th><th>状态 state</th><th>起始 since</th><th>断点之前 path breaks after</th><th>详情 detail</th></tr>{rows}</table>
-<h2>配置合规 Configuration compliance</h2>{drift}
+<h2>配置合规 Configuration compliance</h2>{drift}{_health_section(view)}
 <h2>最近事件 Recent events</h2><ul id="events">{events}</ul>
 <h2>探测周期 Probe cycles</h2>
 <table id="cycles"><tr><th>探测 probe</th><th>网络 segment</th><th>目标 targets</th><th>失败 failed</th><th>耗时 took</th><th>完成 finished</th></tr>{cycles}</table>
 </body></html>
 """
+
+
+def _health_section(view: View) -> str:
+    """The health kind's section (devices that need a look), when it runs."""
+    part = view.parts.get("health")
+    return health_section(part) if part is not None and "health" in view.kinds else ""
 
 
 def _isolation_checks(view: View) -> list[tuple[tuple[str, str, str], ProbeResult]]:

@@ -124,12 +124,13 @@ class Setup:
 
     def _build_targets(self, kind: str, segment: str) -> TargetSet:
         rule = self.config.kinds[kind].targets
+        facts = self.config.kinds[kind].device_params
         if rule == "addresses":
             return icmp_targets(self.config, self.site, self.owned, segment)
         if rule == "services":
             return tcp_targets(self.config, self.site, self.owned, segment)
         if rule == "devices":
-            return snmp_targets(self.config, self.site, self.owned, self.resolve)
+            return snmp_targets(self.config, self.site, self.owned, self.resolve, facts)
         return gate(self.config, list(self.site.isolation))
 
     async def run(self, kind: str, segment: str, deadline: float) -> list[ProbeResult]:

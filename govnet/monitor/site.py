@@ -75,6 +75,12 @@ class WatchedElement:
     interfaces: tuple[str, ...] = ()
     snmp: SnmpAccess | None = None
     services: tuple[WatchedService, ...] = ()
+    platform: str = ""
+    model: str | None = None
+    """The inventory's installed model and chassis serial (the health probe compares them)."""
+    serial: str | None = None
+    uplinks: tuple[str, ...] = ()
+    """The device's uplink and the inventory's interconnects on this element (always polled by health)."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,10 @@ def _element(
         interfaces=one(tuple(one(i) for i in _monitored(device.interfaces, uplinks))),
         snmp=snmp,
         services=one(services),
+        platform=one(device.platform),
+        model=None if device.model is None else one(device.model),
+        serial=device.serial,
+        uplinks=one(tuple(one(i) for i in dict.fromkeys([*filter(None, [device.uplink]), *uplinks]))),
     )
 
 

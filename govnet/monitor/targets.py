@@ -18,6 +18,7 @@ from govnet.errors import ConfigError, GovnetError
 from govnet.monitor.config import DaemonConfig
 from govnet.monitor.site import WatchedElement, WatchedSite
 from govnet.probes.base import Target
+from govnet.probes.kind import DeviceFacts
 
 NO_PARAMS: Mapping[str, Any] = MappingProxyType({})
 """One shared empty ``params`` for the ICMP targets (30,000 empty dicts at 10,000 units otherwise)."""
@@ -47,8 +48,14 @@ def icmp_targets(
 
 
 def snmp_targets(
-    config: DaemonConfig, site: WatchedSite, owned: set[str] | frozenset[str], resolve: Callable[[str], str]
+    config: DaemonConfig,
+    site: WatchedSite,
+    owned: set[str] | frozenset[str],
+    resolve: Callable[[str], str],
+    facts: Callable[[DeviceFacts], Mapping[str, Any]] | None = None,
 ) -> TargetSet:
+    """One target per SNMP-polled device; ``facts``: the kind's params from the inventory (a
+    ``devices`` kind's ``device_params``), added to the access params."""
     found = []
     shared: dict[tuple[Any, ...], Mapping[str, Any]] = {}
     for element in elements(site, owned):
@@ -71,6 +78,8 @@ def snmp_targets(
         except GovnetError as exc:  # name whose secret it is: the inventory holds only the reference
             where = f"{config.inventory}: {element.id}: device {element.device}: snmp"
             raise ConfigError(f"{where}: {next(iter(exc.lines()))}") from None
+        if facts is not None:
+            params.update(facts(element))
         key = tuple(sorted(params.items()))  # devices alike share one (read-only) params mapping
         found.append(
             Target(

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from govnet.monitor.record import keep, record
 from govnet.monitor.setup import Setup
 from govnet.monitor.state import DaemonView, Transition
+from govnet.probes.health.probe import HealthProbe
 from govnet.probes.snmp.kind import restarted
 from govnet.probes.snmp.probe import SnmpProbe
 
@@ -60,8 +61,19 @@ class TrapHandler:
             view.tracker.force_down(unit, f"linkDown trap for its uplink (ifIndex {event.if_index})")
             daemon.transitions(view.tracker.resolve())
         if kind in REPOLL:
+            self._flag_health(unit, kind)
             daemon.spawn(self.repoll(unit, kind))
         view.touch()
+
+    def _flag_health(self, unit: str, why: str) -> None:
+        """A link or restart may have changed the device's ports or modules: the health probe walks
+        its tables again at its next cycle (its plan of cells to GET may be stale)."""
+        setup = self.daemon.setup
+        probe = setup.probes.get(("health", "management"))
+        if isinstance(probe, HealthProbe):
+            for target in setup.targets("health", "management").targets:
+                if target.unit == unit:
+                    probe.flag(unit, target.address, f"{why} trap")
 
     def _is_uplink(self, unit: str, if_index: int | None) -> bool:
         daemon = self.daemon

@@ -55,6 +55,22 @@ class UnitStates(Protocol):
     def resolve(self) -> Sequence[Any]: ...
 
 
+class DeviceFacts(Protocol):
+    """What the inventory says of a polled device (`govnet.monitor.site.WatchedElement`), for ``device_params``."""
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def model(self) -> str | None: ...
+
+    @property
+    def serial(self) -> str | None: ...
+
+    @property
+    def uplinks(self) -> tuple[str, ...]: ...
+
+
 class EntryView(Protocol):
     """One element's state on one segment as a collector reads it (`govnet.metrics.view.EntryState`)."""
 
@@ -128,6 +144,9 @@ class Kind(Generic[S, P]):
     """Targets handed to its probe at once (None: all of a job's at once)."""
     opt_in: bool = False
     """Only run when its block is in the config (it has no usable defaults, e.g. vantages)."""
+    device_params: Callable[[DeviceFacts], Mapping[str, Any]] | None = None
+    """For a ``devices`` kind: params its targets carry besides the SNMP access (the inventory's
+    facts about the device, e.g. the health probe's uplinks, vendor, model and serial)."""
 
     def build(self, settings: ProbeSettings) -> Probe:
         """``make`` for settings typed by the config's (dynamic) block model."""

@@ -16,6 +16,7 @@ The daemon, its config loader, its collectors and ``govnet probe`` are *handed* 
 
 from __future__ import annotations
 
+from govnet.probes.health.kind import KIND as HEALTH
 from govnet.probes.icmp.kind import KIND as ICMP
 from govnet.probes.isolation.kind import KIND as ISOLATION
 from govnet.probes.kind import Registry
@@ -24,5 +25,5 @@ from govnet.probes.tcp.kind import KIND as TCP
 
 
 def default_kinds() -> Registry:
-    """icmp, snmp, tcp, isolation: in this order in the config's ``probes:`` and the job list."""
-    return Registry([ICMP, SNMP, TCP, ISOLATION])
+    """icmp, snmp, tcp, isolation, health: in this order in the config's ``probes:`` and the job list."""
+    return Registry([ICMP, SNMP, TCP, ISOLATION, HEALTH])

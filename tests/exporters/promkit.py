@@ -25,6 +25,7 @@ COLLECTORS = [
 ]
 """The daemon's collector and every probe kind's (each kind's package holds its own)."""
 RULES = ROOT / "exporters" / "prometheus" / "govnet.rules.yml"
+HEALTH_RULES = ROOT / "exporters" / "prometheus" / "govnet-health.rules.yml"
 DEPLOY_PROMETHEUS = ROOT / "deploy" / "prometheus.yml"
 
 
@@ -84,11 +85,25 @@ def lab_speed_rules(directory: Path) -> Path:
     return path
 
 
-def prometheus_config(directory: Path, daemon: str, rules: Path, alertmanager: str | None = None) -> Path:
+def lab_speed_health_rules(directory: Path) -> Path:
+    """The shipped device-health rules with every ``for`` at 2 s (a test lasts a minute)."""
+    data = yaml.safe_load(HEALTH_RULES.read_text())
+    for group in data["groups"]:
+        for rule in group["rules"]:
+            if "for" in rule:
+                rule["for"] = "2s"
+    path = directory / "govnet-health.rules.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def prometheus_config(
+    directory: Path, daemon: str, rules: Path | list[Path], alertmanager: str | None = None
+) -> Path:
     """deploy/prometheus.yml pointed at the test's daemon and rules, scraping every second."""
     config = yaml.safe_load(DEPLOY_PROMETHEUS.read_text())
     config["global"].update(scrape_interval="1s", scrape_timeout="1s", evaluation_interval="1s")
-    config["rule_files"] = [str(rules)]
+    config["rule_files"] = [str(r) for r in (rules if isinstance(rules, list) else [rules])]
     if alertmanager is None:
         del config["alerting"]
     else:

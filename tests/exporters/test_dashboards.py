@@ -32,6 +32,7 @@ from tests.exporters.promkit import (
     DEPLOY_PROMETHEUS,
     Prometheus,
     collector_metrics,
+    lab_speed_health_rules,
     lab_speed_rules,
     metric_names,
     prometheus_config,
@@ -201,7 +202,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         prom: Prometheus | None = None
         try:
             listen = yaml.safe_load((tmp / "daemon.yml").read_text())["listen"]
-            prom = Prometheus(prometheus_config(tmp, listen, lab_speed_rules(tmp)), tmp)
+            rules = [lab_speed_rules(tmp), lab_speed_health_rules(tmp)]
+            prom = Prometheus(prometheus_config(tmp, listen, rules), tmp)
             yield prepare(cast(Lab, lab), daemon, prom)  # lab_twin(tmp, Lab) makes one
         finally:
             if prom is not None:
@@ -221,12 +223,17 @@ def prepare(lab: Lab, daemon: DaemonProcess, prom: Prometheus) -> Stack:
     wave = element.segments["extranet"].wave
     assert wave is not None
     values = {"segment": "intranet", "unit": unit, "parent": element.parent, "wave": str(wave), **BUILTINS}
+    values[HEALTH_UNIT] = next(  # not a faulted one: a unit that does not answer has no health series
+        u.id for u in inventory.units if u.device.platform == "huawei_vrp" and u.id not in (unit, leak)
+    )
 
     wait_for(
         prom, "min(govnet_unit_up) == 1 and count(govnet_unit_up) > 20", 60, "every unit up in Prometheus"
     )
     wait_for(prom, f'rate(govnet_snmp_if_in_octets_total{{unit="{unit}"}}[10s])', 30, "traffic of the unit")
     wait_for(prom, "segment_unit:govnet_unit_availability:ratio_30d", 30, "the 30-day record")
+    healthy = f'unit_ifname:govnet_interface_utilisation:ratio_rate5m{{unit="{values[HEALTH_UNIT]}"}}'
+    wait_for(prom, healthy, 60, "device health polled by the daemon and recorded")
 
     # a rollout run recorded in the daemon's state store: the rollout board marks it
     rolled = next(u["id"] for u in lab.units({"extranet"}) if u["id"] != unit)
@@ -289,15 +296,21 @@ def prepare(lab: Lab, daemon: DaemonProcess, prom: Prometheus) -> Stack:
     return Stack(lab, daemon, prom, values, unit, leak)
 
 
-HEALTH_PROBE_BOARDS = {"govnet-health"}
-"""Boards of the health probe's series: the daemon here does not run that probe yet (its wiring is
-the probe registry's), so their expressions are evaluated against the probe's own Collector in
-tests/probes/health/test_health_lab.py instead."""
+HEALTH_UNIT = "health_unit"
+"""The unit the "Device health" board is shown for: a Huawei one. The lab's agents serve Huawei's
+health tables (`govnet.lab.healthsim`) whatever the unit's platform, and the daemon polls a unit
+for its platform's vendor tables, so an H3C or Cisco lab unit has only the standard MIBs' series."""
 
 
-@pytest.mark.parametrize("item", [e for e in expressions() if e.board not in HEALTH_PROBE_BOARDS], ids=str)
+def values_for(stack: Stack, board: str) -> dict[str, str]:
+    if board == "govnet-health":
+        return stack.values | {"unit": stack.values[HEALTH_UNIT]}
+    return stack.values
+
+
+@pytest.mark.parametrize("item", expressions(), ids=str)
 def test_every_dashboard_expression_returns_data(stack: Stack, item: Expr) -> None:
-    expr = substitute(item.expr, stack.values)
+    expr = substitute(item.expr, values_for(stack, item.board))
     if item.instant:
         result = stack.prometheus.query(expr)
     else:
@@ -305,7 +318,7 @@ def test_every_dashboard_expression_returns_data(stack: Stack, item: Expr) -> No
     assert result, f"{item}: no data for {expr}"
 
 
-DAEMON_VARIABLES = [v for v in variables() if v[0] not in HEALTH_PROBE_BOARDS]
+DAEMON_VARIABLES = variables()
 
 
 @pytest.mark.parametrize(
@@ -316,7 +329,9 @@ def test_every_variable_offers_the_value_used(stack: Stack, board: str, name: st
     assert match, query
     selector, label = match.groups()
     offered = {r["metric"].get(label) for r in stack.prometheus.query(f"count by ({label}) ({selector})")}
-    assert stack.values[name] in offered, f"{board}: ${name} offers {sorted(filter(None, offered))}"
+    assert values_for(stack, board)[name] in offered, (
+        f"{board}: ${name} offers {sorted(filter(None, offered))}"
+    )
 
 
 def test_overview_counts_the_units_not_yet_built_as_the_construction_report_does(stack: Stack) -> None:

@@ -47,7 +47,7 @@ __all__ = [
 T = TypeVar("T")
 LAB_NETWORK = "198.18.128.0/17"
 LAB_UNITS = 8
-SPEED = {"icmp": 2, "snmp": 3, "isolation": 3}
+SPEED = {"icmp": 2, "snmp": 3, "isolation": 3, "health": 3}
 """Lab-speed intervals (seconds) of the daemon under test."""
 
 

@@ -1,18 +1,15 @@
-"""Device health over SNMP: the pieces a probe kind is made of.
+"""Device health over SNMP: the ``health`` probe kind (``kind.KIND``, in the daemon's registry).
 
-- ``HealthSettings`` (settings model, ``settings``), ``HealthProbe`` / ``health_probe`` (the probe
-  and its registered factory, ``probe``), ``HealthState`` (the snapshot part the daemon updates
-  from ``HealthResult``s) and ``HealthCollector`` (the Collector reading it at scrape time);
-- wiring it as a kind: settings ``HealthSettings.parse(mapping)``; probe ``health_probe(settings)``
-  (``REGISTRY["health"]``), whose ``poll(targets, timeout)`` returns ``HealthResult``s; state
-  update ``HealthState.record(results)``; snapshot part ``HealthState.snapshot()``; Collector
-  ``HealthCollector(state)`` registered next to the daemon's own. Targets: one per unit (not per
-  segment), params as the snmp probe's plus ``uplinks`` (the inventory's uplink interface names),
-  ``vendor`` (``defs.PLATFORM_VENDOR[device.platform]``),
-  ``model`` / ``serial`` (the device's inventory fields). A trap (linkUp/Down, coldStart) about a
-  unit: ``probe.flag(unit, address, why)``.
+- ``HealthSettings`` (``settings``: ``probes.health`` in the daemon config), ``HealthProbe``
+  (``probe``), whose ``run`` gives the daemon ``HealthReading``s (a ``ProbeResult`` carrying the
+  ``DeviceHealth``) and ``poll`` ``HealthResult``s; ``kind`` records them into the kind's part
+  (unit -> health, immutable), read by ``HealthCollector`` at scrape time (``HealthState``: the
+  same for a probe used on its own, as the bench and the snmpsim tests do);
+- targets: the daemon's device targets plus ``uplinks``, ``vendor`` (``defs.PLATFORM_VENDOR``
+  of the platform), ``model`` / ``serial`` (``kind.device_params``); a trap about a unit calls
+  ``HealthProbe.flag`` (`govnet.monitor.traphandler`); the status page shows ``page.section``;
 - ``defs`` holds the vendor tables as data, ``walk`` the GETBULK walker, ``plan`` / ``model``
-  the pure discovery and reading, ``cache`` when to walk again, ``page`` the status page section.
+  the pure discovery and reading, ``cache`` when to walk again (plans kept pickled).
 """
 
 from govnet.probes.health.collector import HealthCollector, HealthState

@@ -68,6 +68,12 @@ class PlanCache(Generic[P]):
     def store(self, key: str, plan: P, now: float, uptime: int | None) -> None:
         self._entries[key] = _Entry(plan, now, uptime, seen=now)
 
+    def replace(self, key: str, plan: P) -> None:
+        """The same plan, grown (e.g. a request encoded once): its age and sysUpTime unchanged."""
+        entry = self._entries.get(key)
+        if entry is not None:
+            entry.plan = plan
+
     def seen(self, key: str, uptime: int | None) -> None:
         """Remember this cycle's sysUpTime (a later smaller one is a reboot)."""
         entry = self._entries.get(key)
@@ -88,6 +94,10 @@ class PlanCache(Generic[P]):
         """Forget units not asked about (``get`` with ``now``) for ``max_age`` seconds."""
         for key in [k for k, e in self._entries.items() if now - e.seen > max_age]:
             del self._entries[key]
+
+    def plans(self) -> dict[str, tuple[P, int | None]]:
+        """Every key's plan and the sysUpTime it was made at (what a forked discovery hands back)."""
+        return {key: (e.plan, e.uptime) for key, e in self._entries.items()}
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -49,13 +49,14 @@ class HealthState:
 
 
 class HealthCollector(Collector):
-    """Reads a ``HealthState`` at scrape time."""
+    """Reads a ``HealthState`` (or the daemon's immutable part: unit -> health) at scrape time."""
 
-    def __init__(self, state: HealthState) -> None:
+    def __init__(self, state: HealthState | Mapping[str, DeviceHealth]) -> None:
         self.state = state
 
     def collect(self) -> Iterator[Family]:
-        devices = self.state.snapshot()
+        state = self.state
+        devices = state.snapshot() if isinstance(state, HealthState) else state
         for build in (_device_families, _optics_families, _interface_families):
             yield from build(devices)
         yield _device_info(devices)

@@ -1,7 +1,7 @@
 """The health of one device as the metrics read it, and how it is made from SNMP answers.
 
 Pure functions over dicts of varbinds, so the real-device recordings, the lab and unit tests
-exercise exactly the code the daemon runs. ``discover`` turns the walked tables into a ``Plan``
+exercise exactly the code the daemon runs. ``discover`` turns the walked tables into a ``HealthPlan``
 (which cells to GET every cycle, and the names, entities and thresholds that do not change);
 ``read`` turns one cycle's answers into a ``DeviceHealth``. A table the device lacks leaves its
 fields empty: the metric is absent, never an error.
@@ -18,9 +18,9 @@ from govnet.probes.health.defs import (
     ENT_CLASS_CHASSIS,
     ENT_PHYSICAL,
     IF_COLUMNS,
-    Column,
-    Field,
+    HealthField,
     Vendor,
+    VendorColumn,
 )
 from govnet.probes.health.walk import Table
 from govnet.probes.snmp.ber import Oid, RequestTemplate, Value
@@ -28,19 +28,19 @@ from govnet.probes.snmp.plan import decode_text
 
 POLLED = frozenset(
     (
-        Field.CPU,
-        Field.MEMORY,
-        Field.MEMORY_USED,
-        Field.MEMORY_FREE,
-        Field.TEMPERATURE,
-        Field.FAN,
-        Field.PSU,
-        Field.RX_POWER,
-        Field.TX_POWER,
-        Field.SENSOR_VALUE,
+        HealthField.CPU,
+        HealthField.MEMORY,
+        HealthField.MEMORY_USED,
+        HealthField.MEMORY_FREE,
+        HealthField.TEMPERATURE,
+        HealthField.FAN,
+        HealthField.PSU,
+        HealthField.RX_POWER,
+        HealthField.TX_POWER,
+        HealthField.SENSOR_VALUE,
     )
 )
-THRESHOLDS = (Field.RX_LOW, Field.RX_HIGH, Field.TX_LOW, Field.TX_HIGH)
+THRESHOLDS = (HealthField.RX_LOW, HealthField.RX_HIGH, HealthField.TX_LOW, HealthField.TX_HIGH)
 MAX_CONTAINMENT = 6
 """How far up entPhysicalContainedIn a sensor is followed to find its port."""
 
@@ -112,7 +112,7 @@ def _norm(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Cell:
-    column: Column
+    column: VendorColumn
     index: Oid
     label: str
     """The human name of the row: entity name, pool name, interface name."""
@@ -123,7 +123,7 @@ class Cell:
 
 
 @dataclass(slots=True)
-class Plan:
+class HealthPlan:
     """What discovery learned about a unit; rebuilt on the slow schedule, a reboot or a trap."""
 
     vendor: Vendor | None
@@ -131,7 +131,7 @@ class Plan:
     """ifIndex -> ifName of the polled interfaces."""
     cells: list[Cell]
     entities: tuple[Entity, ...]
-    thresholds: dict[str, dict[Field, float]]
+    thresholds: dict[str, dict[HealthField, float]]
     """ifname -> transceiver thresholds (dBm)."""
     sensors: dict[int, tuple[int, int, int]] = field(default_factory=dict)
     """ENTITY-SENSOR-MIB: entity index -> (type, scale, precision)."""

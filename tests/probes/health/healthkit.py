@@ -94,6 +94,8 @@ def huawei() -> list[Row]:
         for column, limit in ((13, -2000), (14, 50), (15, -800), (16, 100)):
             rows.append((f"{HW}.3.1.{column}.{index}", "2", str(limit)))
     rows += [(f"{HW}.10.1.7.0.0", "2", "1"), (f"{HW}.10.1.7.0.1", "2", "2")]
+    # hwEntityPwrState per slot.supply: supply, notSupply, sleep, unknown (no reading)
+    rows += [(f"{HW}.18.1.6.0.{n}", "2", str(state)) for n, state in ((1, 1), (2, 2), (3, 3), (4, 4))]
     return rows
 
 
@@ -107,6 +109,13 @@ def h3c() -> list[Row]:
     rows += interface(49, "FortyGigE1/0/49", (0, 4, 0, 0), (77, 88), 40000)
     rows += entity(2, 3, "HPE FF 5700", "JG896A", "CN12345678")
     rows += entity(8, 9, "Board 1", parent=2)
+    rows += entity(20, 7, "Fan 1", parent=2) + entity(21, 7, "Fan 2", parent=2)
+    rows += entity(30, 6, "Power Supply 1", parent=2) + entity(31, 6, "Power Supply 2", parent=2)
+    rows += entity(32, 6, "Power Supply 3", parent=2)
+    # hh3cEntityExtErrorStatus: board normal (not watched), fans normal / fanError(41), supplies
+    # normal / psuError(51) / entityAbsent(4): an empty bay, no reading
+    states = {8: 2, 20: 2, 21: 41, 30: 2, 31: 51, 32: 4}
+    rows += [(f"{H3C_STATE}.19.{index}", "2", str(state)) for index, state in states.items()]
     rows += [
         (f"{H3C_STATE}.6.2", "2", "0"),
         (f"{H3C_STATE}.6.8", "2", "12"),
@@ -124,6 +133,8 @@ def h3c() -> list[Row]:
 
 CISCO_ENV = "1.3.6.1.4.1.9.9.13.1"
 SENSOR = "1.3.6.1.2.1.99.1.1.1"
+CISCO_SENSOR = "1.3.6.1.4.1.9.9.91.1.1.1.1"
+CISCO_THRESHOLD = "1.3.6.1.4.1.9.9.91.1.2.1.1"
 
 
 def cisco() -> list[Row]:
@@ -167,7 +178,22 @@ def cisco() -> list[Row]:
             (f"{SENSOR}.2.{index}", "2", "9"),
             (f"{SENSOR}.3.{index}", "2", str(precision)),
             (f"{SENSOR}.4.{index}", "2", str(value)),
+            (f"{CISCO_SENSOR}.2.{index}", "2", "9"),
+            (f"{CISCO_SENSOR}.3.{index}", "2", str(precision)),
         ]
+    # entSensorThresholdTable of Te1/1/1's receive (1066) and transmit (1067) power, tenths of dBm:
+    # (severity, relation, value); critical wins over major, minor is a warning, rx low is major only
+    thresholds = {
+        1066: [(30, 4, 5), (10, 4, 0), (20, 2, -144), (10, 2, -140)],
+        1067: [(30, 4, 5), (20, 4, 2), (30, 2, -82), (20, 1, -80), (10, 2, -75)],
+    }
+    for index, rows_of in thresholds.items():
+        for n, (severity, relation, value) in enumerate(rows_of, start=1):
+            rows += [
+                (f"{CISCO_THRESHOLD}.2.{index}.{n}", "2", str(severity)),
+                (f"{CISCO_THRESHOLD}.3.{index}.{n}", "2", str(relation)),
+                (f"{CISCO_THRESHOLD}.4.{index}.{n}", "2", str(value)),
+            ]
     return rows
 
 

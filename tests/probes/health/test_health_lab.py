@@ -2,39 +2,35 @@
 ``cpu-high``, ``optics-low`` and ``errors`` faults change them, and an optics fault reaches an
 Alertmanager webhook through a real Prometheus evaluating the shipped health rules.
 
-The probe's Collector is served here by prometheus-client's HTTP server (the daemon's wiring is
-the probe registry's business); Prometheus scrapes it every second with the rules' ``for``
-shortened to 2 s, and Alertmanager routes everything to a loopback webhook.
+The alert test runs the real daemon with the lab's daemon config (which turns the health kind
+on); Prometheus scrapes the daemon every second with the rules' ``for`` shortened to 2 s, and
+Alertmanager routes everything to a loopback webhook.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import yaml
-from prometheus_client import CollectorRegistry, start_http_server
 
+from govnet.inventory.loader import load
 from govnet.lab.healthsim import serial_of
 from govnet.lab.twin import load_twin
 from govnet.probes.base import Target
-from govnet.probes.health import HealthProbe, HealthSettings, HealthState
-from govnet.probes.health.collector import HealthCollector
+from govnet.probes.health import HealthProbe, HealthSettings
 from govnet.probes.health.model import DeviceHealth
 from tests.export.amkit import Alertmanager, webhook_receiver
-from tests.exporters.exportlab import free_port, until
-from tests.exporters.promkit import Prometheus, prometheus_config
+from tests.exporters.exportlab import until
+from tests.exporters.promkit import Prometheus, lab_speed_health_rules, prometheus_config
 from tests.exporters.test_dashboards import expressions, substitute
-from tests.helpers import ROOT
 from tests.labkit import Lab
+from tests.monitor.daemonkit import DaemonProcess
+from tests.monitor.daemonkit import Lab as DaemonLab
 from tests.probes.probekit import module_lab
-
-RULES = ROOT / "exporters" / "prometheus" / "govnet-health.rules.yml"
 
 
 @pytest.fixture(scope="module")
@@ -100,17 +96,6 @@ def test_a_device_health_fault_is_rejected_on_a_node(lab: Lab) -> None:
     ]
 
 
-def lab_speed(directory: Path) -> Path:
-    data = yaml.safe_load(RULES.read_text())
-    for group in data["groups"]:
-        for rule in group["rules"]:
-            if "for" in rule:
-                rule["for"] = "2s"
-    path = directory / "govnet-health.rules.yml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
-    return path
-
-
 def dashboard_has_data(prom: Prometheus, unit: str) -> None:
     """Every expression of the "Device health" dashboard returns data for the lab unit."""
     values = {"unit": unit, "__rate_interval": "10s", "__interval": "2s", "__range": "300s"}
@@ -144,69 +129,54 @@ def am_config(directory: Path, url: str) -> Path:
     return path
 
 
-@contextmanager
-def serving(target: Target) -> Iterator[int]:
-    """The health probe polling ``target`` every half second into a ``HealthState``, its Collector
-    served on a loopback port (yielded) by prometheus-client's HTTP server."""
-    state = HealthState()
-    registry = CollectorRegistry()
-    registry.register(HealthCollector(state))
-    port = free_port()
-    server, thread = start_http_server(port, "127.0.0.1", registry)
-    stop = threading.Event()
+def huawei_unit(lab: Lab) -> str:
+    """A lab unit of platform huawei_vrp: the daemon polls it for the Huawei tables the lab's
+    agents serve (an H3C or Cisco unit is polled for its own vendor's, which they lack)."""
+    inventory = load(Path(lab.info["inventory"])).inventory
+    return next(u.id for u in inventory.units if u.device.platform == "huawei_vrp")
 
-    async def loop() -> None:
-        probe = HealthProbe(HealthSettings(timeout=2.0))
-        try:
-            while not stop.is_set():
-                state.record(await probe.poll([target], 10.0))
-                await asyncio.sleep(0.5)
-        finally:
-            await probe.close()
 
-    polling = threading.Thread(target=lambda: asyncio.run(loop()), daemon=True)
-    polling.start()
+def test_optics_low_is_notified_through_the_daemon_prometheus_and_alertmanager(
+    lab: Lab, tmp_path: Path
+) -> None:
+    """The lab's daemon config runs the health kind: the daemon polls the unit, exports its optics,
+    Prometheus scrapes the daemon and evaluates the shipped health rules, Alertmanager notifies."""
+    unit = huawei_unit(lab)
+    started: list[Alertmanager | Prometheus | DaemonProcess] = []
     try:
-        yield port
-    finally:
-        stop.set()
-        polling.join(timeout=30)
-        server.shutdown()
-        thread.join(timeout=5)
-
-
-def test_optics_low_is_notified_through_prometheus_and_alertmanager(lab: Lab, tmp_path: Path) -> None:
-    target = lab_target(lab, 1)
-    started: list[Alertmanager | Prometheus] = []
-    try:
-        with serving(target) as port, webhook_receiver() as hook:
+        with webhook_receiver() as hook:
+            config = DaemonLab(lab.name, lab.state, lab.info).daemon_config(tmp_path)
+            daemon = DaemonProcess(config, tmp_path / "daemon.log").start()
+            started.append(daemon)
             am = Alertmanager(am_config(tmp_path, hook.url), tmp_path)
             started.append(am)
+            listen = daemon.base.removeprefix("http://")
             prom = Prometheus(
-                prometheus_config(tmp_path, f"127.0.0.1:{port}", lab_speed(tmp_path), am.address), tmp_path
+                prometheus_config(tmp_path, listen, lab_speed_health_rules(tmp_path), am.address), tmp_path
             )
             started.append(prom)
             until(
-                lambda: prom.query("govnet_optics_rx_power_dbm > -10"),
-                60,
-                "optics healthy in Prometheus",
+                lambda: prom.query(f'govnet_optics_rx_power_dbm{{unit="{unit}"}} > -10'),
+                90,
+                "optics healthy in Prometheus, from the daemon",
                 prom.log,
             )
+            assert 'id="health"' in daemon.request("/").body.decode()
             assert not prom.alerts("GovnetOpticsOutOfRange")
-            dashboard_has_data(prom, target.unit)
+            dashboard_has_data(prom, unit)
             start = time.monotonic()
-            lab.cli("fault", target.unit, "optics-low")
-            note = until(
-                lambda: hook.first(start, "GovnetOpticsOutOfRange", target.unit), 90, "webhook: optics"
-            )
-            print(f"\noptics-low {target.unit} -> webhook: {note.at - start:.1f} s")
-            alert = next(a for a in note.body["alerts"] if a["labels"]["unit"] == target.unit)
+            lab.cli("fault", unit, "optics-low")
+            note = until(lambda: hook.first(start, "GovnetOpticsOutOfRange", unit), 90, "webhook: optics")
+            print(f"\noptics-low {unit} -> daemon -> webhook: {note.at - start:.1f} s")
+            alert = next(a for a in note.body["alerts"] if a["labels"]["unit"] == unit)
             assert alert["labels"]["ifname"] == "uplink" and alert["labels"]["severity"] == "warning"
             assert "-28 dBm" in alert["annotations"]["description"]
+            page = daemon.request("/").body.decode()
+            assert "uplink rx -28.0 dBm (low alarm -20.0)" in page
             healed = time.monotonic()
-            lab.cli("heal", target.unit)
+            lab.cli("heal", unit)
             until(
-                lambda: hook.first(healed, "GovnetOpticsOutOfRange", target.unit, status="resolved"),
+                lambda: hook.first(healed, "GovnetOpticsOutOfRange", unit, status="resolved"),
                 90,
                 "webhook: resolved",
             )

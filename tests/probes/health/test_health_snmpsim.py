@@ -82,7 +82,7 @@ def test_huawei_vrp_health_exactly(snmpsim: int) -> None:
     assert health.memory == {"MPU Board 0": 0.47}
     assert health.temperature == {"MPU Board 0": 38.0}
     assert health.fans == {"0.0": 1.0, "0.1": 0.0}
-    assert health.psus == {}
+    assert health.psus == {"0.1": 1.0, "0.2": 0.0, "0.3": 1.0}  # a sleeping supply is fine; unknown: absent
     # XGE0/0/2 has no module (2147483647): no reading; GE0/0/48 is not polled
     assert health.optics == (Optics("XGigabitEthernet0/0/1", -7.34, -2.21, -20.0, 0.5, -8.0, 1.0),)
     [uplink, other] = health.interfaces
@@ -109,6 +109,8 @@ def test_h3c_comware_health_exactly(snmpsim: int) -> None:
     assert health.cpu == {"Board 1": 0.12}  # the chassis row reports 0: not a processor
     assert health.memory == {"Board 1": 0.63}
     assert health.temperature == {"Board 1": 41.0}
+    assert health.fans == {"Fan 1": 1.0, "Fan 2": 0.0}  # hh3cEntityExtErrorStatus of class fan(7)
+    assert health.psus == {"Power Supply 1": 1.0, "Power Supply 2": 0.0}  # class 6; the absent one: none
     # thresholds in tenths of µW: 15849 -> 2.0 dBm, 1259 -> -9.0, 12589 -> 1.0, 316 -> -15.0
     assert health.optics == (Optics("Ten-GigabitEthernet1/0/1", -12.5, -2.15, -15.0, 1.0, -9.0, 2.0),)
     assert [i.values["in_errors"] for i in health.interfaces] == [0, 4]
@@ -126,7 +128,9 @@ def test_cisco_ios_health_exactly(snmpsim: int) -> None:
     }
     assert health.fans == {"Switch 1 - FAN 1": 1.0}
     assert health.psus == {"Switch 1 - Power Supply A": 0.0}  # critical; B is notPresent: absent
-    assert health.optics == (Optics("Te1/1/1", -5.2, -2.3),)
+    # thresholds from entSensorThresholdTable: rx high 0.5 (critical), rx low -14.4 (major), tx high
+    # 0.5 and tx low -8.2 (critical over major); the minor ones are warnings, not alarms
+    assert health.optics == (Optics("Te1/1/1", -5.2, -2.3, -14.4, 0.5, -8.2, 0.5),)
     assert health.mismatches() == {"model": False, "serial": True}
 
 
@@ -166,6 +170,31 @@ def test_exposition_of_a_polled_device(snmpsim: int) -> None:
     )
     assert 'govnet_device_cpu_ratio{entity="MPU Board 0",unit="sw-core"} 0.08' in text
     assert 'serial="2102350DLS10H3000123"' in text
+
+
+def test_discovery_in_a_forked_child_gives_the_same_plans(snmpsim: int) -> None:
+    """Many units due at once are walked in a forked child (here from 2): the plans it hands back
+    are the ones this process would make, so the same cycle then reads each unit with one GET."""
+    recordings = {"health_huawei": ["XGigabitEthernet0/0/1"], "health_h3c": [], "health_cisco": []}
+    targets = [
+        Target(name, "intranet", "127.0.0.1", snmpsim, params={"community": name, "uplinks": uplinks})
+        for name, uplinks in recordings.items()
+    ]
+
+    async def cycle(fork_at: int | None) -> list[tuple[DeviceHealth | None, int]]:
+        probe = HealthProbe(HealthSettings(timeout=2.0, max_repetitions=10), fork_at=fork_at)
+        try:
+            items = await probe.poll(targets, 30.0)
+        finally:
+            await probe.close()
+        assert all(i.result.success for i in items), [i.result.detail for i in items]
+        assert len(probe.plans) == len(targets)
+        return [(i.health, i.result.sent) for i in items]
+
+    forked, local = asyncio.run(cycle(2)), asyncio.run(cycle(None))
+    assert [h for h, _ in forked] == [h for h, _ in local]
+    assert [sent for _, sent in forked] == [1] * len(targets)  # the plan came from the child
+    assert all(sent > 1 for _, sent in local)  # walked here
 
 
 def test_the_recordings_are_sorted_and_unique(tmp_path: Path) -> None:

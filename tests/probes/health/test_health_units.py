@@ -87,15 +87,12 @@ def test_walk_is_bounded_in_requests() -> None:
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"timeout": 0}, "health probe: timeout: Input should be greater than 0"),
-        (
-            {"max_repetitions": 1000},
-            "health probe: max_repetitions: Input should be less than or equal to 200",
-        ),
-        ({"acess_ports": True}, "health probe: acess_ports: Extra inputs are not permitted"),
+        ({"timeout": 0}, "timeout: must be a number from 0.001 to 3600, not 0"),
+        ({"max_repetitions": 1000}, "max_repetitions: must be an integer from 1 to 200, not 1000"),
+        ({"acess_ports": True}, "acess_ports: unknown health setting(s): acess_ports"),
         (
             {"access_ports": "sometimes"},
-            "health probe: access_ports: Input should be a valid boolean, unable to interpret input",
+            "access_ports: input should be a valid boolean, unable to interpret input",
         ),
     ],
 )
