@@ -273,15 +273,37 @@ def load_config(path: Path, shard: Shard | None = None, kinds: Registry | None =
         )
     config = config.model_copy(update=updates)
     config._source, config._kinds = raw, kinds
-    if not config.inventory.exists():
-        raise ConfigError(config.problem(("inventory",), f"no such file or folder: {config.inventory}"))
-    if config.web_config_file is not None and not config.web_config_file.is_file():
-        message = f"no such file: {config.web_config_file}"
-        raise ConfigError(config.problem(("web_config_file",), message))
-    if config.compliance is not None and not config.compliance.templates.is_dir():
-        where = ("compliance", "templates")
-        raise ConfigError(config.problem(where, f"no such folder: {config.compliance.templates}"))
+    checks: list[tuple[tuple[str, ...], Path, str]] = [(("inventory",), config.inventory, "file or folder")]
+    if config.web_config_file is not None:
+        checks.append((("web_config_file",), config.web_config_file, "file"))
+    if config.compliance is not None:
+        checks.append((("compliance", "templates"), config.compliance.templates, "folder"))
+    for where, named, kind in checks:
+        problem = _unusable(named, kind)
+        if problem is not None:
+            raise ConfigError(config.problem(where, problem))
     return config
+
+
+def _unusable(path: Path, kind: str) -> str | None:
+    """Why ``path`` cannot serve as a ``kind`` (file, folder, file or folder); None when it can.
+    A path the daemon's user may not look into, or one too long, is a message, not a traceback.
+
+    >>> _unusable(Path("/"), "folder") is None
+    True
+    >>> _unusable(Path("/nonexistent-govnet"), "file")
+    'no such file: /nonexistent-govnet'
+    >>> _unusable(Path("/" + "x" * 300), "folder")
+    'cannot look at /xxxxxxxxxxxxxxxx…: File name too long'
+    """
+    test = {"file": path.is_file, "folder": path.is_dir}.get(kind, path.exists)
+    try:
+        if test():
+            return None
+    except OSError as exc:
+        shown = str(path) if len(str(path)) <= 80 else str(path)[:17] + "…"
+        return f"cannot look at {shown}: {exc.strerror or exc}"
+    return f"no such {kind}: {path}"
 
 
 def _dotted(where: tuple[str | int, ...]) -> str:

@@ -245,3 +245,17 @@ def test_config_drift_bad_input(govnet: Any) -> None:
         "config", "drift", "--segment", "party-net", "--inventory", str(DATA / "valid" / "minimal.yml")
     )
     assert segment.code == 2 and "'party-net' is not one of" in segment.err and "Traceback" not in segment.err
+
+
+def test_templates_the_daemon_cannot_look_at_are_one_line_not_a_traceback(
+    govnet: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``is_dir`` raises on a name too long (or a folder the daemon's user may not enter)."""
+    monkeypatch.setenv("GOVNET_SNMP_COMMUNITY", "test-community")
+    bad = write_config(tmp_path, {"templates": str(tmp_path / ("t" * 300))})
+    result = govnet("daemon", "--check", "--config", str(bad))
+    assert result.code == 1
+    line = next(n for n, text in enumerate(bad.read_text().splitlines(), 1) if "templates:" in text)
+    assert result.err.strip().startswith(f"{bad}:{line}: compliance.templates: cannot look at ")
+    assert result.err.strip().endswith(": File name too long")
+    assert "Traceback" not in result.err and "internal error" not in result.err
