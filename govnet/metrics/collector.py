@@ -155,7 +155,7 @@ class ViewCollector(Collector):
                 "1 when the unit's running config matches its intent for the segment (the drift check)",
                 labels=UNIT_SEGMENT,
             )
-            for unit, report in self.snapshot.compliance.items():
+            for unit, report in self.snapshot.compliance.reports.items():
                 for segment in report.segments:
                     verdict = report.segment_compliant(segment)
                     if verdict is not None:
@@ -168,7 +168,7 @@ class ViewCollector(Collector):
                 "Drifted lines (missing + extra) per category: security-baseline, party-isolation, access",
                 labels=["unit", "kind"],
             )
-            for unit, report in self.snapshot.compliance.items():
+            for unit, report in self.snapshot.compliance.reports.items():
                 if report.state != "unknown":
                     for kind, (missing, extra) in report.categories.items():
                         family.add_metric([unit, kind], missing + extra)
@@ -180,7 +180,7 @@ class ViewCollector(Collector):
                 "When the unit's running config was last read and compared with its intent",
                 labels=["unit"],
             )
-            for unit, at in self.snapshot.compliance_ok.items():
+            for unit, at in self.snapshot.compliance.checked.items():
                 family.add_metric([unit], at)
             return family
 
@@ -190,7 +190,7 @@ class ViewCollector(Collector):
                 "1 when the last drift check could read the unit's running config (0: unknown)",
                 labels=["unit"],
             )
-            for unit, report in self.snapshot.compliance.items():
+            for unit, report in self.snapshot.compliance.reports.items():
                 family.add_metric([unit], 0.0 if report.state == "unknown" else 1.0)
             return family
 
@@ -206,7 +206,7 @@ class ViewCollector(Collector):
                 "1 when the unit's segment is not in place and govnet never applied it: pending rollout, not drift",
                 labels=UNIT_SEGMENT,
             )
-            for unit, report in self.snapshot.compliance.items():
+            for unit, report in self.snapshot.compliance.reports.items():
                 if report.state != "unknown":
                     for segment in report.segments:
                         family.add_metric([segment, unit], 1.0 if report.segment_pending(segment) else 0.0)
@@ -218,7 +218,7 @@ class ViewCollector(Collector):
                 "Lines (missing + extra) per category in parts govnet has never applied: not yet built, not drift",
                 labels=["unit", "kind"],
             )
-            for unit, report in self.snapshot.compliance.items():
+            for unit, report in self.snapshot.compliance.reports.items():
                 if report.state != "unknown":
                     for kind, (missing, extra) in report.pending_categories.items():
                         family.add_metric([unit, kind], missing + extra)
@@ -305,22 +305,22 @@ class ViewCollector(Collector):
             cycles.add_metric(labels, stat.cycles)
             overruns.add_metric(labels, stat.overruns)
         traps = CounterMetricFamily("govnet_traps_received", "SNMP notifications received", labels=["kind"])
-        for kind, count in snap.traps.items():
+        for kind, count in snap.trapped.by_kind.items():
             traps.add_metric([kind], count)
         dropped = CounterMetricFamily(
             "govnet_traps_dropped", "Notifications dropped (storm limit, bad community)"
         )
-        dropped.add_metric([], snap.traps_dropped)
+        dropped.add_metric([], snap.counters.traps_dropped)
         polls = CounterMetricFamily(
             "govnet_snmp_trap_polls", "SNMP polls of a device made at once because it sent a trap"
         )
-        polls.add_metric([], snap.trap_polls)
+        polls.add_metric([], snap.trapped.polls)
         refused = GaugeMetricFamily(
             "govnet_targets_refused",
             "Targets not probed because they lie outside allowed_networks",
             labels=JOB,
         )
-        for (probe, segment), count in snap.refused.items():
+        for (probe, segment), count in snap.counters.refused.items():
             refused.add_metric([probe, segment], count)
         render = GaugeMetricFamily(
             "govnet_exposition_render_seconds",
@@ -332,22 +332,22 @@ class ViewCollector(Collector):
         tasks = GaugeMetricFamily(
             "govnet_daemon_tasks", "asyncio tasks alive in the daemon after its last cycle (leak watch)"
         )
-        tasks.add_metric([], snap.tasks)
+        tasks.add_metric([], snap.counters.tasks)
         lag = GaugeMetricFamily(
             "govnet_daemon_loop_lag_seconds",
             "Worst lateness of the daemon's event loop over the last minute (blocked: cycles and scrapes wait)",
         )
-        lag.add_metric([], snap.loop_lag)
+        lag.add_metric([], snap.counters.loop_lag)
         reload_ok = GaugeMetricFamily(
             "govnet_config_last_reload_successful",
             "0 when the last SIGHUP reload was refused (the daemon runs on its previous config)",
         )
-        reload_ok.add_metric([], 1.0 if snap.reload_ok else 0.0)
+        reload_ok.add_metric([], 1.0 if snap.reload.ok else 0.0)
         reload_at = GaugeMetricFamily(
             "govnet_config_last_reload_success_timestamp_seconds",
             "When the running config was loaded (start or last applied reload)",
         )
-        reload_at.add_metric([], snap.reload_at)
+        reload_at.add_metric([], snap.reload.at)
         return (
             duration,
             last,

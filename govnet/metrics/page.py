@@ -69,7 +69,7 @@ def status_json(view: View) -> dict[str, Any]:
             "unit": r.unit,
             "name": (element.name if (element := view.element(r.unit)) else ""),
             "state": r.state,
-            "checked": view.compliance_ok.get(r.unit),
+            "checked": view.compliance.checked.get(r.unit),
             "missing": r.missing,
             "extra": r.extra,
             "drifted": r.drifted_categories,
@@ -77,7 +77,7 @@ def status_json(view: View) -> dict[str, Any]:
             "source": next((d.source.describe() for d in r.devices if d.source), ""),
             "reason": r.reason,
         }
-        for r in sorted(view.compliance.values(), key=lambda r: r.unit)
+        for r in sorted(view.compliance.reports.values(), key=lambda r: r.unit)
     ]
     return {
         "site": view.site,
@@ -87,7 +87,7 @@ def status_json(view: View) -> dict[str, Any]:
         "units": units,
         "isolation": isolation,
         "cycles": cycles,
-        "traps": dict(view.traps),
+        "traps": dict(view.trapped.by_kind),
         "events": list(view.events),
         "compliance": compliance,
     }

@@ -7,7 +7,9 @@ rendered in a worker thread) at most once per change, never once per scrape.
 
 What each probe kind measured is its *part* (``parts``): immutable, replaced by the kind's
 ``record`` after each cycle, shared by the snapshot without a copy and read by the kind's own
-collector (`govnet.probes.kind`). The view holds the daemon's `WatchedSite` and `Tracker`
+collector (`govnet.probes.kind`). The daemon's own bookkeeping has the same shape: small frozen
+records (`DaemonCounters`, `TrapTally`, `ReloadStatus`, `ComplianceState`), each replaced whole by
+its one writer and shared by the snapshot. The view holds the daemon's `WatchedSite` and `Tracker`
 (`govnet.monitor`) but knows them only by the protocols below, what the exports read of them:
 the daemon imports this package, not the other way round.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -157,6 +159,67 @@ class EntryState:
     loss: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class DaemonCounters:
+    """The daemon's own bookkeeping after its last cycle; its one writer is `govnet.monitor.daemon`,
+    which replaces it whole (``dataclasses.replace``), so a snapshot shares it without a copy."""
+
+    tasks: int = 0
+    """asyncio tasks alive in the daemon after the last cycle (a leak shows as growth)."""
+    loop_lag: float = 0.0
+    """The worst lateness of the daemon's event loop over the last minute (a blocked loop)."""
+    traps_dropped: int = 0
+    """Traps the receiver dropped (rate, queue) or rejected, as its counts were after a cycle."""
+    refused: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    """Targets outside allowed_networks per (probe, segment) job (a new mapping on each change)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrapTally:
+    """Traps received per kind and the polls they triggered; written only by `govnet.monitor.traphandler`."""
+
+    by_kind: Mapping[str, int] = field(default_factory=dict)
+    polls: int = 0
+    """SNMP polls of one device triggered by a trap (not by the schedule)."""
+
+    def received(self, kind: str) -> TrapTally:
+        return TrapTally({**self.by_kind, kind: self.by_kind.get(kind, 0) + 1}, self.polls)
+
+    def polled(self) -> TrapTally:
+        return TrapTally(self.by_kind, self.polls + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadStatus:
+    """The running config's load; written only by the daemon's SIGHUP reload (and its start)."""
+
+    ok: bool
+    """Whether the last SIGHUP reload was applied (True until one is refused)."""
+    at: float
+    """When the running config was loaded (start or last applied reload), wall clock."""
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceState:
+    """The last drift check's result; written only by `govnet.monitor.drift` (and pruned on reload)."""
+
+    reports: Mapping[str, UnitReport] = field(default_factory=dict)
+    """The last drift check's report per unit (govnet.compliance)."""
+    checked: Mapping[str, float] = field(default_factory=dict)
+    """When each unit's config was last read and compared (an unreachable unit keeps the old time)."""
+
+    def recorded(self, reports: Sequence[UnitReport]) -> ComplianceState:
+        """These reports added; a unit whose state is unknown keeps its last checked time."""
+        checked = {**self.checked, **{r.unit: r.checked for r in reports if r.state != "unknown"}}
+        return ComplianceState({**self.reports, **{r.unit: r for r in reports}}, checked)
+
+    def kept(self, keep: set[str]) -> ComplianceState:
+        return ComplianceState(
+            {k: v for k, v in self.reports.items() if k in keep},
+            {k: v for k, v in self.checked.items() if k in keep},
+        )
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """A consistent copy of the view, safe to read from another thread while probes go on."""
@@ -170,18 +233,12 @@ class Snapshot:
     parts: Mapping[str, Any]
     """Each probe kind's part as its last cycle left it (immutable: shared, not copied)."""
     cycles: tuple[CycleStat, ...]
-    traps: dict[str, int]
-    traps_dropped: int
-    trap_polls: int
-    refused: dict[tuple[str, str], int]
     render_seconds: float
-    compliance: dict[str, UnitReport] = field(default_factory=dict)
-    compliance_ok: dict[str, float] = field(default_factory=dict)
+    counters: DaemonCounters = DaemonCounters()
+    trapped: TrapTally = TrapTally()
+    reload: ReloadStatus = field(default_factory=lambda: ReloadStatus(True, 0.0))
+    compliance: ComplianceState = ComplianceState()
     rollouts: tuple[RolloutSeen, ...] = ()
-    tasks: int = 0
-    loop_lag: float = 0.0
-    reload_ok: bool = True
-    reload_at: float = 0.0
 
     def segments_of(self, element: str) -> Sequence[str]:
         """The segments an element is on (a device's agent serves each of them)."""
@@ -207,33 +264,22 @@ class View:
     version: int = 0
     started: float = field(default_factory=time.time)
     started_clock: float = field(default_factory=time.monotonic)
-    reload_ok: bool = True
-    """Whether the last SIGHUP reload was applied (True until one is refused)."""
-    reload_at: float = field(default_factory=time.time)
-    """When the running config was loaded (start or last applied reload), wall clock."""
+    reload: ReloadStatus = field(default_factory=lambda: ReloadStatus(True, time.time()))
     parts: dict[str, Any] = field(default_factory=dict)
     """Each probe kind's immutable part of the snapshot, replaced (never changed) by its cycles."""
     cycles: dict[tuple[str, str], CycleStat] = field(default_factory=dict)
-    traps: Counter[str] = field(default_factory=Counter)
-    traps_dropped: int = 0
-    trap_polls: int = 0
-    """SNMP polls of one device triggered by a trap (not by the schedule)."""
-    refused: dict[tuple[str, str], int] = field(default_factory=dict)
-    """Targets outside allowed_networks per (probe, segment) job."""
+    counters: DaemonCounters = DaemonCounters()
+    """The daemon's own bookkeeping (immutable: replaced whole by the daemon, shared by snapshots)."""
+    trapped: TrapTally = TrapTally()
+    """Traps received (immutable: replaced whole by the trap handler)."""
     events: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=50))
     listeners: list[Callable[[], None]] = field(default_factory=list)
     render_seconds: float = 0.0
     """How long the last render of the exposition took (set by the exporter; not a change)."""
-    compliance: dict[str, UnitReport] = field(default_factory=dict)
-    """The last drift check's report per unit (govnet.compliance)."""
-    compliance_ok: dict[str, float] = field(default_factory=dict)
-    """When each unit's config was last read and compared (an unreachable unit keeps the old time)."""
+    compliance: ComplianceState = ComplianceState()
+    """The last drift check (immutable: replaced whole by the drift check)."""
     rollouts: tuple[RolloutSeen, ...] = ()
     """The newest rollout runs per segment and kind (read from the state store, if configured)."""
-    tasks: int = 0
-    """asyncio tasks alive in the daemon after the last cycle (a leak shows as growth)."""
-    loop_lag: float = 0.0
-    """The worst lateness of the daemon's event loop over the last minute (a blocked loop)."""
 
     def touch(self) -> None:
         self.version += 1
@@ -260,11 +306,11 @@ class View:
     def prune(self, keep: set[str]) -> None:
         """Forget what was measured of elements no longer watched (after a reload): their series go."""
         self.parts = {name: self.kinds[name].prune(part, keep) for name, part in self.parts.items()}
-        self.compliance = {k: v for k, v in self.compliance.items() if k in keep}
-        self.compliance_ok = {k: v for k, v in self.compliance_ok.items() if k in keep}
+        self.compliance = self.compliance.kept(keep)
 
     def snapshot(self) -> Snapshot:
-        """Copies of everything the collector reads (ProbeResults are immutable: shared, not copied)."""
+        """Copies of what the collector reads that changes in place (entries, cycles); the parts and
+        the daemon's bookkeeping are immutable: shared, not copied."""
         return Snapshot(
             inventory=self.inventory,
             site=self.site,
@@ -288,18 +334,12 @@ class View:
             kinds=self.kinds,
             parts={name: self.part(name) for name in self.kinds},
             cycles=tuple(dataclasses.replace(c) for c in self.cycles.values()),
-            traps=dict(self.traps),
-            traps_dropped=self.traps_dropped,
-            trap_polls=self.trap_polls,
-            refused=dict(self.refused),
             render_seconds=self.render_seconds,
-            compliance=dict(self.compliance),
-            compliance_ok=dict(self.compliance_ok),
+            counters=self.counters,
+            trapped=self.trapped,
+            reload=self.reload,
+            compliance=self.compliance,
             rollouts=self.rollouts,
-            tasks=self.tasks,
-            loop_lag=self.loop_lag,
-            reload_ok=self.reload_ok,
-            reload_at=self.reload_at,
         )
 
 

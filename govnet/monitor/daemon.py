@@ -13,6 +13,7 @@ is logged as a crash), and a reload never closes a probe under a running cycle.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 import time
@@ -29,6 +30,7 @@ from govnet.errors import ConfigError, GovnetError
 from govnet.inventory.select import Shard
 from govnet.metrics.audit import AuditWatch
 from govnet.metrics.http import Exporter
+from govnet.metrics.view import ReloadStatus
 from govnet.metrics.webconfig import WebConfig, load_web_config
 from govnet.monitor.config import DaemonConfig
 from govnet.monitor.drift import DriftJob
@@ -178,6 +180,10 @@ class Daemon:
             if job is not None:
                 self._jobs_running.discard(job)
 
+    def _count(self, **changed: Any) -> None:
+        """Replace the daemon's counters whole (immutable: a snapshot taken before keeps its own)."""
+        self.view.counters = dataclasses.replace(self.view.counters, **changed)
+
     async def _cycle(self, kind: str, segment: str) -> None:
         """One cycle of one probe on one segment; never raises (a bug is logged, the next cycle runs)."""
         setup, view = self.setup, self.view
@@ -185,7 +191,7 @@ class Daemon:
         started, clock = time.time(), time.monotonic()
         try:
             found = setup.targets(kind, segment)
-            view.refused[(kind, segment)] = len(found.refused)
+            self._count(refused={**view.counters.refused, (kind, segment): len(found.refused)})
             deadline = setup.config.deadline(kind, segment)
             if kind == "snmp" and self.renewal.take():
                 await self._renew_snmp()
@@ -203,10 +209,10 @@ class Daemon:
         stat.finished_clock = time.monotonic()
         stat.targets, stat.failures = len(results), sum(1 for r in results if not r.success)
         stat.cycles += 1
-        view.tasks = len(asyncio.all_tasks())
+        self._count(tasks=len(asyncio.all_tasks()))
         if self.traps is not None:
             counts = self.traps.counts
-            view.traps_dropped = counts["dropped_rate"] + counts["dropped_queue"] + counts["rejected"]
+            self._count(traps_dropped=counts["dropped_rate"] + counts["dropped_queue"] + counts["rejected"])
         view.touch()
         for listener in self.cycle_listeners:
             listener(kind, segment)
@@ -380,7 +386,7 @@ class Daemon:
             recent.append((now, lag))
             while recent and recent[0][0] < now - 60:
                 recent.popleft()
-            self.view.loop_lag = max(late for _, late in recent)
+            self._count(loop_lag=max(late for _, late in recent))
             if lag > BLOCKED:
                 log.warning("event loop blocked for %.1f s", lag)
             step = (wall - wall_before) - (now - before)
@@ -424,7 +430,7 @@ class Daemon:
                 why = "; ".join(exc.lines())
                 log.error("reload refused, keeping the running config: %s", why)
                 self.view.event("reload-refused", detail=why)
-                self.view.reload_ok = False
+                self.view.reload = dataclasses.replace(self.view.reload, ok=False)
                 self.view.touch()
                 return
             self._warn_refused(new)
@@ -448,9 +454,9 @@ class Daemon:
             self.view.prune({e for e, _ in tracker.entries})
             prepare(self.view, new.job_targets())
             self.view.cycles = {k: v for k, v in self.view.cycles.items() if k in new.jobs}
-            self.view.refused = {k: v for k, v in self.view.refused.items() if k in new.jobs}
+            self._count(refused={k: v for k, v in self.view.counters.refused.items() if k in new.jobs})
             self.view.event("reloaded", units=len(new.owned))
-            self.view.reload_ok, self.view.reload_at = True, time.time()
+            self.view.reload = ReloadStatus(True, time.time())
             log.info("reloaded %s: watching %d units", self.config_path, len(new.owned))
             self._schedule()
             self.view.touch()

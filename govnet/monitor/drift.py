@@ -125,16 +125,15 @@ class DriftJob:
     def record(view: View, reports: list[UnitReport]) -> None:
         """Store the reports; a unit that drifts (or comes back) is an event and a log line; so is
         one pending rollout (a part govnet has never applied: not yet built, not drift)."""
+        before = view.compliance.reports
+        view.compliance = view.compliance.recorded(reports)
         for report in reports:
-            old = view.compliance.get(report.unit)
-            if report.state != "unknown":
-                view.compliance_ok[report.unit] = report.checked
+            old = before.get(report.unit)
             was = "compliant" if old is None else old.state
             if was != report.state:
                 detail = ",".join(report.drifted_categories or report.pending_parts) or report.reason
                 view.event("compliance", unit=report.unit, state=report.state, detail=detail)
                 log.info("%s: config %s %s", report.unit, report.state, detail)
-            view.compliance[report.unit] = report
         view.touch()
 
     def stop(self) -> None:

@@ -46,7 +46,7 @@ class TrapHandler:
         """linkDown/linkUp/coldStart change state now, not at the next cycle."""
         daemon = self.daemon
         kind, view = str(event.kind), daemon.view
-        view.traps[kind] += 1
+        view.trapped = view.trapped.received(kind)
         unit = daemon.setup.hosts.get(str(event.source_address))
         view.event("trap", trap=kind, unit=unit or str(event.source_address), ifindex=event.if_index)
         if unit is None:
@@ -105,7 +105,7 @@ class TrapHandler:
             return
         results = await setup.probe("snmp", "management").run(targets, 5.0)
         record(view, "snmp", "management", results)
-        view.trap_polls += 1
+        view.trapped = view.trapped.polled()
         interfaces = {i.name: i.oper_status for r in results for i in r.interfaces}
         view.event("trap-poll", unit=unit, trap=why, interfaces=interfaces)
         view.touch()

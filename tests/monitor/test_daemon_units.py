@@ -6,6 +6,7 @@ exporter's render-once-per-change cache.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gzip
 
 from govnet.inventory.loader import load
@@ -242,7 +243,7 @@ def test_reboot_counters_start_at_zero_for_every_snmp_device() -> None:
 
 def test_snmp_success_is_a_probe_success_per_segment_and_tasks_are_exported() -> None:
     v = filled()
-    v.tasks = 7
+    v.counters = dataclasses.replace(v.counters, tasks=7)
     m = Metrics.parse(Exporter(v, lambda: (True, "ok")).render_now().plain().decode())
     assert {
         ls["segment"] for ls, _ in m.select("govnet_probe_success", probe="snmp", unit="sz-caizheng")
