@@ -8,6 +8,7 @@ of 0 or a "no reading" marker is no sensor; optics are kept only on the polled i
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
@@ -35,6 +36,7 @@ from govnet.probes.health.model import (
     HealthPlan,
     InterfaceHealth,
     Optics,
+    Packed,
     _int,
     _text,
     entities,
@@ -254,7 +256,7 @@ def read(
             reading = round(sensor_value(raw, scale, precision), 3)
             if kind == SENSOR_DBM:
                 ifname, _, direction = cell.label.rpartition("|")
-                optics.setdefault(ifname, {})[direction] = reading
+                optics.setdefault(sys.intern(ifname), {})[direction] = reading
             else:
                 groups[HealthField.TEMPERATURE][cell.label] = reading
             continue
@@ -274,16 +276,20 @@ def read(
     return DeviceHealth(
         unit,
         plan.vendor.name if plan.vendor else "",
-        cpu=groups[HealthField.CPU] or EMPTY,
-        memory=groups[HealthField.MEMORY] or EMPTY,
-        temperature=groups[HealthField.TEMPERATURE] or EMPTY,
-        fans=groups[HealthField.FAN] or EMPTY,
-        psus=groups[HealthField.PSU] or EMPTY,
+        cpu=_packed(groups[HealthField.CPU]),
+        memory=_packed(groups[HealthField.MEMORY]),
+        temperature=_packed(groups[HealthField.TEMPERATURE]),
+        fans=_packed(groups[HealthField.FAN]),
+        psus=_packed(groups[HealthField.PSU]),
         optics=_optics(plan, optics),
         interfaces=_interfaces(plan, values),
         entities=plan.entities,
         expected=dict(expected) if expected else EMPTY_TEXT,
     )
+
+
+def _packed(values: Mapping[str, float]) -> Mapping[str, float]:
+    return Packed.of(values) if values else EMPTY
 
 
 def _optics(plan: HealthPlan, readings: Mapping[str, Mapping[str, float]]) -> tuple[Optics, ...]:
@@ -313,7 +319,7 @@ def _interfaces(plan: HealthPlan, values: Mapping[Oid, Value]) -> tuple[Interfac
             if raw is not None:
                 row[column] = raw
         if row:
-            out.append(InterfaceHealth(name, row))
+            out.append(InterfaceHealth(sys.intern(name), Packed.of(row)))
     return tuple(out)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import pickle
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -19,8 +21,8 @@ from govnet.probes.health import page as health_page
 from govnet.probes.health.cache import PlanCache
 from govnet.probes.health.collector import HealthCollector, HealthState
 from govnet.probes.health.defs import VENDORS, Scale, convert
-from govnet.probes.health.model import DeviceHealth, Entity, InterfaceHealth, Optics
-from govnet.probes.health.probe import health_probe
+from govnet.probes.health.model import Cell, DeviceHealth, Entity, HealthPlan, InterfaceHealth, Optics, Packed
+from govnet.probes.health.probe import dump_plan, health_probe, load_plan
 from govnet.probes.health.walk import walk
 from govnet.probes.snmp.ber import Missing, Oid, Response, Value
 from govnet.probes.snmp.fast import SnmpError
@@ -209,3 +211,51 @@ def test_status_page_section_lists_devices_with_a_problem_escaped() -> None:
     assert "<td>sw-&lt;1&gt;</td>" in text and "sw-2" not in text.split("</p>", 1)[1]
     assert "power supply PSU 1 failed; installed serial differs from the inventory" in text
     assert "with a problem." in health_page.section({}) and "<table>" not in health_page.section({})
+
+
+def packed(health: DeviceHealth) -> DeviceHealth:
+    """``health`` with every reading group and interface row as the probe now keeps them."""
+    return dataclasses.replace(
+        health,
+        cpu=Packed.of(health.cpu),
+        memory=Packed.of(health.memory),
+        temperature=Packed.of(health.temperature),
+        fans=Packed.of(health.fans),
+        psus=Packed.of(health.psus),
+        interfaces=tuple(InterfaceHealth(i.ifname, Packed.of(i.values)) for i in health.interfaces),
+    )
+
+
+def render(health: DeviceHealth) -> bytes:
+    registry = CollectorRegistry()
+    registry.register(HealthCollector({"sw-1": health}))
+    return generate_latest(registry)
+
+
+def test_packed_readings_expose_exactly_what_dicts_do() -> None:
+    plain, compact = sample(), packed(sample())
+    assert isinstance(compact.cpu, Packed) and isinstance(compact.interfaces[0].values, Packed)
+    assert compact.cpu == plain.cpu and dict(compact.interfaces[0].values) == plain.interfaces[0].values
+    assert render(compact) == render(plain)
+    assert pickle.loads(pickle.dumps(compact)) == compact
+    with pytest.raises(KeyError):
+        compact.cpu["no such board"]
+    one, two = Packed.of({"a" + str(len("x")): 0.5}), Packed.of({"a" + str(len("y")): 0.25})
+    assert isinstance(one, Packed) and isinstance(two, Packed)
+    assert next(iter(one)) is next(iter(two))  # one interned label tuple per layout
+    assert Packed.of({"signed": -1}) == {"signed": -1}  # what an array cannot hold stays a dict
+
+
+def test_a_reloaded_plan_shares_its_strings_between_units() -> None:
+    column = VENDORS[0].columns[0]
+    plan = HealthPlan(
+        VENDORS[0],
+        {2: "XGE0/0/1"},
+        [Cell(column, (7,), "MPU " + "Board 0")],
+        (Entity(1, "chassis", "S5720", 3, "S5720-" + "56C", "SN1", "VER.B", "V200"),),
+        {},
+    )
+    first, second = load_plan(dump_plan(plan)), load_plan(dump_plan(plan))
+    assert first.cells == plan.cells and first.entities == plan.entities
+    assert first.cells[0].label is second.cells[0].label
+    assert first.entities[0].model is second.entities[0].model
