@@ -17,6 +17,8 @@ from govnet.notify.bridge import Bridge, serve
 from govnet.notify.channels import Policy
 from govnet.secrets import SecretResolver
 
+LOG = logging.getLogger("govnet.notify")
+
 
 def _listen(_ctx: click.Context, _param: click.Parameter, value: str) -> tuple[str, int]:
     host, sep, port = value.rpartition(":")
@@ -70,7 +72,8 @@ def alert_bridge_cmd(
     Alertmanager posts a contact's notifications to /notify/CONTACT (see `govnet export
     alertmanager --bridge-url`); the bridge signs and posts them to the contact's DingTalk robot
     (markdown) and SMS gateway (plain JSON), retrying what may pass, and logs one line per delivery.
-    Restart it when the inventory's contacts change.
+    SIGHUP reads the inventory's contacts again (a bad inventory is logged and the contacts
+    in use are kept).
     """
     inventory = load_inventory(inventory_path).inventory
     resolver = SecretResolver()
@@ -81,14 +84,43 @@ def alert_bridge_cmd(
         server = serve(bridge, *listen)
     except OSError as exc:
         raise UsageError(f"--listen {listen[0]}:{listen[1]}: {exc.strerror or exc}") from None
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
     click.echo(
         f"alert-bridge: listening on http://{listen[0]}:{server.server_address[1]}/notify/CONTACT "
         f"for {len(bridge.targets)} contact(s)",
         err=True,
     )
-    stop.wait()
+    _run_until_stopped(bridge, inventory_path)
     server.shutdown()
     server.server_close()
+
+
+def _run_until_stopped(bridge: Bridge, inventory_path: Path) -> None:
+    """Wait for SIGINT/SIGTERM; on SIGHUP read the inventory's contacts again."""
+    stop, hup = threading.Event(), threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+
+    def on_hup(*_: object) -> None:
+        hup.set()
+        stop.set()
+
+    signal.signal(signal.SIGHUP, on_hup)
+    while True:
+        stop.wait()
+        if not hup.is_set():
+            return
+        hup.clear()
+        stop.clear()
+        _reload(bridge, inventory_path)
+
+
+def _reload(bridge: Bridge, inventory_path: Path) -> None:
+    """One log line either way; a bad inventory leaves the contacts in use as they were."""
+    try:
+        bridge.reload(load_inventory(inventory_path).inventory)
+    except GovnetError as exc:
+        LOG.error(
+            "reload failed, keeping %d contact(s): %s", len(bridge.targets), bridge.resolver.mask(str(exc))
+        )
+        return
+    LOG.info("reloaded: %d contact(s)", len(bridge.targets))

@@ -102,6 +102,7 @@ class Bridge:
         policy: channels.Policy,
         clock: Callable[[], float] = time.time,
         token: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.targets = targets(inventory, resolver)
         self.token = token
@@ -110,6 +111,15 @@ class Bridge:
         self.policy = policy
         self.resolver = resolver
         self.clock = clock
+        self.sleep = sleep
+        self._pacers: dict[tuple[str, str], channels.Pacer] = {}
+        self._lock = threading.Lock()
+
+    def reload(self, inventory: Inventory) -> None:
+        """Take the inventory's contacts (secrets resolved again); raises, keeping the old ones, on
+        anything wrong. Requests under way finish with the contacts they started with."""
+        fresh = targets(inventory, self.resolver)
+        self.targets, self.zone = fresh, ZoneInfo(inventory.site.timezone)
 
     def deliver(self, contact: str, payload: dict[str, Any]) -> list[channels.Delivery]:
         target = self.targets[contact]
@@ -123,12 +133,25 @@ class Bridge:
     def _dingtalk(self, robot: Robot, payload: dict[str, Any]) -> channels.Delivery:
         title, text = messages.title(payload), messages.markdown(payload, self.zone)
         timeout = self.policy.timeout
-        return channels.attempt(
-            lambda: channels.send_dingtalk(
-                robot.url, robot.token, robot.secret, title, text, timeout, self.clock
-            ),
-            self.policy,
-        )
+        pacer = self._pacer(robot)
+        wait = pacer.reserve(self.policy.pace_wait)
+        if wait is None:
+            return channels.Delivery(False, 0, f"the robot's {pacer.limit} posts a minute are used up")
+        self.sleep(wait)
+
+        def send() -> None:
+            try:
+                channels.send_dingtalk(robot.url, robot.token, robot.secret, title, text, timeout, self.clock)
+            except channels.Limited:
+                pacer.used_up()
+                raise
+
+        return channels.attempt(send, self.policy, self.sleep)
+
+    def _pacer(self, robot: Robot) -> channels.Pacer:
+        """The robot's pacer, kept across reloads (two contacts may share one robot)."""
+        with self._lock:
+            return self._pacers.setdefault((robot.url, robot.token), channels.Pacer())
 
     def _sms(self, gateway: Gateway, payload: dict[str, Any]) -> channels.Delivery:
         text = messages.sms_text(payload, self.zone)

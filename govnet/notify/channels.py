@@ -8,7 +8,9 @@ the URL built here is never logged or raised (``Delivery.error`` holds only a st
 
 A delivery is retried on what may pass on its own (no answer, a timeout, HTTP 5xx or 429), at
 most ``attempts`` times with a doubling pause; an answer that says the request is wrong (HTTP 4xx,
-a DingTalk ``errcode``) is final at once.
+a DingTalk ``errcode``) is final at once. A robot takes at most 20 posts a minute: each robot's
+posts are paced (``Pacer``) so the bridge does not meet the limit, and when it does (another
+sender shares the robot) the delivery fails at once and the retry is Alertmanager's.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +40,9 @@ class Policy:
     attempts: int = 3
     pause: float = 1.0
     """Before the second attempt; doubled before each next one."""
+    pace_wait: float = 10.0
+    """How long a post may wait for its robot's next free slot (20 a minute) before the bridge
+    answers 502 and leaves the retry to Alertmanager."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,60 @@ class Final(Exception):
 
 class Passing(Exception):
     """A failure that may pass: worth another attempt."""
+
+
+class Limited(Final):
+    """The robot refused the post as one too many this minute (DingTalk errcode 130101).
+
+    Final for this delivery (another attempt within seconds meets the same limit); the bridge
+    marks the robot's minute as used up and answers 502, so Alertmanager retries the group later.
+    """
+
+
+DINGTALK_LIMITED = 130101
+"""DingTalk's answer to a custom robot posted to more than 20 times in a minute ("send too fast,
+exceed 20 times per minute"; reported e.g. in ccfos/nightingale#369)."""
+
+
+class Pacer:
+    """At most ``limit`` posts in any ``window`` seconds to one robot (DingTalk: 20 a minute).
+
+    A post reserves the next free slot: now when the window has room, otherwise when its oldest
+    post leaves it. One pacer a robot, shared by the bridge's request threads.
+
+    >>> now = [0.0]
+    >>> pacer = Pacer(limit=2, window=60.0, clock=lambda: now[0])
+    >>> pacer.reserve(30.0), pacer.reserve(30.0), pacer.reserve(30.0)
+    (0.0, 0.0, None)
+    >>> now[0] = 45.0
+    >>> pacer.reserve(30.0)
+    15.0
+    """
+
+    def __init__(self, limit: int = 20, window: float = 60.0, clock: Callable[[], float] = time.monotonic):
+        self.limit = limit
+        self.window = window
+        self.clock = clock
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def reserve(self, max_wait: float) -> float | None:
+        """Seconds to wait before posting (the slot is then taken), or None: no slot that soon."""
+        with self._lock:
+            now = self.clock()
+            while self._sent and self._sent[0] <= now - self.window:
+                self._sent.popleft()
+            at = now if len(self._sent) < self.limit else self._sent[-self.limit] + self.window
+            if at - now > max_wait:
+                return None
+            self._sent.append(at)
+            return at - now
+
+    def used_up(self) -> None:
+        """The robot said it had enough: count this minute as full from now."""
+        with self._lock:
+            now = self.clock()
+            self._sent.extend([now] * max(0, self.limit - len(self._sent)))
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
@@ -139,7 +200,7 @@ def send_dingtalk(
     code = answer.get("errcode", 0) if isinstance(answer, dict) else 0
     if code != 0:
         message = str(answer.get("errmsg", ""))[:120] if isinstance(answer, dict) else ""
-        raise Final(f"DingTalk errcode {code}: {message}")
+        raise (Limited if code == DINGTALK_LIMITED else Final)(f"DingTalk errcode {code}: {message}")
 
 
 def send_sms(url: str, numbers: list[str], text: str, token: str | None, timeout: float) -> None:

@@ -18,12 +18,15 @@ from typing import Any
 import pytest
 import yaml
 
+from govnet.cli.bridge import alert_bridge_cmd
+from govnet.export.contacts import DEFAULT_BRIDGE
 from govnet.inventory.loader import load
 from tests.exporters.promkit import run_promtool
 from tests.helpers import ROOT, need
 
 DEPLOY = ROOT / "deploy"
 SERVICE = DEPLOY / "govnet.service"
+BRIDGE_SERVICE = DEPLOY / "govnet-alert-bridge.service"
 DAEMON = DEPLOY / "daemon.example.yml"
 COMPOSE = DEPLOY / "compose.yml"
 SECRETS = ("GOVNET_SSH_PASSWORD", "GOVNET_ENABLE_SECRET", "GOVNET_SNMP_AUTH_KEY", "GOVNET_SNMP_PRIV_KEY")
@@ -59,16 +62,42 @@ def test_service_runs_unprivileged_with_net_raw_only() -> None:
     assert unit["ExecStartPre"] == [start + " --check"]
 
 
+def test_bridge_service_runs_without_privilege_and_reloads() -> None:
+    unit = directives(BRIDGE_SERVICE.read_text())
+    expected = {
+        "User": ["govnet-bridge"],
+        "SupplementaryGroups": ["govnet"],
+        "CapabilityBoundingSet": [""],
+        "AmbientCapabilities": [""],
+        "NoNewPrivileges": ["yes"],
+        "ProtectSystem": ["strict"],
+        "RestrictAddressFamilies": ["AF_INET AF_INET6 AF_UNIX"],
+        "ExecReload": ["/bin/kill -HUP $MAINPID"],
+    }
+    for key, value in expected.items():
+        assert unit.get(key) == value, key
+    assert "StateDirectory" not in unit and "ReadWritePaths" not in unit
+    (start,) = unit["ExecStart"]
+    command, args = start.split()[:2], start.split()[2:]
+    assert command == ["/opt/govnet/bin/govnet", "alert-bridge"]
+    options = {name for param in alert_bridge_cmd.params for name in getattr(param, "opts", [])}
+    given = dict(zip(args[::2], args[1::2], strict=True))
+    assert set(given) <= options, set(given) - options
+    assert f"http://{given['--listen']}" == DEFAULT_BRIDGE  # where the export points Alertmanager
+    assert given["--token"].startswith("env:")  # a reference, never the token
+
+
 @pytest.mark.lab
-def test_systemd_analyze_verify(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["govnet.service", "govnet-alert-bridge.service"])
+def test_systemd_analyze_verify(tmp_path: Path, name: str) -> None:
     tool = shutil.which("systemd-analyze")
     need(tool is not None, "systemd-analyze is not installed")
     assert tool is not None
     govnet = Path(sys.executable).parent / "govnet"
     need(govnet.exists(), f"no govnet console script next to {sys.executable}")
     # the unit names the install path /opt/govnet; verify checks that commands exist
-    unit = tmp_path / "govnet.service"
-    unit.write_text(SERVICE.read_text().replace("/opt/govnet/bin/govnet", str(govnet)))
+    unit = tmp_path / name
+    unit.write_text((DEPLOY / name).read_text().replace("/opt/govnet/bin/govnet", str(govnet)))
     result = subprocess.run(
         [tool, "verify", str(unit)], capture_output=True, text=True, timeout=60, check=False
     )
