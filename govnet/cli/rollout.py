@@ -489,6 +489,13 @@ def resume_cmd(
 @click.argument("run_id", metavar="RUN")
 @common
 @click.option("--yes", is_flag=True, help="Do not ask; required when not on a terminal.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 200),
+    default=10,
+    show_default=True,
+    help="Units restored at once.",
+)
 @alertmanager_option
 @quiet_option
 @json_option
@@ -499,6 +506,7 @@ def rollback_cmd(
     state_dir: Path,
     known_hosts: Path | None,
     yes: bool,
+    concurrency: int,
     alertmanager: str | None,
     quiet: bool,
     as_json: bool,
@@ -514,7 +522,7 @@ def rollback_cmd(
     ctx = context(plan_inventory, templates, state_dir, known_hosts)
     _confirm(yes, f"roll back run {run.id}?")
     with exclusive(state_dir, f"rollout rollback {run.id}"), progress("rolling back", quiet) as hooks:
-        report = rollback(ctx, run.id, hooks, silencer)
+        report = rollback(ctx, run.id, hooks, silencer, concurrency=concurrency)
     _report(report, as_json, ("failed",))
 
 

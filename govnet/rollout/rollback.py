@@ -29,9 +29,11 @@ def rollback(
     run_id: str,
     hooks: Sequence[Hooks] = (),
     silencer: Silencer | None = None,
+    concurrency: int = 10,
 ) -> Report:
-    """Roll back, one unit at a time, every unit ``run_id`` changed (and every unit it left
-    needing attention); one silence over them all while it runs."""
+    """Roll back every unit ``run_id`` changed (and every unit it left needing attention),
+    ``concurrency`` at a time; one silence over them all while it runs. No canary and no failure
+    threshold: each unit goes back to its own backup whatever became of another."""
     with connect(ctx.state_dir) as conn:
         run = runs.get(conn, run_id)
         if runs.alive(run):
@@ -62,7 +64,7 @@ def rollback(
 
     runner: Runner[str, None] = Runner(
         make,
-        concurrency=1,
+        concurrency=max(1, min(concurrency, len(changed))),
         hooks=[
             Silences(silencer, ctx.inventory, back_id, segment, names={"main": "rollback"}),
             *hooks,

@@ -398,10 +398,13 @@ def test_off_a_terminal_each_unit_is_one_line_as_it_finishes(healed: Lab) -> Non
     assert sorted((m["unit"], m["word"]) for m in unit_lines(drift.stderr)) == sorted(
         (u["unit"], u["state"]) for u in checked
     )
-    back = lab.run("rollout", "rollback", report["run"], "--yes", "--json")
+    lab.run("lab", "fault", slow, "slow=300")  # restored side by side: the slow one finishes last
+    back = lab.run("rollout", "rollback", report["run"], "--yes", "--json", "--concurrency", "2")
+    lab.run("lab", "heal", slow)
     assert [(m["unit"], m["word"]) for m in unit_lines(back.stderr)] == [
         (u["id"], u["result"]) for u in json.loads(back.stdout)["units"]
     ]
+    assert [m["unit"] for m in unit_lines(back.stderr)] == [fast, slow], back.stderr
     quiet = lab.run("config", "backup", slow, fast, "--json", "--quiet")
     assert len(json.loads(quiet.stdout)) == 2 and unit_lines(quiet.stderr) == []
 
