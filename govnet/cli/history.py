@@ -281,8 +281,14 @@ def diff_with_history(original: click.Command) -> click.Command:
 @click.argument("folder", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
 @inventory_option
 @state_option
+@click.option(
+    "--branch",
+    default="main",
+    show_default=True,
+    help="Branch to commit to (a new repository starts on it; an existing one must have it checked out).",
+)
 @json_option
-def export_git_cmd(folder: Path, inventory_path: Path, state_dir: Path, as_json: bool) -> None:
+def export_git_cmd(folder: Path, inventory_path: Path, state_dir: Path, branch: str, as_json: bool) -> None:
     """Export every stored backup to a Git repository in DIR: one file per device, one commit
     per change in time order, its author who changed it (from the audit trail), its date the
     backup's; secrets masked. Run again, it adds only the backups since."""
@@ -295,7 +301,7 @@ def export_git_cmd(folder: Path, inventory_path: Path, state_dir: Path, as_json:
     elements = [*inventory.nodes, *inventory.units] if inventory is not None else []
     platforms = {d.name: d.platform for e in elements for d in e.devices}
     with connect(state_dir, create=False) as conn:
-        done = export(conn, folder, platforms)
+        done = export(conn, folder, platforms, branch)
     if as_json:
         emit_json(done.as_dict())
     else:

@@ -32,7 +32,8 @@ from govnet.rollout.review import mask_line
 from govnet.state import history
 from govnet.state.backups import Backup, get_blob
 
-BRANCH = "refs/heads/main"
+BRANCH = "main"
+"""The branch an export commits to unless told another (``--branch``)."""
 MARK_FILE = "govnet-export"
 COMMITTER = "govnet <govnet@govnet.invalid>"
 
@@ -66,11 +67,12 @@ def rendered(platform: str | None, text: str) -> str:
 class Git:
     """The ``git`` binary on one repository, with an environment of its own."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, branch: str = BRANCH) -> None:
         binary = shutil.which("git")
         if binary is None:
             raise GovnetError("git is not installed (needed by config export-git)")
-        self.binary, self.folder = binary, folder
+        self.binary, self.folder, self.branch = binary, folder, branch
+        self.ref = f"refs/heads/{branch}"
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(folder),
@@ -95,6 +97,14 @@ class Git:
 
     def open(self) -> int:
         """Make the repository if needed; the newest backup id already exported (0: none)."""
+        named = subprocess.run(
+            [self.binary, "check-ref-format", "--branch", self.branch],
+            env=self.env,
+            capture_output=True,
+            check=False,
+        )
+        if named.returncode != 0 or named.stdout.decode(errors="replace").strip() != self.branch:
+            raise GovnetError(f"--branch {self.branch!r}: not a valid Git branch name")
         if not (self.folder / ".git").is_dir():
             if self.folder.exists() and any(self.folder.iterdir()):
                 raise GovnetError(f"{self.folder}: not empty and not a Git repository; choose another folder")
@@ -102,28 +112,36 @@ class Git:
                 self.folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise GovnetError(f"{self.folder}: cannot create: {exc.strerror or exc}") from None
-            self.run("init", "-q", "-b", "main")
+            self.run("init", "-q", "-b", self.branch)
+        checked_out = self.run("symbolic-ref", "-q", "HEAD", check=False).removeprefix("refs/heads/")
+        if checked_out != self.branch:
+            raise GovnetError(
+                f"{self.folder}: the work tree is on branch {checked_out or '(detached)'}, the export "
+                f"writes {self.branch}; check {self.branch} out there, or give --branch {checked_out or 'NAME'}"
+            )
         mark = self.folder / ".git" / MARK_FILE
         text = mark.read_text().strip() if mark.exists() else "0"
         return int(text) if text.isdigit() else 0
 
     def head(self) -> str:
-        return self.run("rev-parse", "-q", "--verify", BRANCH, check=False)
+        return self.run("rev-parse", "-q", "--verify", self.ref, check=False)
 
     def import_stream(self, stream: bytes, old: str, last: int) -> None:
         """Add the commits, move the work tree from ``old`` to the new head, record ``last``."""
         self.run("fast-import", "--quiet", stdin=stream)
         if old:
-            self.run("read-tree", "-m", "-u", old, BRANCH)
+            self.run("read-tree", "-m", "-u", old, self.ref)
         else:
-            self.run("read-tree", "-u", "--reset", BRANCH)
+            self.run("read-tree", "-u", "--reset", self.ref)
         (self.folder / ".git" / MARK_FILE).write_text(f"{last}\n")
 
 
-def export(conn: sqlite3.Connection, folder: Path, platforms: Mapping[str, str]) -> Exported:
-    """Commit every backup newer than the last export (``platforms``: device → platform, to
-    leave volatile lines out; a device missing from it is exported as it was stored)."""
-    git = Git(folder)
+def export(
+    conn: sqlite3.Connection, folder: Path, platforms: Mapping[str, str], branch: str = BRANCH
+) -> Exported:
+    """Commit every backup newer than the last export to ``branch`` (``platforms``: device →
+    platform, to leave volatile lines out; a device missing from it is exported as it was stored)."""
+    git = Git(folder, branch)
     done = git.open()
     rows = conn.execute("SELECT * FROM backups WHERE id>? ORDER BY id", (done,)).fetchall()
     fresh = [
@@ -132,7 +150,7 @@ def export(conn: sqlite3.Connection, folder: Path, platforms: Mapping[str, str])
     if not fresh:
         return Exported(0, 0, done)
     old = git.head()
-    stream, commits = _stream(conn, fresh, done, platforms, first=not old)
+    stream, commits = _stream(conn, fresh, done, platforms, git.ref, first=not old)
     if commits:
         git.import_stream(stream, old, fresh[-1].id)
     else:
@@ -141,7 +159,12 @@ def export(conn: sqlite3.Connection, folder: Path, platforms: Mapping[str, str])
 
 
 def _stream(
-    conn: sqlite3.Connection, fresh: list[Backup], done: int, platforms: Mapping[str, str], first: bool
+    conn: sqlite3.Connection,
+    fresh: list[Backup],
+    done: int,
+    platforms: Mapping[str, str],
+    ref: str,
+    first: bool,
 ) -> tuple[bytes, int]:
     """The fast-import commands for the backups that change their device's file."""
     seen: dict[str, tuple[str, Backup | None]] = {}
@@ -154,7 +177,7 @@ def _stream(
         seen[backup.device] = (text, backup)
         if text == before:
             continue
-        chunks.append(_commit(conn, backup, previous, text, parent=not first and not chunks))
+        chunks.append(_commit(conn, backup, previous, text, ref, parent=not first and not chunks))
     return b"".join(chunks), len(chunks)
 
 
@@ -174,7 +197,7 @@ def _exported(
 
 
 def _commit(
-    conn: sqlite3.Connection, backup: Backup, previous: Backup | None, text: str, parent: bool
+    conn: sqlite3.Connection, backup: Backup, previous: Backup | None, text: str, ref: str, parent: bool
 ) -> bytes:
     since = previous.taken if previous is not None else 0.0
     change = history.changed_by(conn, backup.unit, backup.device, since, backup.taken)
@@ -197,10 +220,10 @@ def _commit(
     body = text.encode()
     return b"".join(
         [
-            f"commit {BRANCH}\nauthor {author} {when}\ncommitter {COMMITTER} {when}\n".encode(),
+            f"commit {ref}\nauthor {author} {when}\ncommitter {COMMITTER} {when}\n".encode(),
             f"data {len(message)}\n".encode(),
             message,
-            f"from {BRANCH}^0\n".encode() if parent else b"",
+            f"from {ref}^0\n".encode() if parent else b"",
             f"M 100644 inline {_path(backup.device)}\ndata {len(body)}\n".encode(),
             body,
             b"\n",

@@ -100,3 +100,35 @@ def test_a_folder_that_is_not_a_repository_is_refused(store: Store, tmp_path: Pa
         done.stderr
         == f"govnet: {tmp_path / 'busy'}: not empty and not a Git repository; choose another folder\n"
     )
+
+
+def test_an_export_commits_to_the_branch_asked_for(store: Store, tmp_path: Path) -> None:
+    repo = tmp_path / "archive"
+    done = cli("config", "export-git", str(repo), "--branch", "configs/luohe", *where(store))
+    assert done.returncode == 0, done.stderr
+    assert git(repo, "symbolic-ref", "HEAD") == "refs/heads/configs/luohe\n"
+    assert git(repo, "rev-list", "--count", "configs/luohe") == "4\n"
+    assert git(repo, "branch", "--list", "main") == ""
+
+
+@pytest.mark.parametrize(
+    ("branch", "message"),
+    [
+        ("bad..name", "govnet: --branch 'bad..name': not a valid Git branch name\n"),
+        ("-x", "govnet: --branch '-x': not a valid Git branch name\n"),
+        (
+            "main",
+            "govnet: {repo}: the work tree is on branch mine, the export writes main; "
+            "check main out there, or give --branch mine\n",
+        ),
+    ],
+)
+def test_a_branch_that_cannot_be_written_is_refused(
+    store: Store, tmp_path: Path, branch: str, message: str
+) -> None:
+    repo = tmp_path / "archive"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "mine")
+    done = cli("config", "export-git", str(repo), f"--branch={branch}", *where(store))
+    assert (done.returncode, done.stdout, done.stderr) == (1, "", message.format(repo=repo))
+    assert git(repo, "rev-list", "--all") == ""  # nothing written
