@@ -68,9 +68,12 @@ def lab_inventory_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_shipped_inventory_config_passes_amtool(govnet: Any, tmp_path: Path) -> None:
     out = tmp_path / "alertmanager.yml"
     result = export(govnet, "--inventory", str(INVENTORY), "--out", str(out))
-    assert "9 receivers, 11 inhibit rules" in result.err
+    assert "12 receivers, 11 inhibit rules" in result.err  # 9 + the site's three contacts
     report = check_config(out)
-    assert "11 inhibit rules" in report and "9 receivers" in report
+    assert "11 inhibit rules" in report and "12 receivers" in report
+    receivers = {r["name"]: r for r in yaml.safe_load(out.read_text())["receivers"]}
+    assert receivers["contact-noc"]["email_configs"][0]["to"] == "noc@xxb.luohe.gov.cn"
+    assert receivers["contact-party-security"]["webhook_configs"][0]["url"].endswith("/notify/party-security")
 
 
 def test_stdout_is_the_same_configuration(govnet: Any, tmp_path: Path) -> None:
@@ -112,7 +115,9 @@ def test_email_receivers_and_templates_pass_amtool(govnet: Any, tmp_path: Path) 
     check_config(out)
     config = yaml.safe_load(out.read_text())
     assert config["global"]["smtp_smarthost"] == "smtp.example.gov.cn:587"
-    for receiver in config["receivers"][1:]:
+    on_call = [r for r in config["receivers"][1:] if not r["name"].startswith("contact-")]
+    assert len(on_call) == 8
+    for receiver in on_call:
         (mail,) = receiver["email_configs"]
         assert mail["to"] == "noc@example.gov.cn, duty@example.gov.cn"
         assert "govnet.email.subject" in mail["headers"]["Subject"]
@@ -152,7 +157,10 @@ def test_null_receiver_is_quoted_and_non_govnet_alerts_go_there() -> None:
 
 def test_routes_isolation_first_and_immediate_then_segments() -> None:
     config = alertmanager.config(load(INVENTORY).inventory, alertmanager.ExportOptions())
-    routes = config["route"]["routes"]
+    every = config["route"]["routes"]
+    contacts = [r for r in every if r["receiver"].startswith("contact-")]
+    assert every[: len(contacts)] == contacts and all(r["continue"] for r in contacts)  # they hear, then on
+    routes = every[len(contacts) :]
     first = routes[0]
     assert first["matchers"] == ['alertname="GovnetPartyIsolationBreach"']
     assert first["receiver"] == "govnet-critical" and first["group_wait"] == "0s"

@@ -13,7 +13,7 @@ from govnet.export import alertmanager
 from govnet.inventory.contacts import reach
 from govnet.inventory.loader import load
 from tests.export.test_alertmanager_config import TEMPLATES, check_config
-from tests.helpers import DATA, ROOT
+from tests.helpers import DATA
 
 CONTACTS = DATA / "valid" / "contacts.yml"
 
@@ -103,7 +103,8 @@ def test_groups_and_defaults_name_contacts_like_any_key(tmp_path: Path) -> None:
 
 
 def test_an_inventory_without_contacts_changes_nothing() -> None:
-    inv = load(ROOT / "inventory").inventory
+    inv = load(DATA / "valid" / "minimal.yml").inventory
+    assert not inv.contacts
     assert not any(r["receiver"].startswith("contact-") for r in alertmanager.route(inv)["routes"])
 
 
