@@ -9,7 +9,8 @@ vendors disagree with themselves.
 Index kinds: ``entity`` rows are keyed by entPhysicalIndex (named by entPhysicalName), ``port``
 rows by the entPhysicalIndex of a port (joined through entAliasMappingTable, or up the
 entPhysicalContainedIn chain, to an ifIndex), ``ifindex`` rows by ifIndex, ``own`` rows by the
-table's own index (a fan, a memory pool) and named by the ``NAME`` column of the same table.
+table's own index (a fan, a memory pool) and named by the ``NAME`` column of the same table;
+``scalar`` is a single value (index 0) read at discovery only.
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ class HealthField(enum.StrEnum):
     TX_HIGH = "tx_high"
     CPU_THRESHOLD = "cpu_threshold"
     """Huawei: a board without a CPU has threshold 0 (used at discovery only)."""
+    SYSTEM_MODEL = "system_model"
+    """Huawei: the model (hwEntitySystemModel.0), which entPhysicalModelName leaves empty; the
+    chassis' model at discovery, so the inventory check compares like with like."""
     NAME = "name"
     SENSOR_TYPE = "sensor_type"
     SENSOR_SCALE = "sensor_scale"
@@ -169,6 +173,9 @@ HUAWEI = Vendor(
         ),  # hwEntityOpticalTxHighThreshold
         _c(HealthField.FAN, f"{HW_FAN}.7", Scale.STATE_OK, "own"),  # hwEntityFanState: 1 normal, 2 abnormal
         _c(HealthField.PSU, f"{HW_PWR}.6", Scale.SUPPLY_STATE, "own"),  # hwEntityPwrState
+        _c(
+            HealthField.SYSTEM_MODEL, "1.3.6.1.4.1.2011.5.25.31.6.5", Scale.RAW, "scalar"
+        ),  # hwEntitySystemModel
     ),
 )
 

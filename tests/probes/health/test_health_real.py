@@ -23,6 +23,7 @@ from tests.probes.health.test_health_snmpsim import poll
 
 DEVICES = {healthkit.facts(path)["community"]: healthkit.facts(path) for path in healthkit.REAL}
 HUAWEI, CISCO, COMWARE = "real_huawei_vrp_s5720", "real_cisco_iosxe_c9300", "real_h3c_comware7"
+MODEL = "S5720-56C-PWR-EI-AC"
 HUAWEI_PORTS = [f"XGigabitEthernet0/0/{n}" for n in (1, 2, 3, 4)]
 COMWARE_PORTS = [f"Ten-GigabitEthernet{n}" for n in ("9/0/10", "9/0/16", "8/0/14")]
 
@@ -34,7 +35,7 @@ def librenms(community: str, **where: str) -> list[dict[str, Any]]:
 
 
 def test_huawei_s5720_health_exactly(snmpsim: int) -> None:
-    health = poll(snmpsim, HUAWEI, HUAWEI_PORTS)
+    health = poll(snmpsim, HUAWEI, HUAWEI_PORTS, model=MODEL, serial="2102359576DMHC000120")
     assert health.vendor == "huawei"
     # only the MPU board has a CPU threshold (95); every other entity reports 0 in all columns
     assert (health.cpu, health.memory) == ({"MPU Board 0": 0.44}, {"MPU Board 0": 0.09})
@@ -53,11 +54,15 @@ def test_huawei_s5720_health_exactly(snmpsim: int) -> None:
     )
     assert [i.ifname for i in health.interfaces] == HUAWEI_PORTS
     version = "Version 5.170 V200R010C00SPC600"
+    [hardware] = [r["current"] for r in DEVICES[HUAWEI]["librenms"] if r.get("field") == "os.hardware"]
+    assert hardware == MODEL  # LibreNMS' hardware for this device
     assert health.entities == (
-        Entity(67108867, "HUAWEI S5720 Routing Switch", "", 3, "", "2102359576DMHC000120", "", version),
+        # entPhysicalModelName is empty on every row; the chassis' model is hwEntitySystemModel
+        Entity(67108867, "HUAWEI S5720 Routing Switch", "", 3, MODEL, "2102359576DMHC000120", "", version),
         Entity(67108873, "MPU Board 0", "", 9, "", "2102359576DMHC000120", "", version),
         Entity(67190797, "POWER Card 0/PWR1", "", 9, "", "2102311BXVHVHC001493", "", ""),
     )
+    assert health.mismatches() == {"model": False, "serial": False}
 
 
 def test_huawei_s5720_agrees_with_librenms(snmpsim: int) -> None:
