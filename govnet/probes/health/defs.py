@@ -9,8 +9,8 @@ vendors disagree with themselves.
 Index kinds: ``entity`` rows are keyed by entPhysicalIndex (named by entPhysicalName), ``port``
 rows by the entPhysicalIndex of a port (joined through entAliasMappingTable, or up the
 entPhysicalContainedIn chain, to an ifIndex), ``ifindex`` rows by ifIndex, ``own`` rows by the
-table's own index (a fan, a memory pool) and named by the ``NAME`` column of the same table;
-``scalar`` is a single value (index 0) read at discovery only.
+table's own index (a fan, a memory pool) and named by the ``NAME`` column of the same table
+(a scalar such as hwEntitySystemModel is ``own`` too: its one row has index 0).
 """
 
 from __future__ import annotations
@@ -149,6 +149,7 @@ HW_STATE = "1.3.6.1.4.1.2011.5.25.31.1.1.1.1"  # HUAWEI-ENTITY-EXTENT-MIB hwEnti
 HW_OPTICAL = "1.3.6.1.4.1.2011.5.25.31.1.1.3.1"  # hwOpticalModuleInfoEntry (entPhysicalIndex of the port)
 HW_FAN = "1.3.6.1.4.1.2011.5.25.31.1.1.10.1"  # hwFanStatusEntry (slot.fan)
 HW_PWR = "1.3.6.1.4.1.2011.5.25.31.1.1.18.1"  # hwPwrStatusEntry (hwEntityPwrSlot.hwEntityPwrSn)
+HW_MODEL = "1.3.6.1.4.1.2011.5.25.31.6.5"  # hwEntitySystemModel, a scalar
 HUAWEI = Vendor(
     "huawei",
     parse_oid("1.3.6.1.4.1.2011"),
@@ -159,23 +160,14 @@ HUAWEI = Vendor(
         _c(HealthField.TEMPERATURE, f"{HW_STATE}.11", Scale.CELSIUS),  # hwEntityTemperature
         _c(HealthField.RX_POWER, f"{HW_OPTICAL}.8", Scale.UW_OR_DBM_X100, "port"),  # hwEntityOpticalRxPower
         _c(HealthField.TX_POWER, f"{HW_OPTICAL}.9", Scale.UW_OR_DBM_X100, "port"),  # hwEntityOpticalTxPower
-        _c(
-            HealthField.RX_LOW, f"{HW_OPTICAL}.13", Scale.HW_DBM_X100, "port"
-        ),  # hwEntityOpticalRxLowThreshold
-        _c(
-            HealthField.RX_HIGH, f"{HW_OPTICAL}.14", Scale.HW_DBM_X100, "port"
-        ),  # hwEntityOpticalRxHighThreshold
-        _c(
-            HealthField.TX_LOW, f"{HW_OPTICAL}.15", Scale.HW_DBM_X100, "port"
-        ),  # hwEntityOpticalTxLowThreshold
-        _c(
-            HealthField.TX_HIGH, f"{HW_OPTICAL}.16", Scale.HW_DBM_X100, "port"
-        ),  # hwEntityOpticalTxHighThreshold
+        # hwEntityOpticalRx/TxLow/HighThreshold (hundredths of dBm)
+        _c(HealthField.RX_LOW, f"{HW_OPTICAL}.13", Scale.HW_DBM_X100, "port"),
+        _c(HealthField.RX_HIGH, f"{HW_OPTICAL}.14", Scale.HW_DBM_X100, "port"),
+        _c(HealthField.TX_LOW, f"{HW_OPTICAL}.15", Scale.HW_DBM_X100, "port"),
+        _c(HealthField.TX_HIGH, f"{HW_OPTICAL}.16", Scale.HW_DBM_X100, "port"),
         _c(HealthField.FAN, f"{HW_FAN}.7", Scale.STATE_OK, "own"),  # hwEntityFanState: 1 normal, 2 abnormal
         _c(HealthField.PSU, f"{HW_PWR}.6", Scale.SUPPLY_STATE, "own"),  # hwEntityPwrState
-        _c(
-            HealthField.SYSTEM_MODEL, "1.3.6.1.4.1.2011.5.25.31.6.5", Scale.RAW, "scalar"
-        ),  # hwEntitySystemModel
+        _c(HealthField.SYSTEM_MODEL, HW_MODEL, Scale.RAW, "own"),  # hwEntitySystemModel (.0)
     ),
 )
 
