@@ -17,7 +17,11 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
 from govnet.probes.health.collector import HealthCollector, HealthState
+from govnet.probes.health.defs import IF_NAME, SYS_OBJECT_ID, vendor_for
 from govnet.probes.health.model import DeviceHealth, Entity, Optics
+from govnet.probes.health.plan import discover, read
+from govnet.probes.health.walk import Table
+from govnet.probes.snmp.ber import Oid, Value, parse_oid
 from tests.probes.health import healthkit
 from tests.probes.health.test_health_snmpsim import poll
 
@@ -26,6 +30,20 @@ HUAWEI, CISCO, COMWARE = "real_huawei_vrp_s5720", "real_cisco_iosxe_c9300", "rea
 MODEL = "S5720-56C-PWR-EI-AC"
 HUAWEI_PORTS = [f"XGigabitEthernet0/0/{n}" for n in (1, 2, 3, 4)]
 COMWARE_PORTS = [f"Ten-GigabitEthernet{n}" for n in ("9/0/10", "9/0/16", "8/0/14")]
+
+
+HUAWEI_LIMITS = (-12.69, 2.5, -9.28, 0.99)
+HUAWEI_OPTICS = (
+    Optics("XGigabitEthernet0/0/1", -2.71, -2.28, *HUAWEI_LIMITS),
+    Optics("XGigabitEthernet0/0/2", -2.19, -2.29, *HUAWEI_LIMITS),
+    Optics("XGigabitEthernet0/0/4", -2.4, -2.2, *HUAWEI_LIMITS),
+)
+"""µW -> dBm; thresholds in hundredths of dBm; XGE0/0/3 has no module: -1 everywhere, no reading."""
+COMWARE_OPTICS = (
+    Optics("Ten-GigabitEthernet8/0/14", -7.14, -5.52, -20.0, -3.0, -9.5, -3.0),
+    Optics("Ten-GigabitEthernet9/0/10", -10.05, -5.41, -20.0, -3.0, -9.5, -3.0),
+)
+"""Hundredths of dBm; no alarm columns, so the MIB's max/min; 9/0/16 reads 2147483647: no reading."""
 
 
 def librenms(community: str, **where: str) -> list[dict[str, Any]]:
@@ -41,13 +59,7 @@ def test_huawei_s5720_health_exactly(snmpsim: int) -> None:
     assert (health.cpu, health.memory) == ({"MPU Board 0": 0.44}, {"MPU Board 0": 0.09})
     assert health.temperature == {"MPU Board 0": 42.0}
     assert (health.fans, health.psus) == ({}, {})  # no hwFanStatusTable / hwPwrStatusTable
-    # µW -> dBm; thresholds in hundredths of dBm; XGE0/0/3 has no module: -1 everywhere, no reading
-    limits = (-12.69, 2.5, -9.28, 0.99)
-    assert health.optics == (
-        Optics("XGigabitEthernet0/0/1", -2.71, -2.28, *limits),
-        Optics("XGigabitEthernet0/0/2", -2.19, -2.29, *limits),
-        Optics("XGigabitEthernet0/0/4", -2.4, -2.2, *limits),
-    )
+    assert health.optics == HUAWEI_OPTICS
     assert (health.interfaces[0].ifname, dict(health.interfaces[0].values)) == (
         "XGigabitEthernet0/0/1",
         {"in_octets": 34313072, "out_octets": 38642106, "high_speed": 10000},
@@ -133,10 +145,7 @@ def test_comware_health_exactly(snmpsim: int) -> None:
         f"sensor {s}": float(c) for s, c in zip(sensors, celsius, strict=True)
     }
     assert (health.fans, health.psus) == ({}, {})
-    assert health.optics == (
-        Optics("Ten-GigabitEthernet8/0/14", -7.14, -5.52, -20.0, -3.0, -9.5, -3.0),
-        Optics("Ten-GigabitEthernet9/0/10", -10.05, -5.41, -20.0, -3.0, -9.5, -3.0),
-    )
+    assert health.optics == COMWARE_OPTICS
     [chassis] = [e for e in health.entities if e.cls == 3]
     assert chassis == Entity(1, "HP 10508", "", 3, "HP 10508", "DM20F3400Z", "VER.A", "")
     assert [e.index for e in health.entities] == [1, 42, 43, 44, 46, 47, 50, 51, 52, 53, 54, 55, 995, 1039]
@@ -168,6 +177,41 @@ def test_real_devices_exposition(snmpsim: int) -> None:
     text = exposition("sw-c9k", poll(snmpsim, CISCO, ["Gi1/0/1"]))
     assert re.search(r'govnet_device_entity_info\{[^}]*model="PWR-C1-715WAC"[^}]*serial="LIT22033E97"', text)
     assert "govnet_device_cpu_ratio{" not in text and "govnet_optics_rx_power_dbm{" not in text
+
+
+def recorded(community: str) -> tuple[Table, dict[Oid, Value]]:
+    """The fact file as discovery's walked table (column -> index -> value) and as GET answers."""
+    table: Table = {}
+    flat: dict[Oid, Value] = {}
+    for group in DEVICES[community]["facts"]:
+        column, kind = parse_oid(group["oid"]), group["type"]
+        for index, raw in group["rows"].items():
+            value: Value = parse_oid(raw) if kind == 6 else str(raw).encode() if kind == 4 else int(raw)
+            table.setdefault(column, {})[parse_oid(str(index))] = value
+            flat[column + parse_oid(str(index))] = value
+    return table, flat
+
+
+@pytest.mark.parametrize(
+    ("community", "uplinks", "optics"),
+    [
+        (HUAWEI, HUAWEI_PORTS, HUAWEI_OPTICS),
+        (COMWARE, COMWARE_PORTS, COMWARE_OPTICS),
+        (CISCO, ["Gi1/0/1"], ()),
+    ],
+)
+def test_the_facts_through_discover_and_read(
+    community: str, uplinks: list[str], optics: tuple[Optics, ...]
+) -> None:
+    """Unit tier: the pure functions the probe runs, on the fact files without an agent."""
+    table, flat = recorded(community)
+    names = {
+        index[0]: bytes(name).decode() for index, name in table[IF_NAME].items() if isinstance(name, bytes)
+    }
+    polled = {ifindex: name for ifindex, name in names.items() if name in uplinks}
+    object_id = flat[SYS_OBJECT_ID]
+    plan = discover(vendor_for(object_id if isinstance(object_id, tuple) else None), table, polled)
+    assert read(plan, community, flat, {}).optics == optics
 
 
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
