@@ -1,9 +1,11 @@
 """The health probe against snmpsim on 127.0.0.1: exact values per recording.
 
-The vendor recordings (``healthkit``) carry every health table; the public real-device
-recordings in ``../shared/data/snmprec`` carry IF-MIB and the system group only, so there the
-probe must report the interfaces' counters exactly as ``EXPECTED.json`` lists them and every
-health table as absent (no CPU, no optics, no entities), without an error.
+The synthetic vendor recordings (``healthkit.RECORDINGS``) carry what the real-device facts
+(``test_health_real.py``) do not show: failed fans and supplies, H3C alarm thresholds, Cisco's
+sensor and threshold tables, CPU/memory pools, error counters, an inventory mismatch. The shared
+real-device recordings in ``../shared/data/snmprec`` carry IF-MIB and the system group only, so
+there the probe must report the interfaces' counters exactly as ``EXPECTED.json`` lists them and
+every health table as absent (no CPU, no optics, no entities), without an error.
 """
 
 from __future__ import annotations
