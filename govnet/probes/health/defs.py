@@ -9,7 +9,8 @@ vendors disagree with themselves.
 Index kinds: ``entity`` rows are keyed by entPhysicalIndex (named by entPhysicalName), ``port``
 rows by the entPhysicalIndex of a port (joined through entAliasMappingTable, or up the
 entPhysicalContainedIn chain, to an ifIndex), ``ifindex`` rows by ifIndex, ``own`` rows by the
-table's own index (a fan, a memory pool) and named by the ``NAME`` column of the same table.
+table's own index (a fan, a memory pool) and named by the ``NAME`` column of the same table
+(a scalar such as hwEntitySystemModel is ``own`` too: its one row has index 0).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from govnet.probes.snmp.ber import Oid, parse_oid
 
 INVALID = frozenset((2147483647, 2147483646, -2147483648, 65535))
 """Values vendors use for "no reading" (no module plugged, sensor absent)."""
+HW_NO_MODULE = -1
+"""Huawei hwOpticalModuleInfoTable: every numeric column of a port without a transceiver reads -1
+(the S5720 in LibreNMS' ``vrp_5720.snmprec``); as hundredths of dBm it would be a plausible -0.01."""
 NOT_PRESENT = 5
 """CISCO-ENVMON-MIB CiscoEnvMonState notPresent: an empty power-supply bay is not a failure."""
 
@@ -45,6 +49,9 @@ class HealthField(enum.StrEnum):
     TX_HIGH = "tx_high"
     CPU_THRESHOLD = "cpu_threshold"
     """Huawei: a board without a CPU has threshold 0 (used at discovery only)."""
+    SYSTEM_MODEL = "system_model"
+    """Huawei: the model (hwEntitySystemModel.0), which entPhysicalModelName leaves empty; the
+    chassis' model at discovery, so the inventory check compares like with like."""
     NAME = "name"
     SENSOR_TYPE = "sensor_type"
     SENSOR_SCALE = "sensor_scale"
@@ -66,13 +73,18 @@ class Scale(enum.StrEnum):
     PERCENT = "percent"  # 0-100 -> ratio 0-1
     CELSIUS = "celsius"  # whole degrees
     DBM_X100 = "dbm_x100"  # hundredths of dBm
-    UW_OR_DBM_X100 = "uw_or_dbm_x100"  # Huawei: > 0 is µW, <= 0 is hundredths of dBm
+    UW_OR_DBM_X100 = "uw_or_dbm_x100"  # Huawei: > 0 is µW, <= 0 is hundredths of dBm, -1 no module
+    HW_DBM_X100 = "hw_dbm_x100"  # Huawei thresholds: hundredths of dBm, -1 no module
     TENTH_UW = "tenth_uw"  # H3C thresholds: tenths of µW -> dBm
     STATE_OK = "state_ok"  # CISCO-ENVMON / Huawei: 1 normal -> 1.0, 5 notPresent -> None, else 0.0
     SUPPLY_STATE = "supply_state"  # Huawei hwEntityPwrState: supply 1 / sleep 3 -> 1.0, notSupply 2 -> 0.0
     ERROR_STATUS = "error_status"  # H3C: normal 2 -> 1.0, notSupported 1 / entityAbsent 4 -> None, else 0.0
     BYTES = "bytes"
     RAW = "raw"
+
+
+HW_OPTICAL_SCALES = frozenset((Scale.UW_OR_DBM_X100, Scale.HW_DBM_X100))
+"""The scales of Huawei's optical columns, where ``HW_NO_MODULE`` means no reading."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +149,7 @@ HW_STATE = "1.3.6.1.4.1.2011.5.25.31.1.1.1.1"  # HUAWEI-ENTITY-EXTENT-MIB hwEnti
 HW_OPTICAL = "1.3.6.1.4.1.2011.5.25.31.1.1.3.1"  # hwOpticalModuleInfoEntry (entPhysicalIndex of the port)
 HW_FAN = "1.3.6.1.4.1.2011.5.25.31.1.1.10.1"  # hwFanStatusEntry (slot.fan)
 HW_PWR = "1.3.6.1.4.1.2011.5.25.31.1.1.18.1"  # hwPwrStatusEntry (hwEntityPwrSlot.hwEntityPwrSn)
+HW_MODEL = "1.3.6.1.4.1.2011.5.25.31.6.5"  # hwEntitySystemModel, a scalar
 HUAWEI = Vendor(
     "huawei",
     parse_oid("1.3.6.1.4.1.2011"),
@@ -147,12 +160,14 @@ HUAWEI = Vendor(
         _c(HealthField.TEMPERATURE, f"{HW_STATE}.11", Scale.CELSIUS),  # hwEntityTemperature
         _c(HealthField.RX_POWER, f"{HW_OPTICAL}.8", Scale.UW_OR_DBM_X100, "port"),  # hwEntityOpticalRxPower
         _c(HealthField.TX_POWER, f"{HW_OPTICAL}.9", Scale.UW_OR_DBM_X100, "port"),  # hwEntityOpticalTxPower
-        _c(HealthField.RX_LOW, f"{HW_OPTICAL}.13", Scale.DBM_X100, "port"),  # hwEntityOpticalRxLowThreshold
-        _c(HealthField.RX_HIGH, f"{HW_OPTICAL}.14", Scale.DBM_X100, "port"),  # hwEntityOpticalRxHighThreshold
-        _c(HealthField.TX_LOW, f"{HW_OPTICAL}.15", Scale.DBM_X100, "port"),  # hwEntityOpticalTxLowThreshold
-        _c(HealthField.TX_HIGH, f"{HW_OPTICAL}.16", Scale.DBM_X100, "port"),  # hwEntityOpticalTxHighThreshold
+        # hwEntityOpticalRx/TxLow/HighThreshold (hundredths of dBm)
+        _c(HealthField.RX_LOW, f"{HW_OPTICAL}.13", Scale.HW_DBM_X100, "port"),
+        _c(HealthField.RX_HIGH, f"{HW_OPTICAL}.14", Scale.HW_DBM_X100, "port"),
+        _c(HealthField.TX_LOW, f"{HW_OPTICAL}.15", Scale.HW_DBM_X100, "port"),
+        _c(HealthField.TX_HIGH, f"{HW_OPTICAL}.16", Scale.HW_DBM_X100, "port"),
         _c(HealthField.FAN, f"{HW_FAN}.7", Scale.STATE_OK, "own"),  # hwEntityFanState: 1 normal, 2 abnormal
         _c(HealthField.PSU, f"{HW_PWR}.6", Scale.SUPPLY_STATE, "own"),  # hwEntityPwrState
+        _c(HealthField.SYSTEM_MODEL, HW_MODEL, Scale.RAW, "own"),  # hwEntitySystemModel (.0)
     ),
 )
 
@@ -168,6 +183,13 @@ H3C = Vendor(
         _c(HealthField.ENTITY_STATE, f"{H3C_STATE}.19", Scale.ERROR_STATUS),  # hh3cEntityExtErrorStatus
         _c(HealthField.TX_POWER, f"{H3C_XCVR}.9", Scale.DBM_X100, "ifindex"),  # hh3cTransceiverCurTXPower
         _c(HealthField.RX_POWER, f"{H3C_XCVR}.12", Scale.DBM_X100, "ifindex"),  # hh3cTransceiverCurRXPower
+        # hh3cTransceiverMax/MinTX/RXPower (hundredths of dBm): the limits where a transceiver
+        # has no alarm columns (the Comware 7 recording has columns 1-17 only); listed first so
+        # that the alarm thresholds below, where present, replace them
+        _c(HealthField.TX_HIGH, f"{H3C_XCVR}.10", Scale.DBM_X100, "ifindex"),  # hh3cTransceiverMaxTXPower
+        _c(HealthField.TX_LOW, f"{H3C_XCVR}.11", Scale.DBM_X100, "ifindex"),  # hh3cTransceiverMinTXPower
+        _c(HealthField.RX_HIGH, f"{H3C_XCVR}.13", Scale.DBM_X100, "ifindex"),  # hh3cTransceiverMaxRXPower
+        _c(HealthField.RX_LOW, f"{H3C_XCVR}.14", Scale.DBM_X100, "ifindex"),  # hh3cTransceiverMinRXPower
         _c(HealthField.TX_HIGH, f"{H3C_XCVR}.30", Scale.TENTH_UW, "ifindex"),  # hh3cTransceiverPwrOutHiAlarm
         _c(HealthField.TX_LOW, f"{H3C_XCVR}.31", Scale.TENTH_UW, "ifindex"),  # hh3cTransceiverPwrOutLoAlarm
         _c(HealthField.RX_HIGH, f"{H3C_XCVR}.34", Scale.TENTH_UW, "ifindex"),  # hh3cTransceiverRcvPwrHiAlarm
@@ -277,6 +299,8 @@ def convert(scale: Scale, raw: int) -> float | None:
     (0.37, -7.34, None)
     >>> convert(Scale.UW_OR_DBM_X100, 1000), convert(Scale.UW_OR_DBM_X100, -250)
     (0.0, -2.5)
+    >>> convert(Scale.UW_OR_DBM_X100, -1), convert(Scale.HW_DBM_X100, -1), convert(Scale.DBM_X100, -1)
+    (None, None, -0.01)
     >>> convert(Scale.TENTH_UW, 316), convert(Scale.STATE_OK, 1), convert(Scale.STATE_OK, 3)
     (-15.0, 1.0, 0.0)
     >>> [convert(Scale.SUPPLY_STATE, raw) for raw in (1, 2, 3, 4)]   # supply, notSupply, sleep, unknown
@@ -284,9 +308,9 @@ def convert(scale: Scale, raw: int) -> float | None:
     >>> [convert(Scale.ERROR_STATUS, raw) for raw in (1, 2, 4, 41, 51)]
     [None, 1.0, None, 0.0, 0.0]
     """
-    if raw in INVALID and scale is not Scale.BYTES:
+    if (raw in INVALID and scale is not Scale.BYTES) or (raw == HW_NO_MODULE and scale in HW_OPTICAL_SCALES):
         return None
-    if scale in (Scale.PERCENT, Scale.DBM_X100):
+    if scale in (Scale.PERCENT, Scale.DBM_X100, Scale.HW_DBM_X100):
         return raw / 100
     if scale is Scale.UW_OR_DBM_X100:
         return _uw_to_dbm(raw) if raw > 0 else raw / 100

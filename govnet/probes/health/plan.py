@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from types import MappingProxyType
 
 from govnet.probes.health.defs import (
@@ -81,6 +82,8 @@ def discover(vendor: Vendor | None, table: Table, polled: Mapping[int, str]) -> 
                     plan.thresholds.setdefault(label, {})[column.field] = dbm
         elif column.field is HealthField.ENTITY_STATE:
             plan.cells += _entity_states(column, table, ents)
+        elif column.field is HealthField.SYSTEM_MODEL:
+            plan.entities = _chassis_model(plan.entities, _text(table.get(column.oid, {}).get((0,), b"")))
     _discover_sensors(vendor, table, plan, ents, to_if, polled)
     return plan
 
@@ -103,6 +106,14 @@ def _entity_states(column: VendorColumn, table: Table, ents: Mapping[int, Entity
                 Cell(as_field(column, field), index, entity.name or entity.descr or f"entity {index[0]}")
             )
     return out
+
+
+def _chassis_model(kept: tuple[Entity, ...], model: str) -> tuple[Entity, ...]:
+    """The chassis rows with ``model`` where entPhysicalModelName is empty (Huawei S-series leave
+    it empty on every row: without this every real S5720 differs from its inventory model)."""
+    if not model:
+        return kept
+    return tuple(replace(e, model=model) if e.cls == ENT_CLASS_CHASSIS and not e.model else e for e in kept)
 
 
 def _own_names(vendor: Vendor, table: Table) -> dict[Oid, dict[Oid, str]]:

@@ -1,16 +1,25 @@
 """Health-table recordings for snmpsim, written as rows here and saved sorted at fixture time.
 
-Three devices laid out as their vendor's MIBs lay them out (table OIDs, index kinds, scaling,
-"no reading" markers) with values chosen for the test: a Huawei S5720 (HUAWEI-ENTITY-EXTENT-MIB),
-an H3C/HPE Comware 7 switch (HH3C-ENTITY-EXT-MIB, HH3C-TRANSCEIVER-INFO-MIB) and a Cisco C9300
-(CISCO-PROCESS-MIB, CISCO-MEMORY-POOL-MIB, CISCO-ENVMON-MIB, ENTITY-SENSOR-MIB). The public
-LibreNMS recordings in ``../shared/data/snmprec`` (IF-MIB and system only) are the devices
-whose health tables are all missing. Serial numbers here are made up.
+Real devices (``REAL``): built from the fact files in ``tests/data/health-devices/``, which
+transcribe, fact by fact with their OID and source, what public LibreNMS recordings of a Huawei
+S5720, an HPE/H3C Comware 7 switch and a Cisco C9300 hold in their health tables — values,
+"no reading" markers and all, including the tables those devices do not have.
+
+Synthetic devices (``RECORDINGS``), kept for what no real recording here shows: a fan or power
+supply failing (Huawei hwFanStatus/hwPwrStatus, H3C fanError/psuError, CISCO-ENVMON critical and
+notPresent), H3C alarm thresholds in tenths of µW, a Cisco transceiver's ENTITY-SENSOR-MIB dBm
+sensors and their entSensorThresholdTable (critical over major), CISCO-PROCESS-MIB and
+CISCO-MEMORY-POOL-MIB, interface error counters, and an inventory mismatch. They are laid out as
+the vendors' MIBs lay them out, with values (and serial numbers) made up for the test. The
+shared IF-MIB-only recordings in ``../shared/data/snmprec`` are devices with no health table.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 Row = tuple[str, str, str]  # OID, snmprec type, value
 
@@ -204,9 +213,33 @@ def _key(row: Row) -> tuple[int, ...]:
     return tuple(int(arc) for arc in row[0].split("."))
 
 
+FACTS = Path(__file__).resolve().parents[2] / "data" / "health-devices"
+REAL = sorted(FACTS.glob("*.yml"))
+"""One fact file per real device; its ``community`` names the recording built from it."""
+
+
+def facts(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
+    return loaded
+
+
+def fact_rows(device: dict[str, Any]) -> list[Row]:
+    """The snmprec rows of a fact file: every group's column OID + row index, its type, its value.
+    Indexes and values must be YAML integers or strings (``1062.0`` unquoted would be a float)."""
+    rows = []
+    for group in device["facts"]:
+        for index, value in group["rows"].items():
+            if not all(isinstance(v, (int, str)) for v in (index, value)):
+                raise ValueError(f"{group['what']}: quote index/value {index!r}: {value!r}")
+            rows.append((f"{group['oid']}.{index}", str(group["type"]), str(value)))
+    return rows
+
+
 def write(folder: Path) -> None:
     """``folder/<community>.snmprec`` for every recording, rows sorted by OID as snmpsim needs."""
     folder.mkdir(parents=True, exist_ok=True)
-    for community, rows in RECORDINGS.items():
-        lines = [f"{oid}|{kind}|{value}" for oid, kind, value in sorted(rows(), key=_key)]
+    recordings = {name: rows() for name, rows in RECORDINGS.items()}
+    recordings |= {(device := facts(path))["community"]: fact_rows(device) for path in REAL}
+    for community, rows in recordings.items():
+        lines = [f"{oid}|{kind}|{value}" for oid, kind, value in sorted(rows, key=_key)]
         (folder / f"{community}.snmprec").write_text("\n".join(lines) + "\n")

@@ -1,18 +1,18 @@
 """The health probe against snmpsim on 127.0.0.1: exact values per recording.
 
-The vendor recordings (``healthkit``) carry every health table; the public real-device
-recordings in ``../shared/data/snmprec`` carry IF-MIB and the system group only, so there the
-probe must report the interfaces' counters exactly as ``EXPECTED.json`` lists them and every
-health table as absent (no CPU, no optics, no entities), without an error.
+The synthetic vendor recordings (``healthkit.RECORDINGS``) carry what the real-device facts
+(``test_health_real.py``) do not show: failed fans and supplies, H3C alarm thresholds, Cisco's
+sensor and threshold tables, CPU/memory pools, error counters, an inventory mismatch. The shared
+real-device recordings in ``../shared/data/snmprec`` carry IF-MIB and the system group only, so
+there the probe must report the interfaces' counters exactly as ``EXPECTED.json`` lists them and
+every health table as absent (no CPU, no optics, no entities), without an error.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,33 +24,12 @@ from govnet.probes.base import Target
 from govnet.probes.health import HealthProbe, HealthSettings
 from govnet.probes.health.collector import HealthCollector, HealthState
 from govnet.probes.health.model import DeviceHealth, Optics
-from tests.helpers import need, stop
+from tests.helpers import need
 from tests.probes.health import healthkit
-from tests.probes.test_snmp import SNMPREC, SNMPSIM, V3, Snmpd, free_udp_port, wait_answering
+from tests.probes.test_snmp import SNMPREC, V3, Snmpd
 
 
-@pytest.fixture(scope="module")
-def snmpsim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    need(SNMPSIM.exists(), f"{SNMPSIM} missing: pip install snmpsim pysmi")
-    need((SNMPREC / "EXPECTED.json").is_file(), f"no SNMP recordings at {SNMPREC}")
-    work = tmp_path_factory.mktemp("snmpsim-health")
-    data = work / "data"
-    healthkit.write(data)
-    port = free_udp_port()
-    args = [str(SNMPSIM), f"--data-dir={data}", f"--data-dir={SNMPREC}"]  # shared ones where they lie
-    args += [f"--agent-udpv4-endpoint=127.0.0.1:{port}"]
-    args += [f"--cache-dir={work / 'cache'}", f"--logging-method=file:{work / 'log'}"]
-    if os.geteuid() == 0:
-        args += ["--process-user=root", "--process-group=root"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_answering(port, "health_huawei", proc, work / "log")
-        yield port
-    finally:
-        stop(proc)
-
-
-def poll(port: int, community: str, uplinks: list[str], **params: Any) -> DeviceHealth:
+def poll(port: int, community: str, uplinks: list[str], gets: int = 1, **params: Any) -> DeviceHealth:
     target = Target(
         community,
         "intranet",
@@ -60,7 +39,8 @@ def poll(port: int, community: str, uplinks: list[str], **params: Any) -> Device
     )
 
     async def twice() -> DeviceHealth:
-        """Discovery, then the steady state: one GET, no rediscovery (absent cells are dropped)."""
+        """Discovery, then the steady state: ``gets`` GETs of up to 40 cells (one for most
+        devices), no rediscovery (absent cells are dropped)."""
         probe = HealthProbe(HealthSettings(timeout=2.0, max_repetitions=10))
         try:
             [first] = await probe.poll([target], 30.0)
@@ -68,7 +48,7 @@ def poll(port: int, community: str, uplinks: list[str], **params: Any) -> Device
         finally:
             await probe.close()
         assert first.result.success and item.result.success, (first.result.detail, item.result.detail)
-        assert (item.result.sent, item.result.detail) == (1, "")
+        assert (item.result.sent, item.result.detail) == (gets, "")
         assert item.health is not None and item.health == first.health
         return item.health
 
