@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,7 +61,7 @@ def health(platform: str, faults: dict[str, float] | None = None) -> DeviceHealt
     return read(plan, "u001", served(platform, faults), {"serial": healthsim.serial_of("u001", platform)})
 
 
-EXPECTED = {
+EXPECTED: dict[str, dict[str, Any]] = {
     "huawei_vrp": {
         "vendor": "huawei",
         "cpu": {"MPU Board 0": 0.12},
