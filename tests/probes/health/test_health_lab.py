@@ -1,7 +1,7 @@
 """The health probe on the lab twin: each unit's real snmpd serves its own platform's health
 tables (Huawei, H3C, Cisco: `govnet.lab.healthsim`), the ``cpu-high``, ``optics-low`` and
-``errors`` faults change them on every vendor, and an optics fault reaches an Alertmanager webhook
-through a real Prometheus evaluating the shipped health rules.
+``errors`` faults change them on every vendor, and an optics fault on a unit of each platform
+reaches an Alertmanager webhook through a real Prometheus evaluating the shipped health rules.
 
 One real daemon (the lab's daemon config, health every 3 s) serves the module; its /metrics is
 what the tests read. The alert test points a Prometheus at it (scrape every second, the rules'
@@ -162,7 +162,7 @@ def readings(daemon: DaemonProcess, unit: str) -> tuple[float, float | None, flo
     return cpu, rx, errors
 
 
-@pytest.mark.parametrize("platform", ["h3c_comware", "cisco_ios"])
+@pytest.mark.parametrize("platform", PLATFORMS)
 def test_each_fault_moves_the_daemons_metric_and_heals(
     lab: Lab, daemon: DaemonProcess, platform: str
 ) -> None:
@@ -242,9 +242,9 @@ def am_config(directory: Path, url: str) -> Path:
 def test_optics_low_is_notified_through_the_daemon_prometheus_and_alertmanager(
     lab: Lab, daemon: DaemonProcess, tmp_path: Path
 ) -> None:
-    """The daemon polls a Huawei and a Cisco unit, exports their optics, Prometheus scrapes the
+    """The daemon polls a unit of each platform, exports their optics, Prometheus scrapes the
     daemon and evaluates the shipped health rules, Alertmanager notifies, once per unit."""
-    units = [unit_of(lab, platform)["id"] for platform in ("huawei_vrp", "cisco_ios")]
+    units = [unit_of(lab, platform)["id"] for platform in PLATFORMS]
     started: list[Alertmanager | Prometheus] = []
     try:
         with webhook_receiver() as hook:
