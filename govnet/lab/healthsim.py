@@ -46,8 +46,9 @@ HUAWEI_PLATFORM = "huawei_vrp"
 ENTITY_MIB = "1.3.6.1.2.1.47"
 ENTITY_SENSOR_MIB = "1.3.6.1.2.1.99"
 IF_INDEX = "1.3.6.1.2.1.2.2.1.1"
-CPU_NORMAL, CPU_HIGH = 12, 97
-RX_LOW_DBM = -28.0
+CPU_HIGH = 97
+"""What ``cpu-high`` makes every CPU of the unit report (percent)."""
+FAULTED_RX_DBM = -28.0
 """What ``optics-low`` makes the uplink receive (every platform's low alarm is -20 dBm)."""
 
 
@@ -161,11 +162,11 @@ def _huawei(b: Builder, model: str, serial: str) -> None:
     b.entity(chassis, 3, 0, model, model=model, serial=serial, revisions=("VER.A", "V200R019C10SPC500"))
     b.entity(board, 9, chassis, "MPU Board 0", model="ES5D2T28S000")
     b.port(port, board)
-    b.put(f"{column(v, HealthField.CPU)}.{board}", "integer", CPU_NORMAL, cpu_high=CPU_HIGH)
+    b.put(f"{column(v, HealthField.CPU)}.{board}", "integer", 12, cpu_high=CPU_HIGH)
     b.put(f"{column(v, HealthField.CPU_THRESHOLD)}.{board}", "integer", 95)
     b.put(f"{column(v, HealthField.MEMORY)}.{board}", "integer", 40)
     b.put(f"{column(v, HealthField.TEMPERATURE)}.{board}", "integer", 41)
-    b.put(f"{column(v, HealthField.RX_POWER)}.{port}", "integer", -520, optics_low=int(RX_LOW_DBM * 100))
+    b.put(f"{column(v, HealthField.RX_POWER)}.{port}", "integer", -520, optics_low=int(FAULTED_RX_DBM * 100))
     b.put(f"{column(v, HealthField.TX_POWER)}.{port}", "integer", -210)
     for field, limit in ((HealthField.RX_LOW, -2000), (HealthField.RX_HIGH, 50)):
         b.put(f"{column(v, field)}.{port}", "integer", limit)
@@ -192,7 +193,9 @@ def _h3c(b: Builder, model: str, serial: str) -> None:
     for index in (chassis, board, fan, psu):  # hh3cEntityExtErrorStatus normal(2)
         b.put(f"{column(v, HealthField.ENTITY_STATE)}.{index}", "integer", 2)
     # HH3C-TRANSCEIVER-INFO-MIB by ifIndex: power in 0.01 dBm, alarm thresholds in 0.1 µW
-    b.put(f"{column(v, HealthField.RX_POWER)}.{UPLINK}", "integer", -480, optics_low=int(RX_LOW_DBM * 100))
+    b.put(
+        f"{column(v, HealthField.RX_POWER)}.{UPLINK}", "integer", -480, optics_low=int(FAULTED_RX_DBM * 100)
+    )
     b.put(f"{column(v, HealthField.TX_POWER)}.{UPLINK}", "integer", -230)
     limits = {
         HealthField.RX_LOW: 100,
@@ -228,7 +231,7 @@ def _cisco(b: Builder, model: str, serial: str) -> None:
     ):
         b.put(f"{column(v, HealthField.NAME, entry(v, field))}.{index}", "string", name)
         b.put(f"{column(v, field)}.{index}", kind, value)
-    _cisco_sensors(b, v, {rx: (-48, int(RX_LOW_DBM * 10), -200, 5), tx: (-23, None, -80, 10)})
+    _cisco_sensors(b, v, {rx: (-48, int(FAULTED_RX_DBM * 10), -200, 5), tx: (-23, None, -80, 10)})
 
 
 def _cisco_sensors(b: Builder, v: Vendor, sensors: dict[int, tuple[int, int | None, int, int]]) -> None:
