@@ -247,7 +247,10 @@ def lab_inventory(
         row["devices"] = [
             _device(unit.device, device_name(inv, unit), node.mgmt, [UPLINK_IFNAME, LAN_IFNAME])
             # what the unit's health agent reports installed (the health probe checks it)
-            | {"model": healthsim.MODEL, "serial": healthsim.serial_of(lab_unit.node)}
+            | {
+                "model": healthsim.profile(unit.device.platform).model,
+                "serial": healthsim.serial_of(lab_unit.node, unit.device.platform),
+            }
         ]
         if lab_unit.id in legacy:
             row["devices"][0]["ssh"] = {"profile": "legacy"}

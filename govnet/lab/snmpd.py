@@ -68,6 +68,9 @@ class AgentSettings:
     link_poll_seconds: int = 5
     sys_names: Mapping[str, str] = field(default_factory=dict)
     """sysName per lab node (the device's host name); the node name when absent."""
+    platforms: Mapping[str, str] = field(default_factory=dict)
+    """The inventory's platform per lab node: its sysObjectID and which vendor's health tables it
+    serves (`healthsim`); Huawei's tables and net-snmp's own sysObjectID when absent."""
 
 
 def agent_name(unit: str) -> str:
@@ -82,7 +85,8 @@ def render_config(
     topology: LabTopology, unit: str, settings: AgentSettings, health_folder: Path | None = None
 ) -> str:
     """The agent's snmpd.conf (numeric OIDs only: Debian ships no MIB files); with
-    ``health_folder``, the device-health tables of ``healthsim`` through ``pass_persist``."""
+    ``health_folder``, the device-health tables of ``healthsim`` through ``pass_persist``, and the
+    sysObjectID of the unit's platform (so the health probe picks that vendor's tables)."""
     node = topology.node(unit)
     if node.role != "unit":
         raise LabError(f"{unit} is not a unit; only units run an SNMP agent")
@@ -123,13 +127,22 @@ def render_config(
         f'monitor -r {poll} -S -e govnetLinkDown "linkDown" {IF_OPER_STATUS} == 2',
     ]
     if health_folder is not None:
-        lines.append(
-            "# device health (HUAWEI-ENTITY-EXTENT-MIB, ENTITY-MIB, uplink ifInErrors): govnet.lab.healthagent"
-        )
-        for subtree in healthsim.SUBTREES:
-            helper = f"{sys.executable} -m govnet.lab.healthagent {health_folder} {unit} {subtree}"
-            lines.append(f"pass_persist .{subtree} {helper}")
+        lines += _health_lines(unit, settings.platforms.get(unit), health_folder)
     return "\n".join(lines) + "\n"
+
+
+def _health_lines(unit: str, platform: str | None, health_folder: Path) -> list[str]:
+    profile = healthsim.profile(platform or healthsim.HUAWEI_PLATFORM)
+    lines = [
+        f"# device health of a {profile.platform} unit (vendor MIBs, ENTITY-MIB, uplink ifInErrors):"
+        " govnet.lab.healthagent"
+    ]
+    if platform is not None:
+        lines.append(f"sysObjectID .{profile.sys_object_id}")
+    for subtree in profile.subtrees:
+        helper = f"{sys.executable} -m govnet.lab.healthagent {health_folder} {unit} {subtree}"
+        lines.append(f"pass_persist .{subtree} {helper}")
+    return lines
 
 
 def _argv(conf: Path, log: Path) -> list[str]:
@@ -168,6 +181,8 @@ def start(
     conf.touch(mode=0o600)
     conf.chmod(0o600)
     conf.write_text(render_config(topology, unit, settings, directory))
+    platform = settings.platforms.get(unit, healthsim.HUAWEI_PLATFORM)
+    healthsim.write_tables(directory, platform, unit)
     pid = _launch(topology.lab, unit, sdir)
     if wait > 0:
         wait_ready([unit], sdir, wait)

@@ -211,6 +211,7 @@ def _build(
         trap_receiver=(trap_host, TRAP_PORT),
         location=f"govnet lab {name}",
         sys_names={u["node"]: u["device"] for u in record["units"]},
+        platforms={u["node"]: u["platform"] for u in record["units"]},
         link_poll_seconds=2,
     )
     running = [u["node"] for u in record["units"] if not _faulted(sdir, u["node"], "device-down")]
@@ -330,7 +331,7 @@ def _write_daemon_config(sdir: Path, topology: LabTopology, record: dict[str, An
         "icmp": {"interval": 5, "timeout": 2.0, "count": 3},
         "snmp": {"interval": 10, "timeout": 2.0, "retries": 1},
         "tcp": {"interval": 10, "timeout": 2.0},
-        # device health of every unit's uplink (the lab's agents serve healthsim's tables)
+        # device health of every unit's uplink (each agent serves its platform's tables: healthsim)
         "health": {"interval": 10, "timeout": 2.0, "retries": 1},
     }
     if "party" in topology.node("core").vrfs:

@@ -297,9 +297,9 @@ def prepare(lab: Lab, daemon: DaemonProcess, prom: Prometheus) -> Stack:
 
 
 HEALTH_UNIT = "health_unit"
-"""The unit the "Device health" board is shown for: a Huawei one. The lab's agents serve Huawei's
-health tables (`govnet.lab.healthsim`) whatever the unit's platform, and the daemon polls a unit
-for its platform's vendor tables, so an H3C or Cisco lab unit has only the standard MIBs' series."""
+"""The unit the "Device health" board is shown for: a Huawei one. Each lab agent serves its own
+platform's health tables (`govnet.lab.healthsim`); tests/probes/health/test_health_lab.py shows the
+board's data for a Cisco unit too."""
 
 
 def values_for(stack: Stack, board: str) -> dict[str, str]:

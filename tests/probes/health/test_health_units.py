@@ -6,16 +6,12 @@ import asyncio
 import dataclasses
 import pickle
 import subprocess
-import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from govnet.errors import ConfigError, LabError
-from govnet.lab import healthsim, kfaults, snmpd
-from govnet.lab.topology import build_tree
+from govnet.errors import ConfigError
 from govnet.probes.health import HealthSettings
 from govnet.probes.health import page as health_page
 from govnet.probes.health.cache import PlanCache
@@ -163,44 +159,6 @@ def test_exposition_passes_promtool_check_metrics() -> None:
     assert 'govnet_interface_speed_bytes_per_second{ifname="XGE0/0/1",unit="sw-1"} 1.25e+09' in exposition
     state.update([("sw-1", None)])
     assert "sw-1" not in generate_latest(registry).decode()  # a silent unit keeps no stale values
-
-
-def test_lab_health_tables_follow_the_faults() -> None:
-    cells = healthsim.table("u1", 5, 10, {}, now=1000.0)
-    cpu = f"{healthsim.HW}.1.1.5.{healthsim.BOARD}"
-    rx = f"{healthsim.HW}.3.1.8.{healthsim.PORT}"
-    errors = f"{healthsim.IF_IN_ERRORS}.5"
-    assert (cells[cpu], cells[rx], cells[errors]) == (
-        ("integer", "12"),
-        ("integer", "-520"),
-        ("counter", "10"),
-    )
-    assert cells[f"{healthsim.ALIAS}.{healthsim.PORT}.0"] == ("objectid", ".1.3.6.1.2.1.2.2.1.1.5")
-    faults = {"cpu-high": 990.0, "optics-low": 990.0, "errors": 998.0}
-    faulted = healthsim.table("u1", 5, 10, faults, now=1000.0)
-    assert (faulted[cpu][1], faulted[rx][1], faulted[errors][1]) == ("97", "-2800", str(10 + 2 * 50))
-
-
-def test_lab_agent_config_serves_health_through_pass_persist(tmp_path: Path) -> None:
-    topology = build_tree("x", [("u1", "a1", ["party"])])
-    secrets = snmpd.SnmpSecrets("labRO", "labv3", "authpass-1", "privpass-1")
-    conf = snmpd.render_config(topology, "u1", snmpd.AgentSettings(secrets), tmp_path)
-    for subtree in healthsim.SUBTREES:
-        assert (
-            f"pass_persist .{subtree} {sys.executable} -m govnet.lab.healthagent {tmp_path} u1 {subtree}\n"
-            in conf
-        )
-    assert "pass_persist" not in snmpd.render_config(topology, "u1", snmpd.AgentSettings(secrets))
-    healthsim.set_fault(tmp_path, "errors", True)
-    assert set(healthsim.faults_of(tmp_path)) == {"errors"}
-    healthsim.set_fault(tmp_path, "errors", False)
-    assert healthsim.faults_of(tmp_path) == {}
-
-
-def test_health_fault_kinds_are_lab_fault_kinds() -> None:
-    assert kfaults.parse_kind("optics-low") == ("optics-low", None)
-    with pytest.raises(LabError, match="cpu-high takes no value"):
-        kfaults.parse_kind("cpu-high=3")
 
 
 def test_status_page_section_lists_devices_with_a_problem_escaped() -> None:
