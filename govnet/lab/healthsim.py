@@ -57,11 +57,13 @@ def dotted(oid: tuple[int, ...]) -> str:
 
 
 def column(vendor: Vendor, field: HealthField, under: str = "") -> str:
-    """The one column of ``vendor`` that reads ``field`` (under ``under``, e.g. CISCO-ENVMON's fans)."""
+    """The column of ``vendor`` that reads ``field`` (under ``under``, e.g. CISCO-ENVMON's fans);
+    where several do (H3C's limits: the min/max power columns, then the alarm thresholds), the
+    last, which the probe lets win where a device serves both."""
     found = [dotted(c.oid) for c in vendor.of(field) if dotted(c.oid).startswith(under)]
-    if len(found) != 1:
-        raise LabError(f"{vendor.name}: {len(found)} columns for {field} under {under!r} (a lab bug)")
-    return found[0]
+    if not found:
+        raise LabError(f"{vendor.name}: no column for {field} under {under!r} (a lab bug)")
+    return found[-1]
 
 
 def entry(vendor: Vendor, field: HealthField) -> str:
