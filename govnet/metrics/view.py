@@ -114,8 +114,11 @@ class StateSource(Protocol):
     def counts(self, segment: str) -> dict[State, int]: ...
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class CycleStat:
+    """One probe kind's cycles on one segment; replaced whole by its writers (``View.set_cycle``),
+    so a snapshot shares it rather than copying it."""
+
     probe: str
     segment: str
     started: float = 0.0
@@ -127,6 +130,23 @@ class CycleStat:
     """Cycles not started on time because the previous one was still running."""
     finished_clock: float = 0.0
     """When the last cycle ended, on the monotonic clock (health: immune to wall-clock steps)."""
+
+    def finished(
+        self, started: float, duration: float, clock: float, targets: int, failures: int
+    ) -> CycleStat:
+        """This record after one more cycle (``clock``: its end on the monotonic clock)."""
+        return dataclasses.replace(
+            self,
+            started=started,
+            duration=duration,
+            finished_clock=clock,
+            targets=targets,
+            failures=failures,
+            cycles=self.cycles + 1,
+        )
+
+    def overrun(self) -> CycleStat:
+        return dataclasses.replace(self, overruns=self.overruns + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +310,11 @@ class View:
         return self.inventory.element(ident)
 
     def cycle(self, probe: str, segment: str) -> CycleStat:
-        return self.cycles.setdefault((probe, segment), CycleStat(probe, segment))
+        """The kind's cycle record on ``segment`` (an empty one before anything happened)."""
+        return self.cycles.get((probe, segment)) or CycleStat(probe, segment)
+
+    def set_cycle(self, stat: CycleStat) -> None:
+        self.cycles[(stat.probe, stat.segment)] = stat
 
     def event(self, kind: str, **data: Any) -> None:
         self.events.appendleft({"at": time.time(), "kind": kind, **data})
@@ -309,8 +333,8 @@ class View:
         self.compliance = self.compliance.kept(keep)
 
     def snapshot(self) -> Snapshot:
-        """Copies of what the collector reads that changes in place (entries, cycles); the parts and
-        the daemon's bookkeeping are immutable: shared, not copied."""
+        """Copies of what the collector reads that changes in place (the tracker's entries); the
+        parts, the cycle records and the daemon's bookkeeping are immutable: shared, not copied."""
         return Snapshot(
             inventory=self.inventory,
             site=self.site,
@@ -333,7 +357,7 @@ class View:
             ),
             kinds=self.kinds,
             parts={name: self.part(name) for name in self.kinds},
-            cycles=tuple(dataclasses.replace(c) for c in self.cycles.values()),
+            cycles=tuple(self.cycles.values()),
             render_seconds=self.render_seconds,
             counters=self.counters,
             trapped=self.trapped,

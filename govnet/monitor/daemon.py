@@ -187,7 +187,6 @@ class Daemon:
     async def _cycle(self, kind: str, segment: str) -> None:
         """One cycle of one probe on one segment; never raises (a bug is logged, the next cycle runs)."""
         setup, view = self.setup, self.view
-        stat = view.cycle(kind, segment)
         started, clock = time.time(), time.monotonic()
         try:
             found = setup.targets(kind, segment)
@@ -205,10 +204,10 @@ class Daemon:
         except Exception:
             log.exception("%s/%s cycle failed (a bug)", kind, segment)
             results = []
-        stat.started, stat.duration = started, time.monotonic() - clock
-        stat.finished_clock = time.monotonic()
-        stat.targets, stat.failures = len(results), sum(1 for r in results if not r.success)
-        stat.cycles += 1
+        done, failures = time.monotonic(), sum(1 for r in results if not r.success)
+        view.set_cycle(
+            view.cycle(kind, segment).finished(started, done - clock, done, len(results), failures)
+        )
         self._count(tasks=len(asyncio.all_tasks()))
         if self.traps is not None:
             counts = self.traps.counts
@@ -414,7 +413,7 @@ class Daemon:
         if "/" not in str(event.job_id):
             return  # not a probe job (the drift check, the rollout reader): a late one is no news
         kind, _, segment = str(event.job_id).partition("/")
-        self.view.cycle(kind, segment).overruns += 1
+        self.view.set_cycle(self.view.cycle(kind, segment).overrun())
 
     async def reload(self) -> None:
         """SIGHUP: new config and inventory, or keep the old ones and say why."""

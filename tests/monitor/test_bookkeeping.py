@@ -1,4 +1,4 @@
-"""The daemon's own bookkeeping (counters, traps, reload status, drift check) is immutable and
+"""The daemon's own bookkeeping (counters, traps, reload status, drift check, cycle records) is immutable and
 replaced whole by its one writer, so a snapshot shares it without a copy: a snapshot taken before
 a change still shows what it saw, and the exposition reads the same numbers the writers left."""
 
@@ -71,3 +71,22 @@ def test_the_exposition_shows_what_the_writers_left() -> None:
     assert got[("govnet_targets_refused", (("probe", "icmp"), ("segment", "intranet")))] == 2
     assert got[("govnet_config_last_reload_successful", ())] == 0
     assert got[("govnet_config_last_reload_success_timestamp_seconds", ())] == 42.0
+
+
+def test_cycle_records_are_replaced_not_changed() -> None:
+    v = view()
+    v.set_cycle(v.cycle("icmp", "party").finished(1000.0, 2.5, 50.0, targets=10, failures=1))
+    before = v.snapshot()
+    v.set_cycle(v.cycle("icmp", "party").overrun())
+    v.set_cycle(v.cycle("icmp", "party").finished(1010.0, 3.0, 60.0, targets=10, failures=0))
+    after = v.snapshot()
+    (seen,) = before.cycles
+    assert (seen.cycles, seen.overruns, seen.failures, seen.duration) == (1, 0, 1, 2.5)
+    (now,) = after.cycles
+    assert now is v.cycle("icmp", "party")
+    assert (now.cycles, now.overruns, now.failures, now.started) == (2, 1, 0, 1010.0)
+    got = samples(render(after).plain().decode())
+    job = (("probe", "icmp"), ("segment", "party"))
+    assert got[("govnet_probe_cycles_total", job)] == 2
+    assert got[("govnet_probe_cycles_skipped_total", job)] == 1
+    assert got[("govnet_probe_last_cycle_timestamp_seconds", job)] == 1013.0
