@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from govnet.devices.normalise import stable_text
 from govnet.errors import GovnetError
 from govnet.inventory.models import Device
 from govnet.rollout.restore import differences
@@ -63,21 +64,27 @@ def _utc(at: float | None) -> str:
 
 
 def attribute(conn: sqlite3.Connection, unit: str, device: Device, running: str) -> Source:
-    """Where the device's current (drifted) running config came from."""
-    digest = backups.text_hash(running)
+    """Where the device's current (drifted) running config came from.
+
+    Configs are compared without the platform's volatile lines (a timestamp, NTP's clock period):
+    a device whose config is still what govnet left, but whose clock line moved, is govnet's.
+    """
+    stable = _Stable(conn, device.platform)
+    digest = stable.digest(running)
     history = backups.history(conn, device.name)
-    first_seen = next((b.taken for b in history if b.hash == digest), None)
+    first_seen = next((b.taken for b in history if stable.of(b.hash) == digest), None)
     newest = _newest_change(conn, unit, device.name)
     if newest is None:
         return Source("outside govnet", before=first_seen)
     row, detail = newest
     action = "apply" if row["action"] == "verified" else "rollback"
-    left = str(detail.get("after") if action == "apply" else detail.get("backup") or "")
-    if digest == left or (action == "rollback" and _same_as_backup(conn, device.platform, running, left)):
+    raw_left = str(detail.get("after") if action == "apply" else detail.get("backup") or "")
+    left = stable.of(raw_left)
+    if digest == left or (action == "rollback" and _same_as_backup(conn, device.platform, running, raw_left)):
         return Source("govnet", user=row["user"], at=row["at"], run=row["run_id"], action=action)
-    intact = [b.taken for b in history if b.hash == left and b.taken >= row["at"] - 1]
+    intact = [b.taken for b in history if stable.of(b.hash) == left and b.taken >= row["at"] - 1]
     after = max(intact) if intact else row["at"]
-    changed = [b.taken for b in history if b.hash == digest and b.taken >= after]
+    changed = [b.taken for b in history if stable.of(b.hash) == digest and b.taken >= after]
     return Source(
         "outside govnet",
         user=row["user"],
@@ -87,6 +94,26 @@ def attribute(conn: sqlite3.Connection, unit: str, device: Device, running: str)
         after=after,
         before=min(changed) if changed else first_seen,
     )
+
+
+class _Stable:
+    """Hashes of configs without their volatile lines: of a text, or of a stored backup (by its
+    raw hash; one not in the store keeps its raw hash, which no stable hash equals)."""
+
+    def __init__(self, conn: sqlite3.Connection, platform: str) -> None:
+        self.conn, self.platform = conn, platform
+        self._known: dict[str, str] = {}
+
+    def digest(self, text: str) -> str:
+        return backups.text_hash(stable_text(self.platform, text))
+
+    def of(self, raw: str) -> str:
+        if raw not in self._known:
+            try:
+                self._known[raw] = self.digest(backups.get_blob(self.conn, raw))
+            except GovnetError:
+                self._known[raw] = f"raw:{raw}"
+        return self._known[raw]
 
 
 def _newest_change(

@@ -209,6 +209,50 @@ def test_attribution_govnet_change_versus_outside_govnet(
         assert theirs.describe().startswith("outside govnet (between ")
 
 
+VOLATILE = {  # one config shown twice by the same device: only the lines that change by themselves differ
+    "huawei_vrp": (
+        "2026-12-01 08:00:01.123+08:00\n#\nsysname A\n",
+        "2026-12-06 09:30:44.871+08:00\n#\nsysname A\n",
+    ),
+    "h3c_comware": (
+        "#\n version 7.1.070, Release 6328\n#\n sysname A\n",
+        "#\n version 7.1.070, Release 6328P01\n#\n sysname A\n",
+    ),
+    "cisco_ios": (
+        "hostname A\nntp clock-period 17179860\nend\n",
+        "hostname A\nntp clock-period 17179871\nend\n",
+    ),
+}
+
+
+@pytest.mark.parametrize("platform", sorted(VOLATILE))
+def test_attribution_leaves_the_lines_that_change_by_themselves_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, platform: str
+) -> None:
+    """The device still holds what govnet left, but its clock line moved: govnet's, not "outside"."""
+    monkeypatch.setenv("SUDO_USER", "engineer-li")
+    element = INVENTORY.element("sz-caizheng")
+    assert element is not None
+    device = element.device.model_copy(update={"platform": platform})
+    left, shown_later = VOLATILE[device.platform]
+    with connect(tmp_path) as conn:
+        with transaction(conn):
+            after = backups.save(conn, element.id, device.name, left, "post-change", "run-1").hash
+        audit.append(
+            conn,
+            tmp_path,
+            "verified",
+            {"device": device.name, "after": after},
+            run_id="run-1",
+            unit=element.id,
+        )
+        assert backups.text_hash(shown_later) != after
+        mine = attribute(conn, element.id, device, shown_later)
+        assert (mine.origin, mine.run, mine.action) == ("govnet", "run-1", "apply")
+        theirs = attribute(conn, element.id, device, shown_later.replace(" A\n", " B\n"))
+        assert theirs.origin == "outside govnet"
+
+
 def write_config(tmp_path: Path, compliance: dict[str, Any]) -> Path:
     path = tmp_path / "daemon.yml"
     inventory = (DATA / "valid" / "minimal.yml").resolve()
