@@ -71,22 +71,29 @@ def wait_answering(
     pytest.fail(f"agent on 127.0.0.1:{port} did not answer within {bound} s:\n{text}")
 
 
-@pytest.fixture(scope="module")
-def snmpsim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    need(SNMPREC.is_dir(), f"no SNMP recordings at {SNMPREC}")
+@contextlib.contextmanager
+def snmpsim_serving(work: Path, data_dirs: list[Path], community: str) -> Iterator[int]:
+    """snmpsim on a free loopback port serving ``data_dirs`` (the recordings where they lie),
+    once it answers ``community``; its port."""
     need(SNMPSIM.exists(), f"{SNMPSIM} missing: pip install snmpsim pysmi")
-    work = tmp_path_factory.mktemp("snmpsim")
     port = free_udp_port()
-    args = [str(SNMPSIM), f"--data-dir={SNMPREC}", f"--agent-udpv4-endpoint=127.0.0.1:{port}"]
+    args = [str(SNMPSIM), *(f"--data-dir={d}" for d in data_dirs), f"--agent-udpv4-endpoint=127.0.0.1:{port}"]
     args += [f"--cache-dir={work / 'cache'}", f"--logging-method=file:{work / 'log'}"]
     if os.geteuid() == 0:
         args += ["--process-user=root", "--process-group=root"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_answering(port, "huawei_vrp_s5720", proc, work / "log")
+        wait_answering(port, community, proc, work / "log")
         yield port
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="module")
+def snmpsim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    need(SNMPREC.is_dir(), f"no SNMP recordings at {SNMPREC}")
+    with snmpsim_serving(tmp_path_factory.mktemp("snmpsim"), [SNMPREC], "huawei_vrp_s5720") as port:
+        yield port
 
 
 class Snmpd:
