@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyasn1.codec.ber import decoder, encoder  # type: ignore[import-untyped]
+from pysnmp.hlapi.v3arch.asyncio import auth as pysnmp_auth
 from pysnmp.proto import api
 
 from govnet.errors import ConfigError
 from govnet.probes.registry import default_kinds
+from govnet.probes.snmp import usm
 from govnet.probes.snmp.ber import (
     FIRST_REQUEST_ID,
     GET,
@@ -24,7 +28,7 @@ from govnet.probes.snmp.ber import (
     decode_response,
     request_template,
 )
-from govnet.probes.snmp.engine import UsmCredentials
+from govnet.probes.snmp.engine import AUTH_PROTOCOLS, PRIV_PROTOCOLS, UsmCredentials
 from govnet.probes.snmp.plan import (
     SYS_UPTIME,
     Pdu,
@@ -35,6 +39,7 @@ from govnet.probes.snmp.plan import (
     select_interfaces,
 )
 from govnet.probes.snmp.probe import Access, SnmpProbe, SnmpSettings
+from tests.helpers import ROOT
 
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 
@@ -231,3 +236,45 @@ def test_params_errors_never_show_secrets() -> None:
         with pytest.raises(ValueError, match=message) as caught:
             Access.from_params(params)
         assert secret not in str(caught.value)
+
+
+def test_every_protocol_name_an_operator_may_give_is_one_pysnmp_is_given() -> None:
+    """The names are checked without pysnmp (`engine`) and mapped to its objects in `usm`."""
+    assert tuple(usm.AUTH_PROTOCOLS) == AUTH_PROTOCOLS
+    assert tuple(usm.PRIV_PROTOCOLS) == PRIV_PROTOCOLS
+    for auth in AUTH_PROTOCOLS:
+        for priv in (None, *PRIV_PROTOCOLS):
+            params = {"user": "u", "auth_protocol": auth, "auth_key": "k" * 8, "priv_key": "p" * 8}
+            user = UsmCredentials.from_params({**params, "priv_protocol": priv}).usm_user()
+            assert user.authentication_protocol == usm.AUTH_PROTOCOLS[auth]
+            assert user.privacy_protocol == (usm.PRIV_PROTOCOLS[priv] if priv else pysnmp_auth.USM_PRIV_NONE)
+
+
+PROBES_WITHOUT_PYSNMP = """
+import asyncio, sys
+from govnet.monitor.__main__ import main
+from govnet.probes.health.probe import HealthProbe
+from govnet.probes.snmp.probe import Access, SnmpProbe
+from govnet.probes.snmp.engine import UsmCredentials
+
+async def build() -> None:
+    await SnmpProbe().close()
+    await HealthProbe().close()
+
+asyncio.run(build())
+Access.from_params({"version": "v2c", "community": "c"})
+creds = UsmCredentials.from_params({"user": "u", "auth_protocol": "sha", "auth_key": "k" * 8})
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("pysnmp", "pysmi", "pyasn1")))
+creds.usm_user()
+print("pysnmp" in sys.modules)
+"""
+
+
+def test_the_probes_import_pysnmp_only_for_an_snmpv3_user() -> None:
+    """The daemon's entry and both SNMP probes, built and closed, leave pysnmp unloaded (~21 MB
+    a v2c-only daemon never pays); the first v3 user loads it. A fresh interpreter: the test
+    session itself has pysnmp loaded. (The daemon itself: tests/monitor/test_daemon_imports.py.)"""
+    ran = subprocess.run(
+        [sys.executable, "-c", PROBES_WITHOUT_PYSNMP], check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    assert ran.stdout.split("\n")[:2] == ["[]", "True"], ran.stdout + ran.stderr
