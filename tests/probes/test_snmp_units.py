@@ -32,6 +32,8 @@ from govnet.probes.snmp.engine import AUTH_PROTOCOLS, PRIV_PROTOCOLS, UsmCredent
 from govnet.probes.snmp.plan import (
     SYS_UPTIME,
     Pdu,
+    RequestPlan,
+    Shared,
     build_pdus,
     candidate_cells,
     interface_statuses,
@@ -278,3 +280,27 @@ def test_the_probes_import_pysnmp_only_for_an_snmpv3_user() -> None:
         [sys.executable, "-c", PROBES_WITHOUT_PYSNMP], check=True, capture_output=True, text=True, cwd=ROOT
     )
     assert ran.stdout.split("\n")[:2] == ["[]", "True"], ran.stdout + ran.stderr
+
+
+def test_plans_of_units_alike_share_their_tuples() -> None:
+    def plan(names: dict[int, str]) -> RequestPlan:
+        chosen, missing = select_interfaces(["Gi0/1", "Gi0/2"], names, {})
+        return RequestPlan(chosen, candidate_cells(chosen, ["oper_status", "in_octets"]), missing, 0.0, 3)
+
+    one, twin, other = plan({1: "Gi0/1", 2: "Gi0/2"}), plan({1: "Gi0/1", 2: "Gi0/2"}), plan({5: "Gi0/1"})
+    assert (one.interfaces, one.cells, one.missing) == (((1, "Gi0/1"), (2, "Gi0/2")), twin.cells, ())
+    assert one.interfaces is twin.interfaces and one.cells is twin.cells and one.missing is twin.missing
+    assert [len(p.oids) for p in one.pdus] == [3, 2]  # sysUpTime and four cells, three a PDU
+    for a, b in zip(one.pdus, twin.pdus, strict=True):
+        assert a is not b and a.oids is b.oids and a.slots is b.slots  # a PDU's template is its own
+    assert other.missing == ("Gi0/2",) and other.cells[0][2] == (1, 3, 6, 1, 2, 1, 2, 2, 1, 8, 5)
+
+
+def test_the_shared_table_empties_itself_when_full() -> None:
+    table = Shared(limit=2)
+    first = table((1, 2))
+    assert table((1, 2)) is first and table.keyed("k", lambda: b"made") == b"made" and len(table) == 2
+    assert table.keyed("k", lambda: b"again") == b"made"
+    copy = tuple([1, 2])
+    assert table((3,)) == (3,) and len(table) == 1  # full: emptied, then kept the new one
+    assert table(copy) is copy and first == copy  # equal values are still equal, just no longer one
