@@ -106,7 +106,7 @@ class _V2cSession(_Session):
 
     async def get(self, pdu: Pdu) -> Response:
         if pdu.template is None:  # once per plan; units alike share one encoded GET
-            community, oids = self.community, pdu.oids
+            community, oids = self.community, tuple(pdu.oids)
             pdu.template = SHARED.keyed((community, oids), lambda: request_template(community, GET, oids))
         self.sent += 1
         s = self.settings
