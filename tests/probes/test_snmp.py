@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -443,3 +444,35 @@ def test_a_restart_announced_by_trap_needs_no_timeout(snmpd: Snmpd) -> None:
 
     result = asyncio.run(go())
     assert result.success, result.detail
+
+
+def test_units_alike_share_one_plan_and_each_still_reads_its_own_device(snmpsim: int) -> None:
+    """Plans are shared tuples (`plan.SHARED`): two units of one recording share their cells, OIDs
+    and encoded GET; a third of another recording (another community) has its own GET, and
+    every unit still reports exactly its recording, as when polled alone."""
+    huawei, h3c = "huawei_vrp_s5720", "h3c_comware7"
+    alike = [device(snmpsim, huawei), device(snmpsim, huawei), device(snmpsim, h3c)]
+    alike[1] = dataclasses.replace(alike[1], unit="huawei-twin")
+
+    async def go() -> tuple[list[ProbeResult], list[RequestPlan]]:
+        probe = SnmpProbe()
+        try:
+            await probe.run(alike, 10)
+            steady = await probe.run(alike, 10)
+            plans = [probe._units[target.key].plan for target in alike]
+            return steady, [plan for plan in plans if plan is not None]
+        finally:
+            await probe.close()
+
+    steady, (one, twin, other) = asyncio.run(go())
+    assert one is not twin and one.cells is twin.cells and one.interfaces is twin.interfaces
+    assert [p.template for p in one.pdus] == [p.template for p in twin.pdus]
+    assert all(
+        a.template is b.template and a.oids is b.oids for a, b in zip(one.pdus, twin.pdus, strict=True)
+    )
+    assert {p.template for p in other.pdus}.isdisjoint(p.template for p in one.pdus)
+    for result in steady:
+        alone = poll([device(snmpsim, result.target.params["community"])])[0][0]
+        assert result.success and result.values["discovered"] == 0.0
+        assert result.interfaces == alone.interfaces  # the recordings' counters do not move
+        assert len(result.interfaces) == len(EXPECTED[result.target.params["community"]]["interfaces"])

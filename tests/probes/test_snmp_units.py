@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyasn1.codec.ber import decoder, encoder  # type: ignore[import-untyped]
+from pysnmp.hlapi.v3arch.asyncio import auth as pysnmp_auth
 from pysnmp.proto import api
 
 from govnet.errors import ConfigError
 from govnet.probes.registry import default_kinds
+from govnet.probes.snmp import usm
 from govnet.probes.snmp.ber import (
     FIRST_REQUEST_ID,
     GET,
@@ -24,10 +28,12 @@ from govnet.probes.snmp.ber import (
     decode_response,
     request_template,
 )
-from govnet.probes.snmp.engine import UsmCredentials
+from govnet.probes.snmp.engine import AUTH_PROTOCOLS, PRIV_PROTOCOLS, UsmCredentials
 from govnet.probes.snmp.plan import (
     SYS_UPTIME,
     Pdu,
+    RequestPlan,
+    Shared,
     build_pdus,
     candidate_cells,
     interface_statuses,
@@ -35,6 +41,7 @@ from govnet.probes.snmp.plan import (
     select_interfaces,
 )
 from govnet.probes.snmp.probe import Access, SnmpProbe, SnmpSettings
+from tests.helpers import ROOT
 
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 
@@ -231,3 +238,69 @@ def test_params_errors_never_show_secrets() -> None:
         with pytest.raises(ValueError, match=message) as caught:
             Access.from_params(params)
         assert secret not in str(caught.value)
+
+
+def test_every_protocol_name_an_operator_may_give_is_one_pysnmp_is_given() -> None:
+    """The names are checked without pysnmp (`engine`) and mapped to its objects in `usm`."""
+    assert tuple(usm.AUTH_PROTOCOLS) == AUTH_PROTOCOLS
+    assert tuple(usm.PRIV_PROTOCOLS) == PRIV_PROTOCOLS
+    for auth in AUTH_PROTOCOLS:
+        for priv in (None, *PRIV_PROTOCOLS):
+            params = {"user": "u", "auth_protocol": auth, "auth_key": "k" * 8, "priv_key": "p" * 8}
+            user = UsmCredentials.from_params({**params, "priv_protocol": priv}).usm_user()
+            assert user.authentication_protocol == usm.AUTH_PROTOCOLS[auth]
+            assert user.privacy_protocol == (usm.PRIV_PROTOCOLS[priv] if priv else pysnmp_auth.USM_PRIV_NONE)
+
+
+PROBES_WITHOUT_PYSNMP = """
+import asyncio, sys
+from govnet.monitor.__main__ import main
+from govnet.probes.health.probe import HealthProbe
+from govnet.probes.snmp.probe import Access, SnmpProbe
+from govnet.probes.snmp.engine import UsmCredentials
+
+async def build() -> None:
+    await SnmpProbe().close()
+    await HealthProbe().close()
+
+asyncio.run(build())
+Access.from_params({"version": "v2c", "community": "c"})
+creds = UsmCredentials.from_params({"user": "u", "auth_protocol": "sha", "auth_key": "k" * 8})
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("pysnmp", "pysmi", "pyasn1")))
+creds.usm_user()
+print("pysnmp" in sys.modules)
+"""
+
+
+def test_the_probes_import_pysnmp_only_for_an_snmpv3_user() -> None:
+    """The daemon's entry and both SNMP probes, built and closed, leave pysnmp unloaded (~21 MB
+    a v2c-only daemon never pays); the first v3 user loads it. A fresh interpreter: the test
+    session itself has pysnmp loaded. (The daemon itself: tests/monitor/test_daemon_imports.py.)"""
+    ran = subprocess.run(
+        [sys.executable, "-c", PROBES_WITHOUT_PYSNMP], check=True, capture_output=True, text=True, cwd=ROOT
+    )
+    assert ran.stdout.split("\n")[:2] == ["[]", "True"], ran.stdout + ran.stderr
+
+
+def test_plans_of_units_alike_share_their_tuples() -> None:
+    def plan(names: dict[int, str]) -> RequestPlan:
+        chosen, missing = select_interfaces(["Gi0/1", "Gi0/2"], names, {})
+        return RequestPlan(chosen, candidate_cells(chosen, ["oper_status", "in_octets"]), missing, 0.0, 3)
+
+    one, twin, other = plan({1: "Gi0/1", 2: "Gi0/2"}), plan({1: "Gi0/1", 2: "Gi0/2"}), plan({5: "Gi0/1"})
+    assert (one.interfaces, one.cells, one.missing) == (((1, "Gi0/1"), (2, "Gi0/2")), twin.cells, ())
+    assert one.interfaces is twin.interfaces and one.cells is twin.cells and one.missing is twin.missing
+    assert [len(p.oids) for p in one.pdus] == [3, 2]  # sysUpTime and four cells, three a PDU
+    for a, b in zip(one.pdus, twin.pdus, strict=True):
+        assert a is not b and a.oids is b.oids and a.slots is b.slots  # a PDU's template is its own
+    assert other.missing == ("Gi0/2",) and other.cells[0][2] == (1, 3, 6, 1, 2, 1, 2, 2, 1, 8, 5)
+
+
+def test_the_shared_table_empties_itself_when_full() -> None:
+    table = Shared(limit=2)
+    first = table((1, 2))
+    assert table((1, 2)) is first and table.keyed("k", lambda: b"made") == b"made" and len(table) == 2
+    assert table.keyed("k", lambda: b"again") == b"made"
+    copy = tuple([1, 2])
+    assert table((3,)) == (3,) and len(table) == 1  # full: emptied, then kept the new one
+    assert table(copy) is copy and first == copy  # equal values are still equal, just no longer one

@@ -4,7 +4,8 @@ USM (engine-id discovery, time windows, key localisation, authentication and pri
 exactly what pysnmp does well and what must not be re-implemented, so v3 targets use pysnmp's
 asyncio high-level API on a single ``SnmpEngine``; the ~1.4 ms of CPU per request is the price
 of v3. Answers come back as the same ``Response`` the v2c fast path produces, so the probe's
-logic does not care which path served a target.
+logic does not care which path served a target. pysnmp itself (``govnet.probes.snmp.usm``) is
+imported by the first v3 request: a site polled only over SNMPv2c never loads it.
 """
 
 from __future__ import annotations
@@ -14,63 +15,32 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
-from pysnmp.hlapi.v3arch.asyncio import (
-    ContextData,
-    ObjectIdentity,
-    ObjectType,
-    SnmpEngine,
-    Udp6TransportTarget,
-    UdpTransportTarget,
-    UsmUserData,
-    bulk_cmd,
-    get_cmd,
-)
-from pysnmp.hlapi.v3arch.asyncio import auth as usm
-from pysnmp.proto import errind
-
-from govnet.probes.snmp.ber import (
-    INTEGER_TAGS,
-    OCTET_TAGS,
-    Missing,
-    Oid,
-    Response,
-    Value,
-    VarBind,
-    format_oid,
-)
+from govnet.probes.snmp.ber import Oid, Response
 from govnet.probes.snmp.fast import Address, SnmpError, SnmpTimeout
 
-AUTH_PROTOCOLS: dict[str, Any] = {
-    "md5": usm.USM_AUTH_HMAC96_MD5,
-    "sha": usm.USM_AUTH_HMAC96_SHA,
-    "sha224": usm.USM_AUTH_HMAC128_SHA224,
-    "sha256": usm.USM_AUTH_HMAC192_SHA256,
-    "sha384": usm.USM_AUTH_HMAC256_SHA384,
-    "sha512": usm.USM_AUTH_HMAC384_SHA512,
-}
-PRIV_PROTOCOLS: dict[str, Any] = {
-    "des": usm.USM_PRIV_CBC56_DES,
-    "3des": usm.USM_PRIV_CBC168_3DES,
-    "aes": usm.USM_PRIV_CFB128_AES,
-    "aes128": usm.USM_PRIV_CFB128_AES,
-    "aes192": usm.USM_PRIV_CFB192_AES,
-    "aes256": usm.USM_PRIV_CFB256_AES,
-    "aes192-blumenthal": usm.USM_PRIV_CFB192_AES_BLUMENTHAL,
-    "aes256-blumenthal": usm.USM_PRIV_CFB256_AES_BLUMENTHAL,
-}
-
-_AUTH_FAILURES = (
-    errind.WrongDigest,
-    errind.UnknownUserName,
-    errind.UnknownSecurityName,
-    errind.UnsupportedSecurityLevel,
-    errind.DecryptionError,
-    errind.AuthenticationError,
-    errind.AuthenticationFailure,
-    errind.UnknownEngineID,
+AUTH_PROTOCOLS = ("md5", "sha", "sha224", "sha256", "sha384", "sha512")
+"""Names an operator may give; pysnmp's objects for them are in ``usm`` (imported on first use)."""
+PRIV_PROTOCOLS = (
+    "des",
+    "3des",
+    "aes",
+    "aes128",
+    "aes192",
+    "aes256",
+    "aes192-blumenthal",
+    "aes256-blumenthal",
 )
+
+
+def _pysnmp() -> ModuleType:
+    """``govnet.probes.snmp.usm``, i.e. pysnmp: imported by the first v3 request, not before
+    (~21 MB that a daemon polling only SNMPv2c never pays)."""
+    from govnet.probes.snmp import usm  # noqa: PLC0415 - pysnmp only when SNMPv3 is used
+
+    return usm
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +78,9 @@ class UsmCredentials:
         )
 
     def usm_user(self) -> Any:
-        return UsmUserData(
-            self.user,
-            authKey=self.auth_key if self.auth_protocol else None,
-            privKey=self.priv_key if self.priv_protocol else None,
-            authProtocol=AUTH_PROTOCOLS[self.auth_protocol] if self.auth_protocol else usm.USM_AUTH_NONE,
-            privProtocol=PRIV_PROTOCOLS[self.priv_protocol] if self.priv_protocol else usm.USM_PRIV_NONE,
+        """pysnmp's record of this user (imports pysnmp)."""
+        return _pysnmp().usm_user(
+            self.user, self.auth_protocol, self.auth_key, self.priv_protocol, self.priv_key
         )
 
 
@@ -124,21 +91,6 @@ def _same_address(key: Any, address: Address) -> bool:
         return (str(where[0]), int(where[1])) == (address[0], address[1])
     except (TypeError, ValueError, IndexError):
         return False
-
-
-def _value(value: Any) -> Value:
-    """A pysnmp value as the plain Python value the fast path decodes to, told apart by its BER tag."""
-    tag = value.tagSet[-1]
-    ber = int(tag.tagClass) | int(tag.tagFormat) | int(tag.tagId)
-    if ber in INTEGER_TAGS:
-        return int(value)
-    if ber in OCTET_TAGS:
-        return bytes(value.asOctets())
-    if ber == 0x06:
-        return tuple(value)
-    if 0x80 <= ber <= 0x82:
-        return Missing(ber)
-    return None
 
 
 class _UserGate:
@@ -188,14 +140,16 @@ class EngineClient:
         self._gate = _UserGate()
         self._transports: dict[tuple[Address, float, int], Any] = {}
         self._users: dict[UsmCredentials, Any] = {}
-        self._context = ContextData()
+        self._context: Any = None
 
     def _bind(self) -> Any:
         loop = asyncio.get_running_loop()
         if loop is not self._loop or self._engine is None:
             self.close()
             self._loop = loop
-            self._engine = SnmpEngine()
+            self._engine = _pysnmp().new_engine()
+            if self._context is None:
+                self._context = _pysnmp().new_context()
             self._gate = _UserGate()
             self._slots = asyncio.Semaphore(self.in_flight)
         return self._engine
@@ -204,8 +158,7 @@ class EngineClient:
         key = (address, timeout, retries)
         transport = self._transports.get(key)
         if transport is None:
-            kind = Udp6TransportTarget if ":" in address[0] else UdpTransportTarget
-            transport = await kind.create(address, timeout=timeout, retries=retries)
+            transport = await _pysnmp().transport(address, timeout, retries)
             self._transports[key] = transport
         return transport
 
@@ -224,29 +177,25 @@ class EngineClient:
         user = self._users.get(creds)
         if user is None:
             user = self._users[creds] = creds.usm_user()
-        varbinds = [ObjectType(ObjectIdentity(format_oid(oid))) for oid in oids]
+        pysnmp = _pysnmp()
         assert self._slots is not None
         async with self._slots, self._gate.use(creds):
             started = asyncio.get_running_loop().time()
-            if max_repetitions:
-                reply = await bulk_cmd(
-                    engine, user, transport, self._context, 0, max_repetitions, *varbinds, lookupMib=False
-                )
-            else:
-                reply = await get_cmd(engine, user, transport, self._context, *varbinds, lookupMib=False)
+            indication, status, index, answered = await pysnmp.send(
+                engine, user, transport, self._context, oids, max_repetitions
+            )
         rtt = asyncio.get_running_loop().time() - started
-        indication, status, index, answered = reply
         if indication is not None:
-            if isinstance(indication, errind.RequestTimedOut):
+            failure = pysnmp.failure(indication)
+            if failure == "timeout":
                 self.forget_agent(address)
                 raise SnmpTimeout(
                     f"timeout: no answer from {address[0]}:{address[1]} after {retries + 1} × {timeout:g} s"
                 )
-            if isinstance(indication, _AUTH_FAILURES):
+            if failure == "auth":
                 raise SnmpError(f"authentication failure: {indication}")
             raise SnmpError(f"SNMP error: {indication}")
-        result: list[VarBind] = [(tuple(oid), _value(value)) for oid, value in answered]
-        return Response(0, int(status), int(index), result), rtt
+        return Response(0, status, index, answered), rtt
 
     def forget_agent(self, address: Address) -> int:
         """Drop what the engine remembers of the agent at ``address`` (its snmpEngineID).

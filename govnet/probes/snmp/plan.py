@@ -10,11 +10,14 @@ branches in the probe.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from govnet.probes.base import InterfaceStatus
 from govnet.probes.snmp.ber import Missing, Oid, RequestTemplate, Response, Value
+
+T = TypeVar("T")
 
 SYS_UPTIME: Oid = (1, 3, 6, 1, 2, 1, 1, 3, 0)
 IF_NAME: Oid = (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 1)
@@ -100,30 +103,70 @@ def names_index(name: str, table: Mapping[int, str]) -> int | None:
 
 Slot = tuple[int, str] | None
 """(position in the plan's interface list, InterfaceStatus field), or None for sysUpTime."""
+Cell = tuple[int, str, Oid]
+"""(position, field, OID instance) of one value polled."""
+
+
+class Shared:
+    """One copy of each equal immutable value (tuple, bytes, template) kept in plans.
+
+    Why: a plan is ~3.5 KB of tuples per unit (OIDs of 12 integers, cells, slots, the encoded
+    GET), and units of one model watching the same ports have equal plans: at 10,000 units the
+    copies were ~25 MB of the daemon (bench/README.md, "Baseline memory"). Bounded: when full,
+    the table is emptied (plans keep what they hold; later plans share afresh), so layouts
+    that disappear over months are not kept.
+    """
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self.limit = limit
+        self._values: dict[Hashable, Any] = {}
+
+    def __call__(self, value: T) -> T:
+        """``value``, or the equal one already kept (``value`` must be hashable)."""
+        return self.keyed(value, lambda: value)
+
+    def keyed(self, key: Hashable, make: Callable[[], T]) -> T:
+        """The value kept under ``key``, made (and kept) on first use."""
+        found = self._values.get(key)
+        if found is None:
+            if len(self._values) >= self.limit:
+                self._values.clear()
+            found = self._values[key] = make()
+        return found
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+SHARED = Shared()
+"""The plans' shared values (one table per process: equal tuples are equal whatever probe made them)."""
 
 
 @dataclass(slots=True)
 class Pdu:
     """One GET: its OIDs, what each answer feeds, and (v2c) the request encoded once."""
 
-    oids: list[Oid]
-    slots: list[Slot]
+    oids: Sequence[Oid]
+    slots: Sequence[Slot]
     template: RequestTemplate | None = None
 
 
 @dataclass(slots=True)
 class RequestPlan:
-    """Everything a steady-state cycle needs for one unit."""
+    """Everything a steady-state cycle needs for one unit; its sequences are shared tuples."""
 
-    interfaces: list[tuple[int, str]]
-    cells: list[tuple[int, str, Oid]]
-    """(position, field, OID instance) for every value polled, sysUpTime excluded."""
-    missing: list[str]
+    interfaces: Sequence[tuple[int, str]]
+    cells: Sequence[Cell]
+    """Every value polled, sysUpTime excluded."""
+    missing: Sequence[str]
     discovered_at: float
     max_varbinds: int
-    pdus: list[Pdu] = field(default_factory=list)
+    pdus: Sequence[Pdu] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
+        self.interfaces = SHARED(tuple(self.interfaces))
+        self.cells = SHARED(tuple(self.cells))
+        self.missing = SHARED(tuple(self.missing))
         if not self.pdus:
             self.pdus = build_pdus(self.cells, self.max_varbinds)
 
@@ -133,28 +176,29 @@ class RequestPlan:
         self.pdus = build_pdus(self.cells, max_varbinds)
 
 
-def build_pdus(cells: Sequence[tuple[int, str, Oid]], max_varbinds: int) -> list[Pdu]:
+def build_pdus(cells: Sequence[Cell], max_varbinds: int) -> tuple[Pdu, ...]:
     """sysUpTime first, then the cells in order, cut into PDUs of at most ``max_varbinds``.
 
     >>> [len(p.oids) for p in build_pdus([(0, "oper_status", (1, 3, i)) for i in range(80)], 40)]
     [40, 40, 1]
     """
-    oids: list[Oid] = [SYS_UPTIME, *(oid for _, _, oid in cells)]
-    slots: list[Slot] = [None, *((position, name) for position, name, _ in cells)]
+    oids: list[Oid] = [SYS_UPTIME, *(SHARED(oid) for _, _, oid in cells)]
+    slots: list[Slot] = [None, *(SHARED((position, name)) for position, name, _ in cells)]
     size = max(1, max_varbinds)
-    return [Pdu(oids[i : i + size], slots[i : i + size]) for i in range(0, len(oids), size)]
+    return tuple(
+        Pdu(SHARED(tuple(oids[i : i + size])), SHARED(tuple(slots[i : i + size])))
+        for i in range(0, len(oids), size)
+    )
 
 
-def candidate_cells(
-    interfaces: Sequence[tuple[int, str]], columns: Sequence[str]
-) -> list[tuple[int, str, Oid]]:
+def candidate_cells(interfaces: Sequence[tuple[int, str]], columns: Sequence[str]) -> list[Cell]:
     """Every (interface, column) a discovery GET tries first: the preferred column of each.
 
     >>> candidate_cells([(7, "lo")], ["oper_status", "in_octets"])
     [(0, 'oper_status', (1, 3, 6, 1, 2, 1, 2, 2, 1, 8, 7)), (0, 'in_octets', (1, 3, 6, 1, 2, 1, 31, 1, 1, 1, 6, 7))]
     """
     return [
-        (position, name, (*COLUMNS[name].oid, index))
+        SHARED((position, name, SHARED((*COLUMNS[name].oid, index))))
         for position, (index, _) in enumerate(interfaces)
         for name in columns
     ]

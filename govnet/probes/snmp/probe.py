@@ -35,6 +35,7 @@ import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from govnet.probes.base import ProbeResult, Target
@@ -45,6 +46,7 @@ from govnet.probes.snmp.plan import (
     COLUMNS,
     IF_DESCR,
     IF_NAME,
+    SHARED,
     Pdu,
     RequestPlan,
     Slot,
@@ -103,8 +105,9 @@ class _V2cSession(_Session):
         self.client, self.community, self.source = client, community, source
 
     async def get(self, pdu: Pdu) -> Response:
-        if pdu.template is None:
-            pdu.template = request_template(self.community, GET, pdu.oids)
+        if pdu.template is None:  # once per plan; units alike share one encoded GET
+            community, oids = self.community, tuple(pdu.oids)
+            pdu.template = SHARED.keyed((community, oids), lambda: request_template(community, GET, oids))
         self.sent += 1
         s = self.settings
         return self._count(
@@ -168,6 +171,8 @@ class SnmpProbe:
         self._v2c = V2cClient(self.settings.max_in_flight)
         self._v3 = EngineClient(min(self.settings.max_in_flight, V3_IN_FLIGHT))
         self._units: dict[tuple[str, str, str, int | None], _Unit] = {}
+        self._accesses: dict[Access, Access] = {}
+        """One ``Access`` per distinct one (the daemon hands units alike one params mapping)."""
         self._pruned = time.monotonic()
 
     async def run(self, targets: Sequence[Target], timeout: float) -> list[ProbeResult]:
@@ -212,7 +217,9 @@ class SnmpProbe:
     def _unit(self, target: Target) -> _Unit:
         unit = self._units.get(target.key)
         if unit is None or (unit.params is not target.params and unit.params != target.params):
-            unit = _Unit(dict(target.params), Access.from_params(target.params))
+            access = Access.from_params(target.params)
+            access = self._accesses.setdefault(access, access)
+            unit = _Unit(_frozen(target.params), access)
             self._units[target.key] = unit
         unit.seen = time.monotonic()
         return unit
@@ -325,7 +332,7 @@ class SnmpProbe:
         for position, field, _ in cells:
             column = COLUMNS[field]
             if absent(values.get((position, field))) and column.fallback is not None:
-                fallbacks.append((position, field, (*column.fallback, chosen[position][0])))
+                fallbacks.append((position, field, SHARED((*column.fallback, chosen[position][0]))))
         if fallbacks:
             _, more = await self._get(session, RequestPlan(chosen, fallbacks, [], 0.0, max_varbinds))
             for cell in fallbacks:
@@ -341,10 +348,18 @@ class SnmpProbe:
         return plan, (uptime, {slot: value for slot, value in values.items() if not absent(value)})
 
 
+def _frozen(params: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``params`` kept as given when read-only (the daemon shares one among units alike), else a
+    read-only copy: a caller changing its dict later must still be seen as a change."""
+    return params if isinstance(params, MappingProxyType) else MappingProxyType(dict(params))
+
+
 async def _resolve(host: str, port: int) -> Address:
-    """An IP literal as is; a name resolved once per unit (the plan cache keeps it)."""
+    """An IP literal as is (the target's own string when already canonical); a name resolved
+    once per unit (the plan cache keeps it)."""
     try:
-        return (str(ipaddress.ip_address(host)), port)
+        canonical = str(ipaddress.ip_address(host))
+        return (host if canonical == host else canonical, port)
     except ValueError:
         pass
     loop = asyncio.get_running_loop()
