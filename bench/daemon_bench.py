@@ -14,7 +14,10 @@ and measures, after ``--cycles`` ICMP cycles per segment and two SNMP cycles:
 
 SNMP: with ``--snmp agents`` (default) one net-snmp ``snmpd`` listens on UDP 161 of every
 loopback address and answers for all N devices (v2c, interface ``lo``); ``--snmp off`` disables
-the SNMP job. It asserts nothing. Run as root inside a private network namespace:
+the SNMP job. ``--health on`` runs the health kind too, against the real vendor set the health
+bench's agents serve (``bench/health_bench.py`` ``overrides()``: the same snmpd also answers
+HUAWEI-ENTITY-EXTENT-MIB, ENTITY-MIB and the uplinks' IF-MIB rows), every device's inventory
+uplink being one of the agent's uplinks (`HEALTH_UPLINK`), so health polls ~20 series per unit. It asserts nothing. Run as root inside a private network namespace:
 
     unshare --net bash -c 'ip link set lo up; .venv/bin/python bench/daemon_bench.py'
     unshare --net bash -c 'ip link set lo up; .venv/bin/python bench/daemon_bench.py --shards 2'
@@ -51,8 +54,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.gen_inventory import inventory  # noqa: E402
+from bench.health_bench import UPLINKS, overrides  # noqa: E402
 
 COMMUNITY = "bench"
+HEALTH_UPLINK = UPLINKS[1]
+"""The inventory's uplink with ``--health on``: one of the two the agent serves optics and IF-MIB
+rows for (as ``bench/health_bench.py``'s memory child polls one uplink per unit)."""
 
 
 def free_port() -> int:
@@ -136,11 +143,19 @@ def until(what: Callable[[], Any], bound: float, message: str) -> Any:
 
 
 class Snmpd:
-    """One snmpd answering v2c on UDP 161 of every address (agentAddress udp:161)."""
+    """One snmpd answering v2c on UDP 161 of every address (agentAddress udp:161); with
+    ``health``, also the Huawei-like health set of ``bench/health_bench.py`` (its ``override``
+    lines: board CPU/memory/temperature, two transceivers' power and thresholds, a fan, ENTITY-MIB
+    rows and the IF-MIB rows of the uplinks ``XGigabitEthernet0/0/1`` and ``/2``)."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, health: bool = False) -> None:
         conf = work / "snmpd.conf"
-        conf.write_text(f"rocommunity {COMMUNITY} 127.0.0.0/8\nagentAddress udp:161\n")
+        lines = [
+            f"rocommunity {COMMUNITY} 127.0.0.0/8",
+            "agentAddress udp:161",
+            *(overrides() if health else []),
+        ]
+        conf.write_text("\n".join(lines) + "\n")
         env = {**os.environ, "MIBS": "", "SNMP_PERSISTENT_DIR": str(work / "snmpd")}
         argv = ["snmpd", "-f", "-C", "-c", str(conf), "-I", "-smux", "-Lf", str(work / "snmpd.log")]
         self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -161,7 +176,9 @@ def config(work: Path, port: int, args: argparse.Namespace, name: str = "daemon.
         },
         "tcp": {"enabled": False},
     }
-    if args.health == "on":  # device health on every device's uplink (``lo`` here: net-snmp's tables)
+    if (
+        args.health == "on"
+    ):  # device health on every device's uplink (`HEALTH_UPLINK`, the agent's vendor set)
         probes["health"] = {"interval": args.snmp_interval, "timeout": 2.0, "retries": 1}
     path = work / name
     path.write_text(
@@ -227,10 +244,12 @@ def run(args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="govnet-daemon-bench-"))
     (work / "inventory.yml").write_text(
         yaml.dump(
-            inventory(args.units), allow_unicode=True, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+            inventory(args.units, uplink=HEALTH_UPLINK if args.health == "on" else "lo"),
+            allow_unicode=True,
+            Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
         )
     )
-    agent = Snmpd(work) if args.snmp == "agents" else None
+    agent = Snmpd(work, health=args.health == "on") if args.snmp == "agents" else None
     env = {**os.environ, "GOVNET_BENCH_COMMUNITY": COMMUNITY, "GOVNET_BENCH_PASSWORD": "unused"}
     shards: list[str | None] = (
         [f"{k}/{args.shards}" for k in range(1, args.shards + 1)] if args.shards > 1 else [None]
