@@ -13,8 +13,8 @@
 """
 
 from govnet.probes.health.collector import HealthCollector, HealthState
-from govnet.probes.health.model import DeviceHealth
 from govnet.probes.health.probe import PROBE, HealthProbe, HealthResult, health_probe
+from govnet.probes.health.readings import DeviceHealth
 from govnet.probes.health.settings import HealthSettings
 
 __all__ = [

@@ -17,8 +17,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.registry import Collector
 
 from govnet.probes.health.defs import ENT_CLASS_CHASSIS
-from govnet.probes.health.model import DeviceHealth, Optics
 from govnet.probes.health.probe import HealthResult
+from govnet.probes.health.readings import DeviceHealth, Optics
 
 Family = GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily
 IF_LABELS = ["unit", "ifname"]
