@@ -29,6 +29,7 @@ uplink being one of the agent's uplinks (`HEALTH_UPLINK`), so health polls ~20 s
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime
 import http.client
 import os
@@ -53,11 +54,11 @@ from prometheus_client.parser import text_string_to_metric_families
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.gen_inventory import inventory  # noqa: E402
-from bench.health_bench import UPLINKS, overrides  # noqa: E402
+from bench import health_bench  # noqa: E402
+from bench.gen_inventory import MANAGEMENT, inventory  # noqa: E402
 
 COMMUNITY = "bench"
-HEALTH_UPLINK = UPLINKS[1]
+HEALTH_UPLINK = health_bench.UPLINKS[1]
 """The inventory's uplink with ``--health on``: one of the two the agent serves optics and IF-MIB
 rows for (as ``bench/health_bench.py``'s memory child polls one uplink per unit)."""
 
@@ -132,30 +133,36 @@ def samples(port: int) -> dict[str, list[tuple[dict[str, str], float]]]:
     return out
 
 
+def lines(port: int, *names: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    """Only the samples of ``names`` (their lines picked out of the text before parsing): the
+    bench polls this every few seconds and must not burn a core parsing 300,000 series."""
+    _, _, body = get(port, "/metrics")
+    text = "\n".join(
+        line for line in body.decode().splitlines() if line.startswith(names) and not line.startswith("#")
+    )
+    out: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(text + "\n"):
+        for sample in family.samples:
+            out.setdefault(sample.name, []).append((dict(sample.labels), float(sample.value)))
+    return out
+
+
 def until(what: Callable[[], Any], bound: float, message: str) -> Any:
     deadline = time.monotonic() + bound
     while time.monotonic() < deadline:
         found = what()
         if found:
             return found
-        time.sleep(0.2)
+        time.sleep(2.0)
     raise SystemExit(f"timed out: {message}")
 
 
 class Snmpd:
-    """One snmpd answering v2c on UDP 161 of every address (agentAddress udp:161); with
-    ``health``, also the Huawei-like health set of ``bench/health_bench.py`` (its ``override``
-    lines: board CPU/memory/temperature, two transceivers' power and thresholds, a fan, ENTITY-MIB
-    rows and the IF-MIB rows of the uplinks ``XGigabitEthernet0/0/1`` and ``/2``)."""
+    """One snmpd answering v2c on UDP 161 of every address (agentAddress udp:161)."""
 
-    def __init__(self, work: Path, health: bool = False) -> None:
+    def __init__(self, work: Path) -> None:
         conf = work / "snmpd.conf"
-        lines = [
-            f"rocommunity {COMMUNITY} 127.0.0.0/8",
-            "agentAddress udp:161",
-            *(overrides() if health else []),
-        ]
-        conf.write_text("\n".join(lines) + "\n")
+        conf.write_text(f"rocommunity {COMMUNITY} 127.0.0.0/8\nagentAddress udp:161\n")
         env = {**os.environ, "MIBS": "", "SNMP_PERSISTENT_DIR": str(work / "snmpd")}
         argv = ["snmpd", "-f", "-C", "-c", str(conf), "-I", "-smux", "-Lf", str(work / "snmpd.log")]
         self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -163,6 +170,27 @@ class Snmpd:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
+
+
+class HealthAgents:
+    """With ``--health on``: ``bench/health_bench.py``'s agents (its ``Agents``: snmpd processes
+    sharing the addresses, each serving the Huawei-like health set of its ``overrides()``:
+    board CPU/memory/temperature, two transceivers' power and thresholds, a fan, ENTITY-MIB rows
+    and the IF-MIB rows of ``XGigabitEthernet0/0/1`` and ``/2``) on UDP 161 of every device
+    address of the inventory. Why several processes: one snmpd answering discovery walks and
+    two kinds' GETs for 10,101 devices fell behind on the loaded machine, and health timeouts
+    measure the agent, not the daemon."""
+
+    def __init__(self, work: Path, units: int, per_agg: int, processes: int) -> None:
+        aggs = -(-units // per_agg)
+        hosts = [MANAGEMENT + 1, *(MANAGEMENT + 256 + a for a in range(aggs))]
+        hosts += [MANAGEMENT + 65536 + i for i in range(units)]
+        (work / "agents").mkdir()
+        self.agents = health_bench.Agents(work / "agents", [str(h) for h in hosts], processes, 161)
+        asyncio.run(self.agents.wait_ready(120))
+
+    def stop(self) -> None:
+        self.agents.close()
 
 
 def config(work: Path, port: int, args: argparse.Namespace, name: str = "daemon.yml") -> Path:
@@ -221,13 +249,23 @@ class Measured:
         self.zipped: list[tuple[float, int, bytes]] = []
         self.metrics: dict[str, list[tuple[dict[str, str], float]]] = {}
         self.cpu = (0.0, 0.0)
+        self.coverage = 0.0
         self.code = -1
         self.watch = ChildWatch(self.proc.pid)
 
     def cycles_done(self, jobs: list[tuple[str, str]], needed: dict[str, int]) -> bool:
-        found = samples(self.port).get("govnet_probe_cycles_total", [])
+        found = lines(self.port, "govnet_probe_cycles_total").get("govnet_probe_cycles_total", [])
         done = {(ls["probe"], ls["segment"]): v for ls, v in found}
         return all(done.get(j, 0) >= needed[j[0]] for j in jobs)
+
+    def health_covered(self, share: float) -> bool:
+        """Whether ``share`` of the devices answered the last health cycle (each has one board CPU
+        series): discovery of 10,101 devices takes a few cycles on a loaded machine."""
+        metric = "govnet_device_cpu_ratio"
+        units = lines(self.port, "govnet_units_watched").get("govnet_units_watched", [({}, 0.0)])[0][1]
+        answered = len(lines(self.port, metric).get(metric, []))
+        self.coverage = answered / (units + -(-units // 100) + 1)
+        return self.coverage >= share
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -240,17 +278,29 @@ def needed(icmp: int, devices: int) -> dict[str, int]:
     return {"icmp": icmp, "snmp": devices, "health": devices}
 
 
-def run(args: argparse.Namespace) -> None:
-    work = Path(tempfile.mkdtemp(prefix="govnet-daemon-bench-"))
+def agents(args: argparse.Namespace, work: Path) -> tuple[Snmpd | HealthAgents | None, dict[str, str]]:
+    """Write the inventory, start the SNMP agents; the daemon's environment (the community)."""
+    health = args.health == "on" and args.snmp == "agents"
     (work / "inventory.yml").write_text(
         yaml.dump(
-            inventory(args.units, uplink=HEALTH_UPLINK if args.health == "on" else "lo"),
+            inventory(args.units, uplink=HEALTH_UPLINK if health else "lo"),
             allow_unicode=True,
             Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
         )
     )
-    agent = Snmpd(work, health=args.health == "on") if args.snmp == "agents" else None
-    env = {**os.environ, "GOVNET_BENCH_COMMUNITY": COMMUNITY, "GOVNET_BENCH_PASSWORD": "unused"}
+    agent: Snmpd | HealthAgents | None = None
+    if health:
+        agent = HealthAgents(work, args.units, 100, args.agent_processes)
+    elif args.snmp == "agents":
+        agent = Snmpd(work)
+    community = health_bench.COMMUNITY if health else COMMUNITY
+    return agent, {**os.environ, "GOVNET_BENCH_COMMUNITY": community, "GOVNET_BENCH_PASSWORD": "unused"}
+
+
+def run(args: argparse.Namespace) -> None:
+    work = Path(tempfile.mkdtemp(prefix="govnet-daemon-bench-"))
+    agent, env = agents(args, work)
+    health = isinstance(agent, HealthAgents)
     shards: list[str | None] = (
         [f"{k}/{args.shards}" for k in range(1, args.shards + 1)] if args.shards > 1 else [None]
     )
@@ -268,6 +318,8 @@ def run(args: argparse.Namespace) -> None:
             d.first = time.monotonic() - d.started
         for d in daemons:
             until(partial(d.cycles_done, jobs, needed(args.cycles, 2)), 900, "the measured cycles")
+            if health:
+                until(partial(d.health_covered, args.health_coverage), 1800, "health from most devices")
         wall_before = time.monotonic()
         before = [(cpu_seconds(d.proc.pid), cpu_seconds(d.proc.pid, children=True)) for d in daemons]
         for d in daemons:
@@ -345,6 +397,7 @@ def report(args: argparse.Namespace, work: Path, daemons: list[Measured]) -> Non
     )
     row("series exposed", lambda d: f"{sum(len(v) for v in d.metrics.values()):,}")
     row("of which health (device, optics, interface)", lambda d: f"{_health_series(d.metrics):,}")
+    row("devices answering health when measured", lambda d: f"{100 * d.coverage:.1f} %")
     row(
         "render of the exposition (forked child, once per change)",
         lambda d: f"{d.metrics.get('govnet_exposition_render_seconds', [({}, float('nan'))])[0][1]:.2f} s",
@@ -390,6 +443,13 @@ def main() -> None:
         type=float,
         default=60.0,
         help="the kind's default: discovery of 10,000 units fits",
+    )
+    parser.add_argument("--agent-processes", type=int, default=4, help="snmpd processes with --health on")
+    parser.add_argument(
+        "--health-coverage",
+        type=float,
+        default=0.95,
+        help="share of devices health must answer before measuring",
     )
     parser.add_argument("--rate", type=float, default=20_000, help="ICMP packets/s per segment job")
     parser.add_argument("--shards", type=int, default=1, help="N daemons, each --shard K/N, side by side")
