@@ -29,7 +29,7 @@ from govnet.probes.health.cache import PlanCache
 from govnet.probes.health.defs import IF_NAME, SYS_OBJECT_ID, SYS_UPTIME, Vendor, by_name, vendor_for
 from govnet.probes.health.model import HealthPlan
 from govnet.probes.health.plan import absent, discover, discovery_columns, read
-from govnet.probes.health.readings import DeviceHealth, Entity
+from govnet.probes.health.readings import EMPTY_READINGS, DeviceHealth, Entity, shared
 from govnet.probes.health.settings import HealthSettings
 from govnet.probes.health.walk import Exchange, get_cells, walk
 from govnet.probes.snmp.ber import Oid, Value
@@ -132,7 +132,7 @@ class HealthProbe:
         found: dict[str, tuple[StoredPlan, int | None]] = pickle.loads(data)  # noqa: S301 - our own child's
         now = time.monotonic()
         for key, (plan, uptime) in found.items():
-            self.plans.store(key, plan, now, uptime)
+            self.plans.store(key, share(plan), now, uptime)
 
     def flag(self, unit: str, address: str, why: str) -> None:
         """A trap about the unit (linkUp/Down, coldStart, entity change): walk again next cycle."""
@@ -153,7 +153,14 @@ class HealthProbe:
         except SnmpError as exc:
             return HealthResult(ProbeResult(PROBE, target, False, str(exc), sent=exchange.sent), None)
         result = HealthReading(
-            PROBE, target, True, note, sent=exchange.sent, received=exchange.answered, health=health
+            PROBE,
+            target,
+            True,
+            note,
+            sent=exchange.sent,
+            received=exchange.answered,
+            values=EMPTY_READINGS,  # not a new empty dict per unit and cycle
+            health=health,
         )
         return HealthResult(result, health)
 
@@ -231,7 +238,15 @@ def dump_plan(plan: HealthPlan) -> StoredPlan:
     10,000 units that is ~60 MB of the daemon's RSS. Loading one costs ~30 µs per unit and cycle.
     Compressed (zlib level 1): the OID tuples of cells and the encoded GET repeat long prefixes."""
     rest = dataclasses.replace(plan, entities=())
-    return StoredPlan(zlib.compress(pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL), 1), plan.entities)
+    blob = zlib.compress(pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    return share(StoredPlan(blob, plan.entities))
+
+
+def share(stored: StoredPlan) -> StoredPlan:
+    """``stored`` with its blob the one already kept for an identical plan, if any. Why: units of
+    one model with the same uplink, thresholds and community have byte-identical plans (but for
+    their entities, kept apart); 10,000 of them then keep a few blobs, not 10,000."""
+    return StoredPlan(shared(stored.blob), stored.entities)
 
 
 def load_plan(stored: StoredPlan) -> HealthPlan:

@@ -29,7 +29,8 @@ _layouts: dict[Any, Any] = {}
 
 
 def shared(value: _H) -> _H:
-    """One object per distinct value (labels, layouts): 10,000 units of a model repeat a few."""
+    """One object per distinct value (label tuples, layouts, identical plans' blobs): 10,000 units
+    of a few models repeat a few."""
     found: _H | None = _layouts.get(value)
     if found is None:
         if len(_layouts) >= LAYOUT_LIMIT:

@@ -332,5 +332,6 @@ def test_a_reloaded_plan_shares_its_strings_between_units() -> None:
     assert first.cells[0].label is second.cells[0].label
     stored = dump_plan(plan)
     assert load_plan(stored).entities is load_plan(stored).entities  # kept live: each cycle shares them
+    assert dump_plan(dataclasses.replace(plan, entities=())).blob is stored.blob  # identical plans: one blob
     one, two = (load_plan(pickle.loads(pickle.dumps(stored))) for _ in range(2))  # from a forked discovery
     assert one.entities == plan.entities and one.entities[0].model is two.entities[0].model
