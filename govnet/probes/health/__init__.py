@@ -9,7 +9,8 @@
   of the platform), ``model`` / ``serial`` (``kind.device_params``); a trap about a unit calls
   ``HealthProbe.flag`` (`govnet.monitor.traphandler`); the status page shows ``page.section``;
 - ``defs`` holds the vendor tables as data, ``walk`` the GETBULK walker, ``plan`` / ``model``
-  the pure discovery and reading, ``cache`` when to walk again (plans kept pickled).
+  the pure discovery and reading, ``readings`` the compact ``DeviceHealth`` (a shared layout and
+  arrays of numbers), ``cache`` when to walk again (plans kept pickled, identical ones once).
 """
 
 from govnet.probes.health.collector import HealthCollector, HealthState
