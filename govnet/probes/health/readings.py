@@ -48,10 +48,8 @@ class Packed(Mapping[str, N], Generic[N]):
     """Labels (shared, ``layout``) against numbers (an array or a slice of one), read as a dict.
     Why: how a ``DeviceHealth`` hands out its groups without keeping a dict per group and unit.
 
-    >>> p = Packed.of({"MPU Board 0": 0.12, "LPU 1": 0.4}); p["LPU 1"], dict(p) == {"MPU Board 0": 0.12, "LPU 1": 0.4}
-    (0.4, True)
-    >>> Packed.of({"lo": 2**64 - 1, "x": 3})["lo"], Packed.of({"neg": -1})
-    (18446744073709551615, {'neg': -1})
+    >>> p = Packed(layout(("MPU Board 0", "LPU 1")), numbers([0.12, 0.4])); p["LPU 1"], dict(p)
+    (0.4, {'MPU Board 0': 0.12, 'LPU 1': 0.4})
     """
 
     __slots__ = ("_keys", "_values")
@@ -59,12 +57,6 @@ class Packed(Mapping[str, N], Generic[N]):
     def __init__(self, keys: tuple[str, ...], values: Sequence[N]) -> None:
         self._keys = keys
         self._values: Sequence[N] = values
-
-    @staticmethod
-    def of(values: Mapping[str, N]) -> Mapping[str, N]:
-        """``values`` packed (floats as doubles, non-negative ints up to 2**64 - 1), else as they are."""
-        packed = numbers(list(values.values()))
-        return Packed(layout(tuple(values)), packed) if isinstance(packed, array) else dict(values)
 
     def __getitem__(self, key: str) -> N:
         try:
@@ -83,7 +75,7 @@ class Packed(Mapping[str, N], Generic[N]):
         return repr(dict(self))
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Packed.of, (dict(self),))
+        return (Packed, (self._keys, self._values))
 
 
 def numbers(values: Sequence[Any]) -> Sequence[Any]:

@@ -312,10 +312,9 @@ def test_units_of_one_layout_share_every_name() -> None:
     assert first.layout is second.layout  # labels, names and which readings: once per layout
     assert pickle.loads(pickle.dumps(second)).layout is first.layout
     assert second.cpu == {"MPU": 0.75} and first.cpu == {"MPU": 0.5}
-    one, two = Packed.of({"a" + str(len("x")): 0.5}), Packed.of({"a" + str(len("y")): 0.25})
-    assert isinstance(one, Packed) and isinstance(two, Packed)
-    assert next(iter(one)) is next(iter(two))  # one interned label tuple per layout
-    assert Packed.of({"signed": -1}) == {"signed": -1}  # what an array cannot hold stays a dict
+    other = dataclasses.replace(plain_sample(), unit="c", cpu={"LPU " + str(len("x")): 0.1}).packed()
+    assert other.layout is not first.layout and next(iter(other.cpu)) == "LPU 1"
+    assert isinstance(first.cpu, Packed) and pickle.loads(pickle.dumps(first.cpu)) == first.cpu
 
 
 def test_a_reloaded_plan_shares_its_strings_between_units() -> None:
