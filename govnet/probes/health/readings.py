@@ -166,6 +166,22 @@ def _layout(vendor: str, groups: Any, optics: Any, interfaces: Any) -> Layout:
     return shared(Layout(sys.intern(vendor), groups, optics, interfaces))
 
 
+DECLARED = ("model", "serial")
+"""What the inventory may declare of a device's chassis (``DeviceHealth.expected``)."""
+NOTHING_DECLARED = ("", "")
+
+
+def declared_pair(expected: Mapping[str, str]) -> tuple[str, str]:
+    """The inventory's (model, serial), "" where not declared; the shared pair when neither is.
+
+    >>> declared_pair({"serial": "SN1"}), declared_pair({}) is NOTHING_DECLARED
+    (('', 'SN1'), True)
+    """
+    if not expected:
+        return NOTHING_DECLARED
+    return (expected.get("model") or "", expected.get("serial") or "")
+
+
 class DeviceHealth:
     """One unit's health at one cycle: a shared ``Layout``, its numbers in two arrays (readings
     as doubles, interface counters as exact unsigned 64-bit ints), the entities of its plan.
@@ -177,7 +193,7 @@ class DeviceHealth:
     byte-identical (``test_packed_readings_expose_exactly_what_dicts_do``).
     """
 
-    __slots__ = ("counters", "entities", "expected", "layout", "readings", "unit")
+    __slots__ = ("_declared", "counters", "entities", "layout", "readings", "unit")
 
     def __init__(
         self,
@@ -210,11 +226,17 @@ class DeviceHealth:
         self.readings: Sequence[float] = numbers(readings)
         self.counters: Sequence[int] = numbers([v for i in interfaces for v in i.values.values()])
         self.entities = entities
-        self.expected = dict(expected) if expected else EMPTY_EXPECTED
+        self._declared = declared_pair(expected)
 
     @property
     def vendor(self) -> str:
         return self.layout.vendor
+
+    @property
+    def expected(self) -> Mapping[str, str]:
+        """Inventory's ``model`` / ``serial`` for this unit, when it declares them (kept as the
+        pair of the inventory's own strings: a dict per unit and cycle was ~200 B)."""
+        return {k: v for k, v in zip(DECLARED, self._declared, strict=True) if v} or EMPTY_EXPECTED
 
     def _group(self, which: int) -> Mapping[str, float]:
         start = sum(len(labels) for labels in self.layout.groups[:which])
@@ -282,7 +304,7 @@ class DeviceHealth:
     def __reduce__(self) -> tuple[Any, ...]:
         return (
             _device_health,
-            (self.unit, self.layout, self.readings, self.counters, self.entities, dict(self.expected)),
+            (self.unit, self.layout, self.readings, self.counters, self.entities, self._declared),
         )
 
     def mismatches(self) -> dict[str, bool]:
@@ -303,12 +325,12 @@ def _device_health(
     readings: Sequence[float],
     counters: Sequence[int],
     entities: tuple[Entity, ...],
-    expected: Mapping[str, str],
+    declared: tuple[str, str],
 ) -> DeviceHealth:
     """An unpickled ``DeviceHealth``, its layout shared again."""
     health = DeviceHealth.__new__(DeviceHealth)
     health.unit, health.layout, health.readings, health.counters = unit, layout, readings, counters
-    health.entities, health.expected = entities, dict(expected) if expected else EMPTY_EXPECTED
+    health.entities, health._declared = entities, declared
     return health
 
 
