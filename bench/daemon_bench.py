@@ -14,7 +14,10 @@ and measures, after ``--cycles`` ICMP cycles per segment and two SNMP cycles:
 
 SNMP: with ``--snmp agents`` (default) one net-snmp ``snmpd`` listens on UDP 161 of every
 loopback address and answers for all N devices (v2c, interface ``lo``); ``--snmp off`` disables
-the SNMP job. It asserts nothing. Run as root inside a private network namespace:
+the SNMP job. ``--health on`` runs the health kind too, against the real vendor set the health
+bench's agents serve (``bench/health_bench.py`` ``overrides()``: the same snmpd also answers
+HUAWEI-ENTITY-EXTENT-MIB, ENTITY-MIB and the uplinks' IF-MIB rows), every device's inventory
+uplink being one of the agent's uplinks (`HEALTH_UPLINK`), so health polls ~20 series per unit. It asserts nothing. Run as root inside a private network namespace:
 
     unshare --net bash -c 'ip link set lo up; .venv/bin/python bench/daemon_bench.py'
     unshare --net bash -c 'ip link set lo up; .venv/bin/python bench/daemon_bench.py --shards 2'
@@ -26,6 +29,7 @@ the SNMP job. It asserts nothing. Run as root inside a private network namespace
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime
 import http.client
 import os
@@ -50,9 +54,13 @@ from prometheus_client.parser import text_string_to_metric_families
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.gen_inventory import inventory  # noqa: E402
+from bench import health_bench  # noqa: E402
+from bench.gen_inventory import MANAGEMENT, inventory  # noqa: E402
 
 COMMUNITY = "bench"
+HEALTH_UPLINK = health_bench.UPLINKS[1]
+"""The inventory's uplink with ``--health on``: one of the two the agent serves optics and IF-MIB
+rows for (as ``bench/health_bench.py``'s memory child polls one uplink per unit)."""
 
 
 def free_port() -> int:
@@ -125,13 +133,27 @@ def samples(port: int) -> dict[str, list[tuple[dict[str, str], float]]]:
     return out
 
 
+def lines(port: int, *names: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    """Only the samples of ``names`` (their lines picked out of the text before parsing): the
+    bench polls this every few seconds and must not burn a core parsing 300,000 series."""
+    _, _, body = get(port, "/metrics")
+    text = "\n".join(
+        line for line in body.decode().splitlines() if line.startswith(names) and not line.startswith("#")
+    )
+    out: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(text + "\n"):
+        for sample in family.samples:
+            out.setdefault(sample.name, []).append((dict(sample.labels), float(sample.value)))
+    return out
+
+
 def until(what: Callable[[], Any], bound: float, message: str) -> Any:
     deadline = time.monotonic() + bound
     while time.monotonic() < deadline:
         found = what()
         if found:
             return found
-        time.sleep(0.2)
+        time.sleep(2.0)
     raise SystemExit(f"timed out: {message}")
 
 
@@ -150,6 +172,27 @@ class Snmpd:
         self.proc.wait(10)
 
 
+class HealthAgents:
+    """With ``--health on``: ``bench/health_bench.py``'s agents (its ``Agents``: snmpd processes
+    sharing the addresses, each serving the Huawei-like health set of its ``overrides()``:
+    board CPU/memory/temperature, two transceivers' power and thresholds, a fan, ENTITY-MIB rows
+    and the IF-MIB rows of ``XGigabitEthernet0/0/1`` and ``/2``) on UDP 161 of every device
+    address of the inventory. Why several processes: one snmpd answering discovery walks and
+    two kinds' GETs for 10,101 devices fell behind on the loaded machine, and health timeouts
+    measure the agent, not the daemon."""
+
+    def __init__(self, work: Path, units: int, per_agg: int, processes: int) -> None:
+        aggs = -(-units // per_agg)
+        hosts = [MANAGEMENT + 1, *(MANAGEMENT + 256 + a for a in range(aggs))]
+        hosts += [MANAGEMENT + 65536 + i for i in range(units)]
+        (work / "agents").mkdir()
+        self.agents = health_bench.Agents(work / "agents", [str(h) for h in hosts], processes, 161)
+        asyncio.run(self.agents.wait_ready(120))
+
+    def stop(self) -> None:
+        self.agents.close()
+
+
 def config(work: Path, port: int, args: argparse.Namespace, name: str = "daemon.yml") -> Path:
     probes: dict[str, Any] = {
         "icmp": {"interval": args.icmp_interval, "count": 3, "rate": args.rate, "echo_interval": 0.02},
@@ -161,8 +204,10 @@ def config(work: Path, port: int, args: argparse.Namespace, name: str = "daemon.
         },
         "tcp": {"enabled": False},
     }
-    if args.health == "on":  # device health on every device's uplink (``lo`` here: net-snmp's tables)
-        probes["health"] = {"interval": args.snmp_interval, "timeout": 2.0, "retries": 1}
+    if (
+        args.health == "on"
+    ):  # device health on every device's uplink (`HEALTH_UPLINK`, the agent's vendor set)
+        probes["health"] = {"interval": args.health_interval, "timeout": 2.0, "retries": 1}
     path = work / name
     path.write_text(
         yaml.safe_dump(
@@ -204,13 +249,23 @@ class Measured:
         self.zipped: list[tuple[float, int, bytes]] = []
         self.metrics: dict[str, list[tuple[dict[str, str], float]]] = {}
         self.cpu = (0.0, 0.0)
+        self.coverage = 0.0
         self.code = -1
         self.watch = ChildWatch(self.proc.pid)
 
     def cycles_done(self, jobs: list[tuple[str, str]], needed: dict[str, int]) -> bool:
-        found = samples(self.port).get("govnet_probe_cycles_total", [])
+        found = lines(self.port, "govnet_probe_cycles_total").get("govnet_probe_cycles_total", [])
         done = {(ls["probe"], ls["segment"]): v for ls, v in found}
         return all(done.get(j, 0) >= needed[j[0]] for j in jobs)
+
+    def health_covered(self, share: float) -> bool:
+        """Whether ``share`` of the devices answered the last health cycle (each has one board CPU
+        series): discovery of 10,101 devices takes a few cycles on a loaded machine."""
+        metric = "govnet_device_cpu_ratio"
+        units = lines(self.port, "govnet_units_watched").get("govnet_units_watched", [({}, 0.0)])[0][1]
+        answered = len(lines(self.port, metric).get(metric, []))
+        self.coverage = answered / (units + -(-units // 100) + 1)
+        return self.coverage >= share
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -223,15 +278,29 @@ def needed(icmp: int, devices: int) -> dict[str, int]:
     return {"icmp": icmp, "snmp": devices, "health": devices}
 
 
-def run(args: argparse.Namespace) -> None:
-    work = Path(tempfile.mkdtemp(prefix="govnet-daemon-bench-"))
+def agents(args: argparse.Namespace, work: Path) -> tuple[Snmpd | HealthAgents | None, dict[str, str]]:
+    """Write the inventory, start the SNMP agents; the daemon's environment (the community)."""
+    health = args.health == "on" and args.snmp == "agents"
     (work / "inventory.yml").write_text(
         yaml.dump(
-            inventory(args.units), allow_unicode=True, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+            inventory(args.units, uplink=HEALTH_UPLINK if health else "lo"),
+            allow_unicode=True,
+            Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
         )
     )
-    agent = Snmpd(work) if args.snmp == "agents" else None
-    env = {**os.environ, "GOVNET_BENCH_COMMUNITY": COMMUNITY, "GOVNET_BENCH_PASSWORD": "unused"}
+    agent: Snmpd | HealthAgents | None = None
+    if health:
+        agent = HealthAgents(work, args.units, 100, args.agent_processes)
+    elif args.snmp == "agents":
+        agent = Snmpd(work)
+    community = health_bench.COMMUNITY if health else COMMUNITY
+    return agent, {**os.environ, "GOVNET_BENCH_COMMUNITY": community, "GOVNET_BENCH_PASSWORD": "unused"}
+
+
+def run(args: argparse.Namespace) -> None:
+    work = Path(tempfile.mkdtemp(prefix="govnet-daemon-bench-"))
+    agent, env = agents(args, work)
+    health = isinstance(agent, HealthAgents)
     shards: list[str | None] = (
         [f"{k}/{args.shards}" for k in range(1, args.shards + 1)] if args.shards > 1 else [None]
     )
@@ -249,6 +318,8 @@ def run(args: argparse.Namespace) -> None:
             d.first = time.monotonic() - d.started
         for d in daemons:
             until(partial(d.cycles_done, jobs, needed(args.cycles, 2)), 900, "the measured cycles")
+            if health:
+                until(partial(d.health_covered, args.health_coverage), 1800, "health from most devices")
         wall_before = time.monotonic()
         before = [(cpu_seconds(d.proc.pid), cpu_seconds(d.proc.pid, children=True)) for d in daemons]
         for d in daemons:
@@ -325,6 +396,8 @@ def report(args: argparse.Namespace, work: Path, daemons: list[Measured]) -> Non
         lambda d: f"{len(d.plain[0][2]) / 1e6:.1f} MB / {len(d.zipped[0][2]) / 1e6:.2f} MB",
     )
     row("series exposed", lambda d: f"{sum(len(v) for v in d.metrics.values()):,}")
+    row("of which health (device, optics, interface)", lambda d: f"{_health_series(d.metrics):,}")
+    row("devices answering health when measured", lambda d: f"{100 * d.coverage:.1f} %")
     row(
         "render of the exposition (forked child, once per change)",
         lambda d: f"{d.metrics.get('govnet_exposition_render_seconds', [({}, float('nan'))])[0][1]:.2f} s",
@@ -350,6 +423,12 @@ def report(args: argparse.Namespace, work: Path, daemons: list[Measured]) -> Non
     row("start to every job's first cycle", lambda d: f"{d.first:.1f} s")
 
 
+def _health_series(metrics: dict[str, list[tuple[dict[str, str], float]]]) -> int:
+    """The health kind's series: proof that it read the agent's vendor set, not just sysUpTime."""
+    prefixes = ("govnet_device_", "govnet_optics_", "govnet_interface_")
+    return sum(len(v) for name, v in metrics.items() if name.startswith(prefixes))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=10_000)
@@ -359,6 +438,19 @@ def main() -> None:
     parser.add_argument("--scrapes", type=int, default=50)
     parser.add_argument("--icmp-interval", type=float, default=10.0)
     parser.add_argument("--snmp-interval", type=float, default=30.0)
+    parser.add_argument(
+        "--health-interval",
+        type=float,
+        default=60.0,
+        help="the kind's default: discovery of 10,000 units fits",
+    )
+    parser.add_argument("--agent-processes", type=int, default=4, help="snmpd processes with --health on")
+    parser.add_argument(
+        "--health-coverage",
+        type=float,
+        default=0.95,
+        help="share of devices health must answer before measuring",
+    )
     parser.add_argument("--rate", type=float, default=20_000, help="ICMP packets/s per segment job")
     parser.add_argument("--shards", type=int, default=1, help="N daemons, each --shard K/N, side by side")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (daemon log, config)")

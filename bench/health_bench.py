@@ -43,8 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from bench import snmp_bench
-from bench.snmp_bench import Row, addresses, children_cpu, exporter, proc_cpu, self_cpu, table
+from bench.snmp_bench import ExporterModule, Row, addresses, bench_exporter, proc_cpu, self_cpu, table
 from govnet.probes.base import Target
 from govnet.probes.health import HealthCollector, HealthProbe, HealthSettings, HealthState
 from govnet.probes.health.probe import FORK_AT, load_plan
@@ -213,52 +212,6 @@ async def bench_govnet(agents: Agents, cycles: int, in_flight: int) -> Row:
     return row
 
 
-def curl_scrapes(
-    work: Path, port: int, agents: Agents, count: int, concurrency: int
-) -> tuple[int, float, float]:
-    """(failed, wall, curl CPU) for ``count`` scrapes of the health module over the agents."""
-    urls = work / "urls.curl"
-    lines = []
-    for i in range(count):
-        target = f"{agents.addrs[i % len(agents.addrs)]}:{agents.port}"
-        lines.append(
-            f'url = "http://127.0.0.1:{port}/snmp?module=health&target={target}"\noutput = "/dev/null"\n'
-        )
-    urls.write_text("".join(lines))
-    args = [
-        "curl",
-        "-s",
-        "--parallel",
-        "--parallel-max",
-        str(concurrency),
-        "-K",
-        str(urls),
-        "-w",
-        "%{http_code}\n",
-    ]
-    cpu0, t0 = children_cpu(), time.perf_counter()
-    done = subprocess.run(args, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
-    return count - done.stdout.split().count("200"), wall, children_cpu() - cpu0
-
-
-def bench_exporter(work: Path, agents: Agents, count: int, concurrency: int, port: int) -> Row:
-    snmp_bench.EXPORTER_MODULE = exporter_module()  # the shared exporter() writes whatever module is set
-    with exporter(work, port) as proc:
-        curl_scrapes(work, port, agents, len(agents.addrs), concurrency)
-        cpu0, agents0 = proc_cpu(proc.pid), agents.cpu()
-        failed, wall, curl_cpu = curl_scrapes(work, port, agents, count, concurrency)
-        return Row(
-            f"prometheus-snmp-exporter, curl --parallel-max {concurrency}",
-            count,
-            wall,
-            proc_cpu(proc.pid) - cpu0,
-            agents.cpu() - agents0,
-            failed,
-            extra_cpu=curl_cpu,
-        )
-
-
 def memory_child(addrs: Sequence[str], port: int, units: int, fork: bool = True) -> dict[str, float]:
     """In a fresh process: RSS before, and peak / current RSS after one health cycle over ``units``
     (``fork``: discovery in a forked child, as the daemon does; else in this process)."""
@@ -364,8 +317,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             govnet = asyncio.run(bench_govnet(agents, args.cycles, args.in_flight))
             rows.append(govnet)
             for concurrency in args.http_concurrency:
+                module = ExporterModule("health", exporter_module())
                 rows.append(
-                    bench_exporter(work, agents, args.exporter_requests, concurrency, args.exporter_port)
+                    bench_exporter(
+                        work, agents, args.exporter_requests, concurrency, args.exporter_port, module
+                    )
                 )
             memory = memory_run(args, args.fork)
         finally:

@@ -40,6 +40,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -255,10 +256,29 @@ async def bench_hlapi(agents: Agents, count: int, concurrency: int | None, looku
     return Row(name, count, wall, self_cpu() - cpu0, agents.cpu() - agents0, failed, note=note)
 
 
+class AgentSet(Protocol):
+    """What the exporter driver needs of a bench's agents (this one's, ``health_bench``'s)."""
+
+    addrs: list[str]
+    port: int
+
+    def cpu(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class ExporterModule:
+    """The exporter's module: its name in the scrape URL and its ``snmp.yml`` text."""
+
+    name: str = "bench5"
+    text: str = EXPORTER_MODULE
+
+
 @contextmanager
-def exporter(work: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def exporter(
+    work: Path, port: int, module: ExporterModule = ExporterModule()
+) -> Iterator[subprocess.Popen[bytes]]:
     config = work / "snmp.yml"
-    config.write_text(EXPORTER_MODULE)
+    config.write_text(module.text)
     log = work / "exporter.log"
     args = [
         "prometheus-snmp-exporter",
@@ -284,7 +304,12 @@ def exporter(work: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
 
 
 def curl_scrapes(
-    work: Path, port: int, agents: Agents, count: int, concurrency: int
+    work: Path,
+    port: int,
+    agents: AgentSet,
+    count: int,
+    concurrency: int,
+    module: ExporterModule = ExporterModule(),
 ) -> tuple[int, float, float]:
     """(failed, wall, curl CPU) for ``count`` scrapes spread over the agent addresses."""
     urls = work / "urls.curl"
@@ -292,7 +317,8 @@ def curl_scrapes(
     for i in range(count):
         addr = agents.addrs[i % len(agents.addrs)]
         lines.append(
-            f'url = "http://127.0.0.1:{port}/snmp?module=bench5&target={addr}:{agents.port}"\noutput = "/dev/null"\n'
+            f'url = "http://127.0.0.1:{port}/snmp?module={module.name}&target={addr}:{agents.port}"\n'
+            'output = "/dev/null"\n'
         )
     urls.write_text("".join(lines))
     args = [
@@ -313,11 +339,19 @@ def curl_scrapes(
     return count - codes.count("200"), wall, children_cpu() - cpu0
 
 
-def bench_exporter(work: Path, agents: Agents, count: int, concurrency: int, port: int) -> Row:
-    with exporter(work, port) as proc:
-        curl_scrapes(work, port, agents, len(agents.addrs), concurrency)  # warm-up, not measured
+def bench_exporter(
+    work: Path,
+    agents: AgentSet,
+    count: int,
+    concurrency: int,
+    port: int,
+    module: ExporterModule = ExporterModule(),
+) -> Row:
+    """The exporter with ``module``, ``count`` scrapes by ``curl --parallel`` after a warm-up pass."""
+    with exporter(work, port, module) as proc:
+        curl_scrapes(work, port, agents, len(agents.addrs), concurrency, module)  # warm-up, not measured
         cpu0, agents0 = proc_cpu(proc.pid), agents.cpu()
-        failed, wall, curl_cpu = curl_scrapes(work, port, agents, count, concurrency)
+        failed, wall, curl_cpu = curl_scrapes(work, port, agents, count, concurrency, module)
         row = Row(
             f"prometheus-snmp-exporter, curl --parallel-max {concurrency}",
             count,

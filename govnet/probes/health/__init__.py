@@ -9,12 +9,13 @@
   of the platform), ``model`` / ``serial`` (``kind.device_params``); a trap about a unit calls
   ``HealthProbe.flag`` (`govnet.monitor.traphandler`); the status page shows ``page.section``;
 - ``defs`` holds the vendor tables as data, ``walk`` the GETBULK walker, ``plan`` / ``model``
-  the pure discovery and reading, ``cache`` when to walk again (plans kept pickled).
+  the pure discovery and reading, ``readings`` the compact ``DeviceHealth`` (a shared layout and
+  arrays of numbers), ``cache`` when to walk again (plans kept pickled, identical ones once).
 """
 
 from govnet.probes.health.collector import HealthCollector, HealthState
-from govnet.probes.health.model import DeviceHealth
 from govnet.probes.health.probe import PROBE, HealthProbe, HealthResult, health_probe
+from govnet.probes.health.readings import DeviceHealth
 from govnet.probes.health.settings import HealthSettings
 
 __all__ = [

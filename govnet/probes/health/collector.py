@@ -17,8 +17,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.registry import Collector
 
 from govnet.probes.health.defs import ENT_CLASS_CHASSIS
-from govnet.probes.health.model import DeviceHealth, Optics
 from govnet.probes.health.probe import HealthResult
+from govnet.probes.health.readings import DeviceHealth, Optics
 
 Family = GaugeMetricFamily | CounterMetricFamily | InfoMetricFamily
 IF_LABELS = ["unit", "ifname"]
@@ -127,10 +127,11 @@ def _optics_families(devices: Mapping[str, DeviceHealth]) -> Iterator[Family]:
             "tx_high_dbm",
         ),
     )
+    rows = [(unit, health.optics) for unit, health in sorted(devices.items())]  # views: built once
     for family, attribute in families:
         assert hasattr(Optics, attribute)
-        for unit, health in sorted(devices.items()):
-            for optic in health.optics:
+        for unit, optics in rows:
+            for optic in optics:
                 value: float | None = getattr(optic, attribute)
                 if value is not None:
                     family.add_metric([unit, optic.ifname], value)
@@ -156,9 +157,10 @@ def _interface_families(devices: Mapping[str, DeviceHealth]) -> Iterator[Family]
             "octets",
         ),
     )
+    rows = [(unit, health.interfaces) for unit, health in sorted(devices.items())]  # views: built once
     for family, what in counters:
-        for unit, health in sorted(devices.items()):
-            for iface in health.interfaces:
+        for unit, interfaces in rows:
+            for iface in interfaces:
                 for direction in ("in", "out"):
                     if (value := iface.values.get(f"{direction}_{what}")) is not None:
                         family.add_metric([unit, iface.ifname, direction], value)
@@ -184,8 +186,8 @@ def _interface_families(devices: Mapping[str, DeviceHealth]) -> Iterator[Family]
         ),
     )
     for gauge, column, factor in gauges:
-        for unit, health in sorted(devices.items()):
-            for iface in health.interfaces:
+        for unit, interfaces in rows:
+            for iface in interfaces:
                 if column in iface.values:
                     gauge.add_metric([unit, iface.ifname], iface.values[column] * factor)
         yield gauge

@@ -26,8 +26,8 @@ from prometheus_client.registry import Collector
 from govnet.probes.base import Probe, ProbeResult
 from govnet.probes.health.collector import HealthCollector
 from govnet.probes.health.defs import PLATFORM_VENDOR
-from govnet.probes.health.model import DeviceHealth
 from govnet.probes.health.probe import HealthProbe, HealthReading
+from govnet.probes.health.readings import DeviceHealth
 from govnet.probes.health.settings import HealthSettings
 from govnet.probes.kind import DeviceFacts, Kind, Recorded, SnapshotView, UnitStates
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator, Mapping
 
-from govnet.probes.health.model import DeviceHealth
+from govnet.probes.health.readings import DeviceHealth
 
 CPU_HIGH = 0.9
 TEMPERATURE_HIGH = 70.0
@@ -20,7 +20,7 @@ TEMPERATURE_HIGH = 70.0
 def problems(health: DeviceHealth) -> Iterator[str]:
     """One short line per thing wrong with the device now.
 
-    >>> from govnet.probes.health.model import Optics
+    >>> from govnet.probes.health.readings import Optics
     >>> list(problems(DeviceHealth("u", "huawei", cpu={"MPU": 0.97}, fans={"0.1": 0.0},
     ...     optics=(Optics("XGE0/0/1", -28.0, -2.0, -20.0, 0.5),))))
     ['CPU MPU 97%', 'fan 0.1 failed', 'XGE0/0/1 rx -28.0 dBm (low alarm -20.0)']

@@ -8,10 +8,8 @@ of 0 or a "no reading" marker is no sensor; optics are kept only on the polled i
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from types import MappingProxyType
 
 from govnet.probes.health.defs import (
     CLASS_FIELDS,
@@ -32,23 +30,15 @@ from govnet.probes.health.model import (
     POLLED,
     THRESHOLDS,
     Cell,
-    DeviceHealth,
-    Entity,
     HealthPlan,
-    InterfaceHealth,
-    Optics,
-    Packed,
     _int,
     _text,
     entities,
     port_ifindex,
 )
+from govnet.probes.health.readings import EMPTY_EXPECTED, DeviceHealth, Entity, InterfaceHealth, Optics
 from govnet.probes.health.walk import Table
 from govnet.probes.snmp.ber import Missing, Oid, Value
-
-EMPTY: Mapping[str, float] = MappingProxyType({})
-EMPTY_TEXT: Mapping[str, str] = MappingProxyType({})
-"""One shared empty mapping for the groups a device has none of (most have no PSU table)."""
 
 
 def discovery_columns(vendor: Vendor | None) -> list[Oid]:
@@ -267,7 +257,7 @@ def read(
             reading = round(sensor_value(raw, scale, precision), 3)
             if kind == SENSOR_DBM:
                 ifname, _, direction = cell.label.rpartition("|")
-                optics.setdefault(sys.intern(ifname), {})[direction] = reading
+                optics.setdefault(ifname, {})[direction] = reading
             else:
                 groups[HealthField.TEMPERATURE][cell.label] = reading
             continue
@@ -287,20 +277,16 @@ def read(
     return DeviceHealth(
         unit,
         plan.vendor.name if plan.vendor else "",
-        cpu=_packed(groups[HealthField.CPU]),
-        memory=_packed(groups[HealthField.MEMORY]),
-        temperature=_packed(groups[HealthField.TEMPERATURE]),
-        fans=_packed(groups[HealthField.FAN]),
-        psus=_packed(groups[HealthField.PSU]),
+        cpu=groups[HealthField.CPU],
+        memory=groups[HealthField.MEMORY],
+        temperature=groups[HealthField.TEMPERATURE],
+        fans=groups[HealthField.FAN],
+        psus=groups[HealthField.PSU],
         optics=_optics(plan, optics),
         interfaces=_interfaces(plan, values),
         entities=plan.entities,
-        expected=dict(expected) if expected else EMPTY_TEXT,
+        expected=expected or EMPTY_EXPECTED,
     )
-
-
-def _packed(values: Mapping[str, float]) -> Mapping[str, float]:
-    return Packed.of(values) if values else EMPTY
 
 
 def _optics(plan: HealthPlan, readings: Mapping[str, Mapping[str, float]]) -> tuple[Optics, ...]:
@@ -330,7 +316,7 @@ def _interfaces(plan: HealthPlan, values: Mapping[Oid, Value]) -> tuple[Interfac
             if raw is not None:
                 row[column] = raw
         if row:
-            out.append(InterfaceHealth(sys.intern(name), Packed.of(row)))
+            out.append(InterfaceHealth(name, row))
     return tuple(out)
 
 

@@ -14,20 +14,22 @@ sysObjectID), ``model`` / ``serial`` (the inventory's, compared with ENTITY-MIB)
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import pickle
 import threading
 import time
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from govnet.osutil.forked import ChildFailed, in_child
 from govnet.probes.base import ProbeResult, Target
 from govnet.probes.health.cache import PlanCache
 from govnet.probes.health.defs import IF_NAME, SYS_OBJECT_ID, SYS_UPTIME, Vendor, by_name, vendor_for
-from govnet.probes.health.model import DeviceHealth, HealthPlan
+from govnet.probes.health.model import HealthPlan
 from govnet.probes.health.plan import absent, discover, discovery_columns, read
+from govnet.probes.health.readings import EMPTY_READINGS, DeviceHealth, Entity, shared
 from govnet.probes.health.settings import HealthSettings
 from govnet.probes.health.walk import Exchange, get_cells, walk
 from govnet.probes.snmp.ber import Oid, Value
@@ -70,8 +72,8 @@ class HealthProbe:
         """Discover this many due units or more in a forked child (None: never)."""
         self._v2c = V2cClient(self.settings.max_in_flight)
         self._v3 = EngineClient(min(self.settings.max_in_flight, V3_IN_FLIGHT))
-        self.plans: PlanCache[bytes] = PlanCache(self.settings.rediscover_seconds)
-        """Each unit's plan, pickled (`dump_plan`): ~1 KB against ~7 KB of live objects."""
+        self.plans: PlanCache[StoredPlan] = PlanCache(self.settings.rediscover_seconds)
+        """Each unit's plan, pickled (`dump_plan`): ~0.7 KB against ~7 KB of live objects."""
 
     async def run(self, targets: Sequence[Target], timeout: float) -> list[ProbeResult]:
         return [item.result for item in await self.poll(targets, timeout)]
@@ -127,10 +129,10 @@ class HealthProbe:
             )
         except (ChildFailed, TimeoutError, OSError):
             return
-        found: dict[str, tuple[bytes, int | None]] = pickle.loads(data)  # noqa: S301 - our own child's
+        found: dict[str, tuple[StoredPlan, int | None]] = pickle.loads(data)  # noqa: S301 - our own child's
         now = time.monotonic()
         for key, (plan, uptime) in found.items():
-            self.plans.store(key, plan, now, uptime)
+            self.plans.store(key, share(plan), now, uptime)
 
     def flag(self, unit: str, address: str, why: str) -> None:
         """A trap about the unit (linkUp/Down, coldStart, entity change): walk again next cycle."""
@@ -151,7 +153,14 @@ class HealthProbe:
         except SnmpError as exc:
             return HealthResult(ProbeResult(PROBE, target, False, str(exc), sent=exchange.sent), None)
         result = HealthReading(
-            PROBE, target, True, note, sent=exchange.sent, received=exchange.answered, health=health
+            PROBE,
+            target,
+            True,
+            note,
+            sent=exchange.sent,
+            received=exchange.answered,
+            values=EMPTY_READINGS,  # not a new empty dict per unit and cycle
+            health=health,
         )
         return HealthResult(result, health)
 
@@ -174,8 +183,8 @@ class HealthProbe:
 
     async def _cycle(self, target: Target, exchange: Exchange) -> tuple[DeviceHealth, str]:
         key = target.unit + "|" + target.address
-        blob = self.plans.get(key, time.monotonic())
-        plan = load_plan(blob) if blob is not None else None
+        stored = self.plans.get(key, time.monotonic())
+        plan = load_plan(stored) if stored is not None else None
         known = len(plan.templates) if plan is not None else 0
         exchange.templates = plan.templates if plan is not None else None
         oids = [SYS_UPTIME, *(plan.oids() if plan is not None else [])]
@@ -211,17 +220,39 @@ class HealthProbe:
         return discover(vendor, tables, polled)
 
 
-def dump_plan(plan: HealthPlan) -> bytes:
+class StoredPlan(NamedTuple):
+    """A plan as the cache keeps it: pickled and compressed, but for its entities, kept live.
+
+    Why the entities apart: they end up in every cycle's readings (the asset list, the mismatch
+    check); live once per unit, each cycle's ``DeviceHealth`` refers to the same ones, where a
+    reloaded copy per cycle made a new set per unit and cycle (two alive while a cycle replaces
+    the last)."""
+
+    blob: bytes
+    entities: tuple[Entity, ...]
+
+
+def dump_plan(plan: HealthPlan) -> StoredPlan:
     """A plan as the cache keeps it. Why pickled: a plan is ~100 small objects (cells, entities,
-    thresholds, encoded GETs), ~7 KB live and ~1 KB pickled (vendor tables by reference); at
+    thresholds, encoded GETs), ~7 KB live and ~0.7 KB pickled (vendor tables by reference); at
     10,000 units that is ~60 MB of the daemon's RSS. Loading one costs ~30 µs per unit and cycle.
     Compressed (zlib level 1): the OID tuples of cells and the encoded GET repeat long prefixes."""
-    return zlib.compress(pickle.dumps(plan, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    rest = dataclasses.replace(plan, entities=())
+    blob = zlib.compress(pickle.dumps(rest, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    return share(StoredPlan(blob, plan.entities))
 
 
-def load_plan(blob: bytes) -> HealthPlan:
-    plan = pickle.loads(zlib.decompress(blob))  # noqa: S301 - written by dump_plan in this process or its child
+def share(stored: StoredPlan) -> StoredPlan:
+    """``stored`` with its blob the one already kept for an identical plan, if any. Why: units of
+    one model with the same uplink, thresholds and community have byte-identical plans (but for
+    their entities, kept apart); 10,000 of them then keep a few blobs, not 10,000."""
+    return StoredPlan(shared(stored.blob), stored.entities)
+
+
+def load_plan(stored: StoredPlan) -> HealthPlan:
+    plan = pickle.loads(zlib.decompress(stored.blob))  # noqa: S301 - written by dump_plan in this process or its child
     assert isinstance(plan, HealthPlan)
+    plan.entities = stored.entities
     return plan
 
 
@@ -253,7 +284,7 @@ def _discover_bytes(settings: HealthSettings, targets: Sequence[Target], budget:
     thread of its own (this thread still counts as running the parent's)."""
     out: list[bytes] = []
 
-    async def discover() -> dict[str, tuple[bytes, int | None]]:
+    async def discover() -> dict[str, tuple[StoredPlan, int | None]]:
         probe = HealthProbe(settings, fork_at=None)
         try:
             await probe.poll(targets, budget)

@@ -26,8 +26,8 @@ from govnet.monitor.targets import snmp_targets
 from govnet.monitor.traphandler import TrapHandler
 from govnet.probes.base import ProbeResult, Target
 from govnet.probes.health.kind import KIND
-from govnet.probes.health.model import DeviceHealth, Optics
 from govnet.probes.health.probe import HealthProbe, HealthReading
+from govnet.probes.health.readings import DeviceHealth, Optics
 from govnet.probes.health.settings import HealthSettings
 from govnet.probes.registry import default_kinds
 from tests.helpers import DATA

@@ -24,7 +24,7 @@ from govnet.lab import healthsim
 from govnet.lab.twin import load_twin
 from govnet.probes.base import Target
 from govnet.probes.health import HealthProbe, HealthSettings
-from govnet.probes.health.model import DeviceHealth
+from govnet.probes.health.readings import DeviceHealth
 from tests.export.amkit import Alertmanager, webhook_receiver
 from tests.exporters.exportlab import until
 from tests.exporters.promkit import Prometheus, lab_speed_health_rules, prometheus_config

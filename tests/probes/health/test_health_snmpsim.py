@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from govnet.probes.base import Target
 from govnet.probes.health import HealthProbe, HealthSettings
 from govnet.probes.health.collector import HealthCollector, HealthState
-from govnet.probes.health.model import DeviceHealth, Optics
+from govnet.probes.health.readings import DeviceHealth, Optics
 from tests.helpers import need
 from tests.probes.health import healthkit
 from tests.probes.test_snmp import SNMPREC, V3, Snmpd

@@ -6,7 +6,8 @@ import asyncio
 import dataclasses
 import pickle
 import subprocess
-from collections.abc import Sequence
+from array import array
+from collections.abc import Mapping, Sequence
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -17,8 +18,9 @@ from govnet.probes.health import page as health_page
 from govnet.probes.health.cache import PlanCache
 from govnet.probes.health.collector import HealthCollector, HealthState
 from govnet.probes.health.defs import VENDORS, Scale, convert
-from govnet.probes.health.model import Cell, DeviceHealth, Entity, HealthPlan, InterfaceHealth, Optics, Packed
+from govnet.probes.health.model import Cell, HealthPlan
 from govnet.probes.health.probe import dump_plan, health_probe, load_plan
+from govnet.probes.health.readings import DeviceHealth, Entity, InterfaceHealth, Optics, Packed
 from govnet.probes.health.walk import walk
 from govnet.probes.snmp.ber import Missing, Oid, Response, Value
 from govnet.probes.snmp.fast import SnmpError
@@ -126,8 +128,36 @@ def test_plan_cache_rediscovers_after_a_trap_only_once() -> None:
     assert len(cache) == 0
 
 
-def sample() -> DeviceHealth:
-    return DeviceHealth(
+@dataclasses.dataclass(frozen=True)
+class Plain:
+    """A unit's readings as dicts and tuples, as ``DeviceHealth`` held them before it was packed:
+    the reference the packed form must expose exactly (the collector and the page read either)."""
+
+    unit: str
+    vendor: str
+    cpu: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    memory: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    temperature: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    fans: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    psus: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    optics: tuple[Optics, ...] = ()
+    interfaces: tuple[InterfaceHealth, ...] = ()
+    entities: tuple[Entity, ...] = ()
+    expected: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def mismatches(self) -> dict[str, bool]:
+        return self.packed().mismatches()
+
+    def packed(self) -> DeviceHealth:
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return DeviceHealth(**fields)
+
+
+CHASSIS = Entity(1, "chassis", "S5720", 3, "S5720-56C", "SN1", "VER.B", "V200")
+
+
+def plain_sample() -> Plain:
+    return Plain(
         "sw-1",
         "huawei",
         cpu={"MPU": 0.5},
@@ -137,9 +167,13 @@ def sample() -> DeviceHealth:
         psus={"PSU 1": 0.0},
         optics=(Optics("XGE0/0/1", -7.5, -2.0, -20.0, 0.5, -8.0, 1.0),),
         interfaces=(InterfaceHealth("XGE0/0/1", {"in_errors": 3, "out_errors": 0, "high_speed": 10000}),),
-        entities=(Entity(1, "chassis", "S5720", 3, "S5720-56C", "SN1", "VER.B", "V200"),),
+        entities=(CHASSIS,),
         expected={"model": "S5720-56C", "serial": "SN2"},
     )
+
+
+def sample() -> DeviceHealth:
+    return plain_sample().packed()
 
 
 @pytest.mark.lab
@@ -171,37 +205,74 @@ def test_status_page_section_lists_devices_with_a_problem_escaped() -> None:
     assert "with a problem." in health_page.section({}) and "<table>" not in health_page.section({})
 
 
-def packed(health: DeviceHealth) -> DeviceHealth:
-    """``health`` with every reading group and interface row as the probe now keeps them."""
-    return dataclasses.replace(
-        health,
-        cpu=Packed.of(health.cpu),
-        memory=Packed.of(health.memory),
-        temperature=Packed.of(health.temperature),
-        fans=Packed.of(health.fans),
-        psus=Packed.of(health.psus),
-        interfaces=tuple(InterfaceHealth(i.ifname, Packed.of(i.values)) for i in health.interfaces),
+def plain_samples() -> dict[str, Plain]:
+    """Units whose layouts differ: groups of several labels, optics with readings missing, counters
+    at 2**64 - 1, values no array holds (an int reading, a negative Integer32), nothing at all."""
+    top = 2**64 - 1
+    wide = Plain(
+        "sw-2",
+        "h3c",
+        cpu={"Board 1": 0.1, "Board 2": 0.97},
+        temperature={"Board 1": 41.0, "Board 2": 75.5, "PSU": 30.0},
+        psus={"PSU 1": 1.0, "PSU 2": 0.0},
+        optics=(
+            Optics("GE1/0/49", -30.5, None, -20.0),
+            Optics("GE1/0/50", None, -2.5, None, None, -9.0, 1.5),
+        ),
+        interfaces=(
+            InterfaceHealth("GE1/0/49", {"in_octets": top, "out_octets": 0, "last_change": 12}),
+            InterfaceHealth("GE1/0/50", {"in_errors": 7, "high_speed": 1000}),
+        ),
+        entities=(CHASSIS, Entity(9, "PSU 1", "", 6, "PSR150", "SN9", "", "")),
     )
+    odd = Plain(
+        "sw-3",
+        "cisco",
+        fans={"Fan 1": 1},  # an int: kept exactly, not as an array
+        interfaces=(InterfaceHealth("Gi0/1", {"last_change": -5, "in_errors": 1}),),
+    )
+    return {"sw-1": plain_sample(), "sw-2": wide, "sw-3": odd, "sw-4": Plain("sw-4", "")}
 
 
-def render(health: DeviceHealth) -> bytes:
+def render(devices: Mapping[str, DeviceHealth | Plain]) -> bytes:
     registry = CollectorRegistry()
-    registry.register(HealthCollector({"sw-1": health}))
+    registry.register(HealthCollector(devices))  # type: ignore[arg-type]  # Plain reads like DeviceHealth
     return generate_latest(registry)
 
 
 def test_packed_readings_expose_exactly_what_dicts_do() -> None:
-    plain, compact = sample(), packed(sample())
-    assert isinstance(compact.cpu, Packed) and isinstance(compact.interfaces[0].values, Packed)
-    assert compact.cpu == plain.cpu and dict(compact.interfaces[0].values) == plain.interfaces[0].values
+    plain = plain_samples()
+    compact = {unit: health.packed() for unit, health in plain.items()}
     assert render(compact) == render(plain)
-    assert pickle.loads(pickle.dumps(compact)) == compact
+    assert health_page.section(compact) == health_page.section(plain)  # type: ignore[arg-type]
+    for unit, health in compact.items():
+        reference = plain[unit]
+        assert (health.unit, health.vendor, health.entities) == (
+            reference.unit,
+            reference.vendor,
+            reference.entities,
+        )
+        assert health.optics == reference.optics and health.interfaces == reference.interfaces
+        for group in ("cpu", "memory", "temperature", "fans", "psus"):
+            assert dict(getattr(health, group)) == getattr(reference, group), (unit, group)
+        assert pickle.loads(pickle.dumps(health)) == health
+    wide = compact["sw-2"]
+    assert isinstance(wide.readings, array) and isinstance(wide.counters, array)
+    assert wide.interfaces[0].values["in_octets"] == 2**64 - 1  # counters stay exact
+    assert compact["sw-3"].fans["Fan 1"] == 1 and type(compact["sw-3"].fans["Fan 1"]) is int
     with pytest.raises(KeyError):
-        compact.cpu["no such board"]
-    one, two = Packed.of({"a" + str(len("x")): 0.5}), Packed.of({"a" + str(len("y")): 0.25})
-    assert isinstance(one, Packed) and isinstance(two, Packed)
-    assert next(iter(one)) is next(iter(two))  # one interned label tuple per layout
-    assert Packed.of({"signed": -1}) == {"signed": -1}  # what an array cannot hold stays a dict
+        wide.cpu["no such board"]
+
+
+def test_units_of_one_layout_share_every_name() -> None:
+    first = dataclasses.replace(plain_sample(), unit="a" + str(len("x"))).packed()
+    second = dataclasses.replace(plain_sample(), unit="b", cpu={"MP" + "U": 0.75}).packed()
+    assert first.layout is second.layout  # labels, names and which readings: once per layout
+    assert pickle.loads(pickle.dumps(second)).layout is first.layout
+    assert second.cpu == {"MPU": 0.75} and first.cpu == {"MPU": 0.5}
+    other = dataclasses.replace(plain_sample(), unit="c", cpu={"LPU " + str(len("x")): 0.1}).packed()
+    assert other.layout is not first.layout and next(iter(other.cpu)) == "LPU 1"
+    assert isinstance(first.cpu, Packed) and pickle.loads(pickle.dumps(first.cpu)) == first.cpu
 
 
 def test_a_reloaded_plan_shares_its_strings_between_units() -> None:
@@ -216,4 +287,8 @@ def test_a_reloaded_plan_shares_its_strings_between_units() -> None:
     first, second = load_plan(dump_plan(plan)), load_plan(dump_plan(plan))
     assert first.cells == plan.cells and first.entities == plan.entities
     assert first.cells[0].label is second.cells[0].label
-    assert first.entities[0].model is second.entities[0].model
+    stored = dump_plan(plan)
+    assert load_plan(stored).entities is load_plan(stored).entities  # kept live: each cycle shares them
+    assert dump_plan(dataclasses.replace(plan, entities=())).blob is stored.blob  # identical plans: one blob
+    one, two = (load_plan(pickle.loads(pickle.dumps(stored))) for _ in range(2))  # from a forked discovery
+    assert one.entities == plan.entities and one.entities[0].model is two.entities[0].model
