@@ -20,8 +20,8 @@ from govnet.inventory.models import Device
 from govnet.lab import healthagent, healthsim, kfaults, snmpd
 from govnet.lab.topology import UPLINK_IFNAME, build_tree
 from govnet.probes.health.defs import by_name, vendor_for
-from govnet.probes.health.model import DeviceHealth
 from govnet.probes.health.plan import discover, discovery_columns, read
+from govnet.probes.health.readings import DeviceHealth
 from govnet.probes.health.walk import Table
 from govnet.probes.snmp.ber import Oid, Value, parse_oid
 

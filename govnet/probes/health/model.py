@@ -5,8 +5,7 @@ Pure functions over dicts of varbinds, so the real-device recordings, the lab an
 exercise exactly the code the daemon runs. ``plan.discover`` turns the walked tables into a
 ``HealthPlan`` (which cells to GET every cycle, and the names, entities and thresholds that do not
 change); ``plan.read`` turns one cycle's answers into a ``readings.DeviceHealth``. A table the
-device lacks leaves its fields empty: the metric is absent, never an error. The readings' types
-are re-exported here, where they lived before ``readings`` was split off.
+device lacks leaves its fields empty: the metric is absent, never an error.
 """
 
 from __future__ import annotations
@@ -23,24 +22,10 @@ from govnet.probes.health.defs import (
     Vendor,
     VendorColumn,
 )
-from govnet.probes.health.readings import DeviceHealth, Entity, InterfaceHealth, Optics
+from govnet.probes.health.readings import Entity
 from govnet.probes.health.walk import Table
 from govnet.probes.snmp.ber import Oid, RequestTemplate, Value
 from govnet.probes.snmp.plan import decode_text
-
-__all__ = [  # the readings' types too: they lived here before ``readings`` was split off
-    "MAX_CONTAINMENT",
-    "POLLED",
-    "THRESHOLDS",
-    "Cell",
-    "DeviceHealth",
-    "Entity",
-    "HealthPlan",
-    "InterfaceHealth",
-    "Optics",
-    "entities",
-    "port_ifindex",
-]
 
 POLLED = frozenset(
     (

@@ -18,8 +18,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from govnet.probes.health.collector import HealthCollector, HealthState
 from govnet.probes.health.defs import IF_NAME, SYS_OBJECT_ID, vendor_for
-from govnet.probes.health.model import DeviceHealth, Entity, Optics
 from govnet.probes.health.plan import discover, read
+from govnet.probes.health.readings import DeviceHealth, Entity, Optics
 from govnet.probes.health.walk import Table
 from govnet.probes.snmp.ber import Oid, Value, parse_oid
 from tests.probes.health import healthkit
