@@ -17,26 +17,17 @@ from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from govnet.probes.health.defs import ENT_CLASS_CHASSIS
+from govnet.probes.snmp.plan import Shared
 
 N = TypeVar("N", float, int)
 _H = TypeVar("_H", bound=Hashable)
 EMPTY_READINGS: Mapping[str, float] = MappingProxyType({})
 EMPTY_EXPECTED: Mapping[str, str] = MappingProxyType({})
 """The shared empty mappings: most devices have no PSU table, most inventories no serial."""
-LAYOUT_LIMIT = 4096
-"""Distinct layouts kept for sharing; past it the cache starts over (shared ones stay alive)."""
-_layouts: dict[Any, Any] = {}
-
-
-def shared(value: _H) -> _H:
-    """One object per distinct value (label tuples, layouts, identical plans' blobs): 10,000 units
-    of a few models repeat a few."""
-    found: _H | None = _layouts.get(value)
-    if found is None:
-        if len(_layouts) >= LAYOUT_LIMIT:
-            _layouts.clear()
-        found = _layouts[value] = value
-    return found
+shared = Shared(limit=4096)
+"""One object per distinct value (label tuples, layouts, identical plans' blobs): 10,000 units of a
+few models repeat a few. The snmp probe's kind of table (``snmp.plan.Shared``), a table of its own:
+past 4,096 distinct values it starts over (what is shared stays alive)."""
 
 
 def layout(keys: tuple[str, ...]) -> tuple[str, ...]:
