@@ -8,6 +8,7 @@ as a device would show them; the lab tests (test_drift_lab.py) read them from de
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,14 @@ def test_metrics_and_status_page_show_drifted_and_unknown_units_never_as_complia
     assert [e["unit"] for e in view.events if e["kind"] == "compliance"] == ["zl-wanjin", "sz-fagaiwei"]
 
 
+def applied(conn: sqlite3.Connection, state: Path, unit: str, device: str, left: str) -> str:
+    """What govnet's apply run-1 records: the post-change backup of ``left`` and its verified entry."""
+    with transaction(conn):
+        after = backups.save(conn, unit, device, left, "post-change", "run-1").hash
+    audit.append(conn, state, "verified", {"device": device, "after": after}, run_id="run-1", unit=unit)
+    return after
+
+
 def test_attribution_govnet_change_versus_outside_govnet(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -188,16 +197,7 @@ def test_attribution_govnet_change_versus_outside_govnet(
     left_by_govnet, changed_by_hand = "sysname A\n", "sysname A\nsnmp-agent community read public\n"
     with connect(tmp_path) as conn:
         assert attribute(conn, element.id, device, changed_by_hand).origin == "outside govnet"
-        with transaction(conn):
-            after = backups.save(conn, element.id, device.name, left_by_govnet, "post-change", "run-1").hash
-        audit.append(
-            conn,
-            tmp_path,
-            "verified",
-            {"device": device.name, "after": after},
-            run_id="run-1",
-            unit=element.id,
-        )
+        applied(conn, tmp_path, element.id, device.name, left_by_govnet)
         mine = attribute(conn, element.id, device, left_by_govnet)
         assert (mine.origin, mine.user, mine.run, mine.action) == ("govnet", "engineer-li", "run-1", "apply")
         assert "by engineer-li" in mine.describe()
@@ -236,16 +236,7 @@ def test_attribution_leaves_the_lines_that_change_by_themselves_out(
     device = element.device.model_copy(update={"platform": platform})
     left, shown_later = VOLATILE[device.platform]
     with connect(tmp_path) as conn:
-        with transaction(conn):
-            after = backups.save(conn, element.id, device.name, left, "post-change", "run-1").hash
-        audit.append(
-            conn,
-            tmp_path,
-            "verified",
-            {"device": device.name, "after": after},
-            run_id="run-1",
-            unit=element.id,
-        )
+        after = applied(conn, tmp_path, element.id, device.name, left)
         assert backups.text_hash(shown_later) != after
         mine = attribute(conn, element.id, device, shown_later)
         assert (mine.origin, mine.run, mine.action) == ("govnet", "run-1", "apply")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
@@ -20,7 +20,6 @@ from govnet.probes.health.defs import ENT_CLASS_CHASSIS
 from govnet.probes.snmp.plan import Shared
 
 N = TypeVar("N", float, int)
-_H = TypeVar("_H", bound=Hashable)
 EMPTY_READINGS: Mapping[str, float] = MappingProxyType({})
 EMPTY_EXPECTED: Mapping[str, str] = MappingProxyType({})
 """The shared empty mappings: most devices have no PSU table, most inventories no serial."""
